@@ -1,0 +1,24 @@
+"""chainrule: backpropagation written out as the textbooks derive it — readable, exact, robust, fast."""
+
+from .activations import Activation, leaky_relu
+from .gradcheck import gradcheck
+from .layers import Dense
+from .network import Network, load
+from .optimizers import SGD, Adam, RMSprop
+from .training import EarlyStopping, History
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Activation",
+    "Adam",
+    "Dense",
+    "EarlyStopping",
+    "History",
+    "Network",
+    "RMSprop",
+    "SGD",
+    "gradcheck",
+    "leaky_relu",
+    "load",
+]

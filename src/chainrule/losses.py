@@ -1,0 +1,231 @@
+"""Loss functions L(ŷ, y), their gradient ∂L/∂ŷ and, where one exists, the fused output delta.
+
+Every loss is a mean (PyTorch's default reduction), and the 1/N of that mean is applied
+here, once: the gradients and deltas returned already contain it, so the layers'
+∂L/∂W = a_prevᵀ δ and ∂L/∂b = Σ_rows δ are plain sums over the batch.
+
+For a sigmoid output with ``bce`` and a softmax output with ``cross_entropy`` the
+output delta simplifies to δ = (ŷ − y)/N (seeds 002 and 003 derive it); it is
+computed from the logits z, and so is the loss, so that a saturated output gives
+no log(0) and no NaN.
+"""
+
+import numpy as np
+
+from .activations import _sigmoid, _softmax
+
+__all__ = ["Loss", "LOSSES", "get_loss"]
+
+
+def _softplus(z):
+    """log(1 + e^z), stable for any z: max(z, 0) + log(1 + e^−|z|)."""
+    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+
+
+def _log_softmax(z):
+    """log softmax(z) = z − logsumexp(z), row by row, without overflow."""
+    s = z - z.max(axis=1, keepdims=True)
+    return s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+
+
+class Loss:
+    """A loss: ``value(a, y)``, ``grad(a, y)`` = ∂L/∂a, and target checking.
+
+    ``fuses`` names the output activation whose delta this loss computes directly
+    from the logits (``fused_value(z, y)``, ``fused_delta(z, y)``).
+    """
+
+    name = None
+    fuses = None
+    classification = False
+
+    def prepare_targets(self, y, n_out, dtype):
+        """y as a float array of shape (N, n_out); raise ValueError if it cannot be a target."""
+        y = np.asarray(y)
+        if y.ndim == 1 and n_out == 1:
+            y = y.reshape(-1, 1)
+        if y.ndim != 2 or y.shape[1] != n_out:
+            raise ValueError(
+                f"y has shape {y.shape} but the network has {n_out} output(s); "
+                f"pass y with shape (n_samples, {n_out})" + (" or (n_samples,)" if n_out == 1 else "")
+            )
+        if not np.issubdtype(y.dtype, np.number) and y.dtype != bool:
+            raise ValueError(f"y must be numeric, got dtype {y.dtype}")
+        y = y.astype(dtype, copy=False)
+        if not np.isfinite(y).all():
+            raise ValueError("y contains NaN or inf; remove or impute those targets before training")
+        return y
+
+    def accuracy(self, a, y):
+        """Fraction of correct predictions, for classification losses; None otherwise."""
+        return None
+
+    def probabilities(self, a):
+        """What ``predict`` returns for an output a that is not the fused activation's."""
+        return a
+
+
+class MSE(Loss):
+    """L = (1/(N·K)) Σ_n Σ_k (ŷ_nk − y_nk)²   (torch.nn.MSELoss)."""
+
+    name = "mse"
+
+    def value(self, a, y):
+        return float(np.mean((a - y) ** 2))
+
+    def grad(self, a, y):
+        """∂L/∂ŷ = 2(ŷ − y)/(N·K)."""
+        return (a - y) * (2.0 / a.size)
+
+
+class HalfSSE(Loss):
+    """L = (1/N) Σ_n ½ Σ_k (ŷ_nk − y_nk)²   (the textbook and lab convention)."""
+
+    name = "half_sse"
+
+    def value(self, a, y):
+        return float(0.5 * np.sum((a - y) ** 2) / a.shape[0])
+
+    def grad(self, a, y):
+        """∂L/∂ŷ = (ŷ − y)/N."""
+        return (a - y) * (1.0 / a.shape[0])
+
+
+class BCE(Loss):
+    """L = −(1/(N·K)) Σ [y log ŷ + (1 − y) log(1 − ŷ)] on probabilities ŷ   (torch.nn.BCELoss).
+
+    Like PyTorch, each log is clamped at −100 when ŷ is not a sigmoid output.
+    """
+
+    name = "bce"
+    fuses = "sigmoid"
+    classification = True
+
+    def prepare_targets(self, y, n_out, dtype):
+        y = super().prepare_targets(y, n_out, dtype)
+        if ((y < 0) | (y > 1)).any():
+            raise ValueError(
+                f"bce targets must lie in [0, 1] (class labels 0/1 or probabilities); got values in "
+                f"[{y.min():g}, {y.max():g}]. Map your labels to 0/1, or use loss='hinge' for ±1 labels"
+            )
+        return y
+
+    def value(self, a, y):
+        if ((a < 0) | (a > 1)).any():
+            raise ValueError(
+                f"bce needs probabilities in [0, 1], but the network output values in [{a.min():g}, {a.max():g}]; "
+                "use a sigmoid output layer with loss='bce'"
+            )
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(a), -100)
+            log_q = np.maximum(np.log1p(-a), -100)
+        return float(-np.mean(y * log_p + (1 - y) * log_q))
+
+    def grad(self, a, y):
+        """∂L/∂ŷ = (ŷ − y) / (ŷ(1 − ŷ)) / (N·K), the denominator kept ≥ 1e-12 as PyTorch does."""
+        return (a - y) / np.maximum(a * (1 - a), 1e-12) / a.size
+
+    def fused_value(self, z, y):
+        """With ŷ = σ(z): −[y log σ(z) + (1 − y) log(1 − σ(z))] = softplus(z) − y z."""
+        return float(np.mean(_softplus(z) - y * z))
+
+    def fused_delta(self, z, y):
+        """δ = ∂L/∂z = (σ(z) − y)/(N·K)."""
+        return (_sigmoid(z) - y) / z.size
+
+    def accuracy(self, a, y):
+        return float(np.mean((a > 0.5) == (y > 0.5)))
+
+
+class CrossEntropy(Loss):
+    """L = −(1/N) Σ_n Σ_k y_nk log softmax(ŷ_n)_k on the last layer's logits   (torch.nn.CrossEntropyLoss).
+
+    Targets are integer class labels (shape (N,)) or one-hot / probability rows (N, K).
+    With a softmax output layer the logits are its z; otherwise the output a is taken as logits.
+    """
+
+    name = "cross_entropy"
+    fuses = "softmax"
+    classification = True
+
+    def prepare_targets(self, y, n_out, dtype):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1 and n_out > 1:
+            y = y[:, 0]
+        if y.ndim == 1:
+            if not np.issubdtype(y.dtype, np.number) or not np.isfinite(y).all():
+                raise ValueError("cross_entropy labels must be finite integers 0 … K−1")
+            if (y != np.round(y)).any() or (y < 0).any() or (y >= n_out).any():
+                raise ValueError(
+                    f"cross_entropy labels must be integers in 0 … {n_out - 1} for a network with {n_out} "
+                    f"outputs; got values in [{y.min():g}, {y.max():g}]. Renumber the classes from 0, "
+                    "or give the last layer one unit per class"
+                )
+            return np.eye(n_out, dtype=dtype)[y.astype(np.intp)]
+        y = super().prepare_targets(y, n_out, dtype)
+        if (y < 0).any() or not np.allclose(y.sum(axis=1), 1, atol=1e-6):
+            raise ValueError(
+                "cross_entropy target rows must be one-hot (or probabilities: non-negative, summing to 1); "
+                "or pass integer class labels of shape (n_samples,)"
+            )
+        return y
+
+    def value(self, a, y):
+        return float(-np.sum(y * _log_softmax(a)) / a.shape[0])
+
+    def grad(self, a, y):
+        """∂L/∂ŷ = (softmax(ŷ) − y)/N with ŷ taken as logits."""
+        return (_softmax(a) - y) / a.shape[0]
+
+    fused_value = value
+
+    def fused_delta(self, z, y):
+        """δ = ∂L/∂z = (softmax(z) − y)/N."""
+        return (_softmax(z) - y) / z.shape[0]
+
+    def probabilities(self, a):
+        """softmax(a): the output taken as logits."""
+        return _softmax(a)
+
+    def accuracy(self, a, y):
+        return float(np.mean(a.argmax(axis=1) == y.argmax(axis=1)))
+
+
+class Hinge(Loss):
+    """L = (1/(N·K)) Σ max(0, 1 − y ŷ) with y in {−1, +1}   (a linear SVM's loss)."""
+
+    name = "hinge"
+    classification = True
+    # the loss has a kink where the margin y·ŷ equals 1
+    kink_margin = 1.0
+
+    def prepare_targets(self, y, n_out, dtype):
+        y = super().prepare_targets(y, n_out, dtype)
+        if not np.isin(y, (-1, 1)).all():
+            raise ValueError(
+                "hinge targets must be −1 or +1; map labels {0, 1} with y = 2·y − 1, "
+                "or use loss='bce' for 0/1 labels"
+            )
+        return y
+
+    def value(self, a, y):
+        return float(np.mean(np.maximum(0, 1 - y * a)))
+
+    def grad(self, a, y):
+        """∂L/∂ŷ = −y/(N·K) where the margin y ŷ < 1, else 0."""
+        return np.where(y * a < 1, -y, 0).astype(a.dtype, copy=False) / a.size
+
+    def accuracy(self, a, y):
+        return float(np.mean(np.where(a >= 0, 1, -1) == y))
+
+
+LOSSES = {cls.name: cls for cls in (MSE, HalfSSE, BCE, CrossEntropy, Hinge)}
+
+
+def get_loss(spec):
+    """A loss from a registered name (a new instance) or a ``Loss`` instance (returned as is)."""
+    if isinstance(spec, Loss):
+        return spec
+    if isinstance(spec, str) and spec in LOSSES:
+        return LOSSES[spec]()
+    raise ValueError(f"unknown loss {spec!r}; use one of {', '.join(LOSSES)}")

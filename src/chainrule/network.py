@@ -1,0 +1,275 @@
+"""Network: a stack of Dense layers, a loss, and the backward pass as the delta recurrence."""
+
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from .activations import ACTIVATIONS, Activation, get_activation
+from .layers import Dense
+from .losses import get_loss
+
+__all__ = ["Network", "load"]
+
+FORMAT = "chainrule-model"
+FORMAT_VERSION = 1
+
+
+class Network:
+    """A feed-forward network ``layers[0] → … → layers[-1]`` trained on ``loss``.
+
+    ``seed`` seeds the initial weights and the shuffling of ``fit`` (same seed ⇒
+    bit-identical training); ``dtype`` is float64 by default or float32 end to end;
+    ``l2`` is λ in the penalty λ/(2m)·Σ_l ‖W(l)‖² on the weights (not the biases),
+    m the batch size, as in seed 003's exercise.
+    """
+
+    def __init__(self, layers, loss="mse", seed=None, dtype=np.float64, l2=0.0):
+        layers = list(layers)
+        if not layers or not all(isinstance(layer, Dense) for layer in layers):
+            raise ValueError("Network needs a non-empty list of chainrule.Dense layers")
+        for l, (prev, nxt) in enumerate(zip(layers, layers[1:]), start=1):
+            if prev.n_out != nxt.n_in:
+                raise ValueError(
+                    f"layer {l} has {prev.n_out} outputs but layer {l + 1} expects {nxt.n_in} inputs; "
+                    f"make Dense {l + 1}'s n_in equal {prev.n_out}"
+                )
+        if len({id(layer) for layer in layers}) != len(layers):
+            raise ValueError("the same Dense object appears twice in layers; create one Dense per layer")
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float64 or float32, got {self.dtype}")
+        if not np.isfinite(l2) or l2 < 0:
+            raise ValueError(f"l2 must be a finite number ≥ 0, got {l2!r}")
+        self.layers = layers
+        self.loss = get_loss(loss)
+        self.l2 = float(l2)
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        for layer in layers:
+            layer.build(self.rng, self.dtype)
+
+    def __repr__(self):
+        sizes = "-".join(str(n) for n in [self.n_in] + [layer.n_out for layer in self.layers])
+        acts = ", ".join(layer.activation.name for layer in self.layers)
+        return f"Network({sizes}, activations=[{acts}], loss={self.loss.name!r})"
+
+    @property
+    def n_in(self):
+        return self.layers[0].n_in
+
+    @property
+    def n_out(self):
+        return self.layers[-1].n_out
+
+    # ---- input checking --------------------------------------------------------------------
+
+    def check_X(self, X):
+        """X as a finite 2-D array (n_samples, n_in) in the network's dtype; ValueError otherwise."""
+        X = np.asarray(X)
+        if X.ndim != 2:
+            hint = " (for one sample use X.reshape(1, -1))" if X.ndim == 1 else ""
+            raise ValueError(f"X must be 2-D with shape (n_samples, {self.n_in}), got shape {X.shape}{hint}")
+        if X.shape[0] == 0:
+            raise ValueError("X is empty (0 samples); pass at least one row")
+        if X.shape[1] != self.n_in:
+            raise ValueError(
+                f"X has {X.shape[1]} feature(s) per sample but the first layer expects {self.n_in}; "
+                f"make Dense 1's n_in equal {X.shape[1]} or select the right columns"
+            )
+        if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+            raise ValueError(f"X must be numeric, got dtype {X.dtype}")
+        X = X.astype(self.dtype, copy=False)
+        if not np.isfinite(X).all():
+            rows = np.flatnonzero(~np.isfinite(X).all(axis=1))
+            raise ValueError(
+                f"X contains NaN or inf in {rows.size} row(s) (first: row {rows[0]}); "
+                "remove or impute them before training"
+            )
+        return X
+
+    def check_data(self, X, y):
+        """(X, Y) checked and converted; Y has shape (n_samples, n_out) (labels become one-hot rows)."""
+        X = self.check_X(X)
+        Y = self.loss.prepare_targets(y, self.n_out, self.dtype)
+        if len(Y) != len(X):
+            raise ValueError(f"X has {len(X)} samples but y has {len(Y)}; they must have one target per row of X")
+        return X, Y
+
+    # ---- forward ---------------------------------------------------------------------------
+
+    def forward(self, X):
+        """The network's output a(L) for a batch X of shape (n_samples, n_in)."""
+        return self._forward(self.check_X(X))
+
+    def _forward(self, X):
+        a = X
+        for layer in self.layers:
+            a = layer.forward(a)
+        return a
+
+    def predict(self, X):
+        """The output for X: probabilities for ``bce`` and ``cross_entropy``, values otherwise."""
+        a = self.forward(X)
+        return a if self._fused() else self.loss.probabilities(a)
+
+    def _fused(self):
+        """True when the loss computes the output delta from the logits (σ + bce, softmax + cross_entropy)."""
+        act = self.layers[-1].activation
+        return act.builtin and act.name == self.loss.fuses
+
+    def _loss_from_output(self, Y):
+        """L for the cached forward pass: from the logits when fused, from a(L) otherwise, plus the L2 penalty."""
+        out = self.layers[-1]
+        value = self.loss.fused_value(out.Z, Y) if self._fused() else self.loss.value(out.A, Y)
+        if self.l2:
+            # λ/(2m) Σ_l ‖W(l)‖²
+            value += self.l2 / (2 * len(Y)) * sum(float(np.vdot(layer.W, layer.W)) for layer in self.layers)
+        return value
+
+    def loss_value(self, X, y):
+        """L(X, y): forward pass and loss (with the L2 penalty), no gradients."""
+        X, Y = self.check_data(X, y)
+        self._forward(X)
+        return self._loss_from_output(Y)
+
+    # ---- backward --------------------------------------------------------------------------
+
+    def backward(self, X, y):
+        """Forward, then backward: fill every layer's dW, db (and δ); return the loss value."""
+        return self._backward(*self.check_data(X, y))
+
+    def _backward(self, X, Y):
+        self._forward(X)
+        loss = self._loss_from_output(Y)
+        layers = self.layers
+        out = layers[-1]
+        # δ(L) = ∂L/∂z(L): (ŷ − y)/N when fused, else ∂L/∂a(L) ⊙ f′(z(L))
+        if self._fused():
+            delta = self.loss.fused_delta(out.Z, Y)
+        else:
+            delta = out.activation.backward(self.loss.grad(out.A, Y), out.Z, out.A)
+        for l in reversed(range(len(layers))):
+            # ∂L/∂W(l) = a(l−1)ᵀ δ(l);  ∂L/∂b(l) = Σ_rows δ(l);  g = δ(l) W(l)ᵀ
+            g = layers[l].backward(delta, input_grad=l > 0)
+            if l > 0:
+                prev = layers[l - 1]
+                # δ(l−1) = (δ(l) W(l)ᵀ) ⊙ f′(z(l−1))
+                delta = prev.activation.backward(g, prev.Z, prev.A)
+        if self.l2:
+            # ∂/∂W [λ/(2m) ‖W‖²] = (λ/m) W
+            for layer in layers:
+                layer.dW += (self.l2 / len(Y)) * layer.W
+        return loss
+
+    def parameters(self):
+        """[(layer index, name, parameter, gradient, lr_scale)] for every trained array, in order."""
+        return [
+            (l, name, p, g, layer.lr_scale)
+            for l, layer in enumerate(self.layers)
+            for name, p, g in layer.params()
+        ]
+
+    def copy(self, dtype=None):
+        """A new network with the same layers, loss and weights (cast to ``dtype`` if given)."""
+        layers = [
+            Dense(layer.n_in, layer.n_out, layer.activation, init=(layer.W, layer.b) if layer.bias else layer.W,
+                  lr_scale=layer.lr_scale, bias=layer.bias)
+            for layer in self.layers
+        ]
+        return Network(layers, loss=self.loss, dtype=dtype or self.dtype, l2=self.l2)
+
+    # ---- training --------------------------------------------------------------------------
+
+    def fit(self, X, y, **kwargs):
+        """Train on (X, y); see ``chainrule.training.fit`` for the options. Returns a History."""
+        from .training import fit
+
+        return fit(self, X, y, **kwargs)
+
+    # ---- persistence -----------------------------------------------------------------------
+
+    def architecture(self):
+        """The network's structure as JSON-ready data (no weights)."""
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "loss": self.loss.name,
+            "l2": self.l2,
+            "dtype": self.dtype.name,
+            "layers": [
+                {
+                    "n_in": layer.n_in,
+                    "n_out": layer.n_out,
+                    "activation": layer.activation.config(),
+                    "bias": layer.bias,
+                    "lr_scale": layer.lr_scale,
+                }
+                for layer in self.layers
+            ],
+        }
+
+    def save(self, path):
+        """Write the network to one ``.npz`` file (architecture as JSON, weights as arrays), atomically."""
+        path = os.fspath(path)
+        arrays = {"architecture": np.array(json.dumps(self.architecture()))}
+        for l, layer in enumerate(self.layers, start=1):
+            arrays[f"W{l}"] = layer.W
+            arrays[f"b{l}"] = layer.b
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".chainrule-", suffix=".npz.tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **arrays)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+
+
+def load(path, activations=None):
+    """Read a network written by ``Network.save``.
+
+    A model with user-defined activations needs them again: ``activations={name: Activation(...)}``.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ValueError(f"no model file at {path!r}; check the path")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arch = json.loads(str(data["architecture"][()]))
+            arrays = {k: data[k] for k in data.files if k != "architecture"}
+        if arch.get("format") != FORMAT:
+            raise ValueError("missing chainrule format tag")
+        if arch.get("version") != FORMAT_VERSION:
+            raise ValueError(f"format version {arch.get('version')!r}, this chainrule reads {FORMAT_VERSION}")
+        specs = arch["layers"]
+        weights = [(arrays[f"W{l}"], arrays[f"b{l}"]) for l in range(1, len(specs) + 1)]
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError, json.JSONDecodeError, EOFError) as e:
+        raise ValueError(f"{path!r} is not a readable chainrule model file ({e}); save it again with Network.save") from None
+    layers = []
+    for spec, (W, b) in zip(specs, weights):
+        act = _activation_from_config(spec["activation"], activations or {})
+        init = (W, b) if spec["bias"] else W
+        layers.append(Dense(spec["n_in"], spec["n_out"], act, init=init, lr_scale=spec["lr_scale"], bias=spec["bias"]))
+    return Network(layers, loss=arch["loss"], dtype=arch["dtype"], l2=arch["l2"])
+
+
+def _activation_from_config(config, custom):
+    name = config["name"]
+    if name in custom:
+        act = custom[name]
+        if not isinstance(act, Activation):
+            raise ValueError(f"activations[{name!r}] must be a chainrule.Activation")
+        return act
+    if name in ACTIVATIONS and not config.get("custom"):
+        params = {k: v for k, v in config.items() if k != "name"}
+        return get_activation(name, **params)
+    raise ValueError(
+        f"the model uses the user-defined activation {name!r}; pass its definition: "
+        f"chainrule.load(path, activations={{{name!r}: Activation({name!r}, f, df)}})"
+    )
