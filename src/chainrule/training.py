@@ -4,6 +4,7 @@ import math
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -56,6 +57,31 @@ class EarlyStopping:
             raise ValueError(f"EarlyStopping monitor must be 'loss' or 'val_loss', got {monitor!r}")
         self.patience, self.min_delta, self.monitor, self.restore_best = patience, float(min_delta), monitor, restore_best
 
+    def start(self, has_validation):
+        self.watch = self.monitor or ("val_loss" if has_validation else "loss")
+        if self.watch == "val_loss" and not has_validation:
+            raise ValueError("EarlyStopping(monitor='val_loss') needs validation_data=(X_val, y_val)")
+        self.best, self.best_epoch, self.best_weights = math.inf, 0, None
+
+    def should_stop(self, net, history):
+        """Record the epoch; True (with the best weights restored) once patience has run out."""
+        current, epoch = getattr(history, self.watch)[-1], history.epochs
+        if current < self.best - self.min_delta:
+            self.best, self.best_epoch = current, epoch
+            if self.restore_best:
+                self.best_weights = [p.copy() for _, _, p, _, _ in net.parameters()]
+            return False
+        if epoch - self.best_epoch < self.patience:
+            return False
+        history.stop_reason = (
+            f"early stopping: {self.watch} did not improve for {self.patience} epochs "
+            f"(best {self.best:.6g} at epoch {self.best_epoch})"
+        )
+        if self.best_weights is not None:
+            for saved, (_, _, p, _, _) in zip(self.best_weights, net.parameters()):
+                p[...] = saved
+        return True
+
 
 class _Progress:
     """A one-line progress bar on a terminal's stderr; silent elsewhere (CI logs, files, pipes)."""
@@ -83,7 +109,10 @@ class _Progress:
         self.stream.write(text + f" ETA {eta:.0f}s ")
         self.stream.flush()
 
-    def close(self):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
         if self.enabled:
             self.stream.write("\n")
 
@@ -124,48 +153,25 @@ def fit(
         early_stopping = EarlyStopping(patience=early_stopping)
     elif early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
         raise ValueError("early_stopping must be None, an int patience, or chainrule.EarlyStopping(...)")
-    monitor = None
     if early_stopping is not None:
-        monitor = early_stopping.monitor or ("val_loss" if val is not None else "loss")
-        if monitor == "val_loss" and val is None:
-            raise ValueError("EarlyStopping(monitor='val_loss') needs validation_data=(X_val, y_val)")
-    best, best_epoch, best_weights = math.inf, 0, None
+        early_stopping.start(val is not None)
 
     history = History()
-    bar = _Progress(epochs, progress)
-    n_layers = len(net.layers)
-    try:
+    # a diverging run overflows: that is reported once, as stop_reason, not as a stream of warnings
+    with np.errstate(over="ignore", invalid="ignore"), _Progress(epochs, progress) as bar:
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
             order = net.rng.permutation(n) if shuffle and batch_size < n else None
-            total_loss, total_correct, norms = 0.0, 0.0, np.zeros(n_layers)
-            n_batches = 0
-            for start in range(0, n, batch_size):
-                rows = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
-                Xb, Yb = X[rows], Y[rows]
-                loss = net._backward(Xb, Yb)
-                batch_norms = [math.sqrt(np.vdot(layer.dW, layer.dW)) for layer in net.layers]
-                if not math.isfinite(loss + sum(batch_norms)):
-                    what = "loss" if not math.isfinite(loss) else "gradient"
-                    history.stop_reason = (
-                        f"the {what} became non-finite at epoch {epoch}; training stopped before applying it, "
-                        "keeping the last finite weights (try a smaller learning rate, gradient clipping, "
-                        "or standardized inputs)"
-                    )
-                    break
-                m = len(Xb)
-                total_loss += loss * m
-                if net.loss.classification:
-                    total_correct += net.loss.accuracy(net.layers[-1].A, Yb) * m
-                norms += batch_norms
-                n_batches += 1
-                optimizer.step(net)
-            if history.stop_reason:
+            try:
+                loss, correct, norms = _epoch(net, optimizer, X, Y, batch_size, order)
+            except _Diverged as e:
+                history.stop_reason = f"{e} at epoch {epoch}; " + _Diverged.advice
+                warnings.warn(history.stop_reason, stacklevel=3)
                 break
-            history.loss.append(total_loss / n)
+            history.loss.append(loss)
             if net.loss.classification:
-                history.accuracy.append(total_correct / n)
-            history.grad_norms.append((norms / n_batches).tolist())
+                history.accuracy.append(correct)
+            history.grad_norms.append(norms)
             if val is not None:
                 v_loss, v_acc = evaluate(net, *val)
                 history.val_loss.append(v_loss)
@@ -173,24 +179,41 @@ def fit(
                     history.val_accuracy.append(v_acc)
             history.time.append(time.perf_counter() - t0)
             bar.update(epoch, history)
-            if early_stopping is not None:
-                current = getattr(history, monitor)[-1]
-                if current < best - early_stopping.min_delta:
-                    best, best_epoch = current, epoch
-                    if early_stopping.restore_best:
-                        best_weights = [(p.copy(), p) for *_, p, _, _ in net.parameters()]
-                elif epoch - best_epoch >= early_stopping.patience:
-                    history.stop_reason = (
-                        f"early stopping: {monitor} did not improve for {early_stopping.patience} epochs "
-                        f"(best {best:.6g} at epoch {best_epoch})"
-                    )
-                    if best_weights is not None:
-                        for saved, p in best_weights:
-                            p[...] = saved
-                    break
-    finally:
-        bar.close()
+            if early_stopping is not None and early_stopping.should_stop(net, history):
+                break
     return history
+
+
+class _Diverged(ArithmeticError):
+    advice = (
+        "training stopped before applying that step, keeping the last finite weights "
+        "(try a smaller learning rate, gradient clipping, or standardized inputs)"
+    )
+
+
+def _epoch(net, optimizer, X, Y, batch_size, order):
+    """One pass over the data: backward and step per batch. Returns the epoch's mean loss,
+    accuracy (classification) and per-layer mean gradient norms, all from before each update."""
+    n = len(X)
+    total_loss = total_correct = 0.0
+    norms = np.zeros(len(net.layers))
+    for start in range(0, n, batch_size):
+        rows = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
+        Xb, Yb = X[rows], Y[rows]
+        loss = net._backward(Xb, Yb)
+        batch_norms = [math.sqrt(np.vdot(layer.dW, layer.dW)) for layer in net.layers]
+        if not math.isfinite(loss):
+            raise _Diverged(f"the loss became non-finite ({loss})")
+        if not math.isfinite(sum(batch_norms)):
+            raise _Diverged("the gradient became non-finite")
+        m = len(Xb)
+        total_loss += loss * m
+        if net.loss.classification:
+            total_correct += net.loss.accuracy(net.layers[-1].A, Yb) * m
+        norms += batch_norms
+        optimizer.step(net)
+    n_batches = -(-n // batch_size)
+    return total_loss / n, total_correct / n, (norms / n_batches).tolist()
 
 
 def _pair(validation_data):
