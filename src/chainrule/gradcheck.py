@@ -56,9 +56,12 @@ class GradcheckReport:
         return self.passed
 
     def __str__(self):
-        lines = [f"{'param':<6} {'layer':>5} {'checked':>8} {'skipped':>8} {'max abs err':>12} {'max rel err':>12}  worst"]
+        lines = [
+            f"{'param':<6} {'layer':>5} {'checked':>8} {'skipped':>8} {'max abs err':>12} {'max rel err':>12}"
+            "  worst (1-based)"
+        ]
         for c in self.checks:
-            worst = "" if c.worst_index is None else str(list(c.worst_index))
+            worst = "" if c.worst_index is None else f"{c.label}[{', '.join(str(j + 1) for j in c.worst_index)}]"
             lines.append(
                 f"{c.label:<6} {c.layer:>5} {c.checked:>8} {c.skipped:>8} {c.max_abs_error:>12.3e} "
                 f"{c.max_rel_error:>12.3e}  {worst}{'' if c.passed else '  FAIL'}"
