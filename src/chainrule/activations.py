@@ -21,6 +21,10 @@ class Activation:
     return arrays of the same shape. A user-defined ``df`` is checked against central
     finite differences of ``f`` the first time the activation is used; a wrong one
     raises ``ValueError`` naming the activation and a point where they disagree.
+
+    ``forward`` and ``backward`` take an optional ``out`` array (and ``backward`` a
+    ``scratch`` array of the same shape) so that training reuses buffers instead of
+    allocating; ``out`` may be ``grad_a`` itself.
     """
 
     # Points where f is not differentiable (the finite-difference gradient check
@@ -47,15 +51,15 @@ class Activation:
         """What ``save`` writes to rebuild this activation (a user-defined one is marked custom)."""
         return {"name": self.name} if self.builtin else {"name": self.name, "custom": True}
 
-    def forward(self, z):
+    def forward(self, z, out=None):
         """a = f(z)."""
         if not self._verified:
             self.verify()
-        return self._f(z)
+        return _into(out, self._f(z))
 
-    def backward(self, grad_a, z, a):
+    def backward(self, grad_a, z, a, out=None, scratch=None):
         """δ = ∂L/∂a ⊙ f′(z)."""
-        return grad_a * self._df(z)
+        return np.multiply(grad_a, self._df(z), out=out)
 
     def verify(self, points=None, rtol=1e-5, atol=1e-7):
         """Check df against central differences of f at a few points; raise if they disagree."""
@@ -79,81 +83,155 @@ class Activation:
         self._verified = True
 
 
+def _into(out, value):
+    """value, written into out when a buffer is given."""
+    if out is None:
+        return value
+    out[...] = value
+    return out
+
+
 class _Builtin(Activation):
-    """A built-in activation: f and f′ written below, checked by the test suite."""
+    """A built-in activation: f and f′ written below with in-place NumPy, checked by the test suite."""
 
     builtin = True
 
-    def __init__(self, name, f, df_za, kinks=()):
-        super().__init__(name, f, lambda z: df_za(z, f(z)))
-        self._df_za = df_za
-        self.kinks = kinks
+    def __init__(self):
+        super().__init__(self.name, self.forward, lambda z: self.backward(np.ones_like(z), z, self.forward(z)))
         self._verified = True
 
-    def forward(self, z):
-        return self._f(z)
+    def forward(self, z, out=None):
+        raise NotImplementedError
 
-    def backward(self, grad_a, z, a):
-        """δ = ∂L/∂a ⊙ f′(z), with f′ written in terms of z and the cached a."""
-        return grad_a * self._df_za(z, a)
-
-
-def _sigmoid(z):
-    """σ(z) = 1/(1 + e^−z), written as e^z/(1 + e^z) for z < 0 so e^−z never overflows."""
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
+    def backward(self, grad_a, z, a, out=None, scratch=None):
+        raise NotImplementedError
 
 
-def _softmax(z):
-    """softmax(z)_k = e^(z_k − max z) / Σ_j e^(z_j − max z), row by row."""
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+class Sigmoid(_Builtin):
+    name = "sigmoid"
+
+    def forward(self, z, out=None):
+        """σ(z) = 1/(1 + e^−z), computed as exp(−log(1 + e^−z)) so that e^−z never overflows."""
+        out = np.negative(z, out=out)
+        np.logaddexp(0, out, out=out)
+        np.negative(out, out=out)
+        return np.exp(out, out=out)
+
+    def backward(self, grad_a, z, a, out=None, scratch=None):
+        """δ = ∂L/∂a ⊙ σ′(z), σ′(z) = a(1 − a)."""
+        d = np.subtract(1, a, out=scratch)
+        d *= a
+        return np.multiply(grad_a, d, out=out)
 
 
-class _Softmax(_Builtin):
-    def __init__(self):
-        super().__init__("softmax", _softmax, None)
+class Tanh(_Builtin):
+    name = "tanh"
 
-    def backward(self, grad_a, z, a):
+    def forward(self, z, out=None):
+        """a = tanh z."""
+        return np.tanh(z, out=out)
+
+    def backward(self, grad_a, z, a, out=None, scratch=None):
+        """δ = ∂L/∂a ⊙ (1 − a²)."""
+        d = np.multiply(a, a, out=scratch)
+        np.subtract(1, d, out=d)
+        return np.multiply(grad_a, d, out=out)
+
+
+class ReLU(_Builtin):
+    name = "relu"
+    kinks = (0.0,)
+
+    def forward(self, z, out=None):
+        """a = max(z, 0)."""
+        return np.maximum(z, 0, out=out)
+
+    def backward(self, grad_a, z, a, out=None, scratch=None):
+        """δ = ∂L/∂a ⊙ [z > 0]."""
+        d = np.greater(z, 0, out=scratch) if scratch is not None else (z > 0)
+        return np.multiply(grad_a, d, out=out)
+
+
+class LeakyReLU(_Builtin):
+    name = "leaky_relu"
+    kinks = (0.0,)
+
+    def __init__(self, slope=0.01):
+        slope = float(slope)
+        if not 0 <= slope < 1:
+            raise ValueError(f"leaky_relu slope must be in [0, 1), got {slope}")
+        self.slope = slope
+        super().__init__()
+
+    def config(self):
+        return {"name": self.name, "slope": self.slope}
+
+    def forward(self, z, out=None):
+        """a = z for z > 0, slope·z otherwise."""
+        out = np.multiply(z, self.slope, out=out)
+        return np.maximum(z, out, out=out)
+
+    def backward(self, grad_a, z, a, out=None, scratch=None):
+        """δ = ∂L/∂a ⊙ f′(z), f′ = 1 for z > 0, slope otherwise: slope + (1 − slope)[z > 0]."""
+        d = np.greater(z, 0, out=scratch) if scratch is not None else (z > 0).astype(z.dtype)
+        d *= 1 - self.slope
+        d += self.slope
+        return np.multiply(grad_a, d, out=out)
+
+
+class Linear(_Builtin):
+    name = "linear"
+
+    def forward(self, z, out=None):
+        """a = z (the layer keeps a as z itself, no copy)."""
+        return z
+
+    def backward(self, grad_a, z, a, out=None, scratch=None):
+        """δ = ∂L/∂a."""
+        return grad_a if out is None or out is grad_a else _into(out, grad_a)
+
+
+class Softmax(_Builtin):
+    name = "softmax"
+
+    def forward(self, z, out=None):
+        """softmax(z)_k = e^(z_k − max z) / Σ_j e^(z_j − max z), row by row."""
+        out = np.subtract(z, z.max(axis=1, keepdims=True), out=out)
+        np.exp(out, out=out)
+        out /= out.sum(axis=1, keepdims=True)
+        return out
+
+    def backward(self, grad_a, z, a, out=None, scratch=None):
         """δ_k = a_k (g_k − Σ_j g_j a_j): the softmax Jacobian times g = ∂L/∂a, per row."""
-        return a * (grad_a - (grad_a * a).sum(axis=1, keepdims=True))
+        ga = np.multiply(grad_a, a, out=scratch)
+        out = np.subtract(grad_a, ga.sum(axis=1, keepdims=True), out=out)
+        out *= a
+        return out
+
+
+class XTanh(_Builtin):
+    name = "xtanh"
+
+    def forward(self, z, out=None):
+        """a = z tanh z."""
+        out = np.tanh(z, out=out)
+        out *= z
+        return out
+
+    def backward(self, grad_a, z, a, out=None, scratch=None):
+        """δ = ∂L/∂a ⊙ (tanh z + z (1 − tanh² z))."""
+        t = np.tanh(z, out=scratch)
+        d = z * (1 - t * t)
+        d += t
+        return np.multiply(grad_a, d, out=out)
 
 
 def leaky_relu(slope=0.01):
     """LeakyReLU: f(z) = z for z > 0, slope·z otherwise (PyTorch's default slope 0.01)."""
-    slope = float(slope)
-    if not 0 <= slope < 1:
-        raise ValueError(f"leaky_relu slope must be in [0, 1), got {slope}")
-    act = _Builtin(
-        "leaky_relu",
-        lambda z: np.where(z > 0, z, slope * z),
-        lambda z, a: np.where(z > 0, 1.0, slope).astype(z.dtype, copy=False),
-        kinks=(0.0,),
-    )
-    act.slope = slope
-    act.config = lambda: {"name": "leaky_relu", "slope": slope}
-    return act
+    return LeakyReLU(slope)
 
 
-def _one(z, a):
-    return np.ones_like(z)
-
-
-ACTIVATIONS = {
-    # σ′(z) = σ(z)(1 − σ(z)) = a(1 − a)
-    "sigmoid": lambda: _Builtin("sigmoid", _sigmoid, lambda z, a: a * (1 - a)),
-    # tanh′(z) = 1 − tanh²(z) = 1 − a²
-    "tanh": lambda: _Builtin("tanh", np.tanh, lambda z, a: 1 - a * a),
-    # relu′(z) = 1 for z > 0, else 0
-    "relu": lambda: _Builtin("relu", lambda z: np.maximum(z, 0), lambda z, a: (z > 0).astype(z.dtype), (0.0,)),
-    "leaky_relu": leaky_relu,
-    "linear": lambda: _Builtin("linear", lambda z: z, _one),
-    "softmax": _Softmax,
-    # (z tanh z)′ = tanh z + z (1 − tanh² z)
-    "xtanh": lambda: _Builtin(
-        "xtanh", lambda z: z * np.tanh(z), lambda z, a: np.tanh(z) + z * (1 - np.tanh(z) ** 2)
-    ),
-}
+ACTIVATIONS = {cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, Linear, Softmax, XTanh)}
 
 
 def get_activation(spec, **params):

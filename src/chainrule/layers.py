@@ -17,6 +17,7 @@ class Dense:
     weights into neuron j, so that Z = A_prev @ W + b for a batch whose samples are rows.
     ``b`` has shape (n_out,). After ``Network.backward``, ``dW`` and ``db`` hold ∂L/∂W and
     ∂L/∂b, and ``Z``, ``A``, ``delta`` the batch's pre-activations, activations and δ = ∂L/∂z.
+    These are buffers that the next pass overwrites: copy what you keep.
 
     ``init`` is an initializer name (see ``chainrule.initializers.INITIALIZERS``; default He
     for ReLU-family activations, Glorot uniform otherwise), an array W of shape (n_in, n_out),
@@ -34,7 +35,7 @@ class Dense:
         self.activation = get_activation(activation)
         self.lr_scale = float(lr_scale)
         self.bias = bool(bias)
-        self.W = self.b = None
+        self._W = self._b = None
         self.dW = self.db = None
         self.A_prev = self.Z = self.A = self.delta = None
         if init is None:
@@ -62,14 +63,49 @@ class Dense:
             raise ValueError(f"Dense explicit {name} contains NaN or inf")
         return arr
 
-    def build(self, rng, dtype):
-        """Draw W (unless given), set b = 0 (unless given), in the network's dtype."""
-        if self.W is None:
-            self.W = initialize(self.init, rng, self.n_in, self.n_out)
-        self.W = self.W.astype(dtype)
-        self.b = np.zeros(self.n_out, dtype) if self.b is None else self.b.astype(dtype)
-        self.dW = np.zeros_like(self.W)
-        self.db = np.zeros_like(self.b)
+    @property
+    def W(self):
+        return self._W
+
+    @W.setter
+    def W(self, value):
+        self._W = self._assign(self._W, value, (self.n_in, self.n_out), "W")
+
+    @property
+    def b(self):
+        return self._b
+
+    @b.setter
+    def b(self, value):
+        self._b = self._assign(self._b, value, (self.n_out,), "b")
+
+    @staticmethod
+    def _assign(current, value, shape, name):
+        """Once the layer belongs to a network, W and b are views into its parameter vector:
+        assigning writes the values in place, so the network and its optimizer see them."""
+        if current is None or value is None:
+            return value
+        value = np.asarray(value)
+        if value.shape != shape:
+            raise ValueError(f"Dense.{name} must have shape {shape}, got {value.shape}")
+        current[...] = value
+        return current
+
+    def build(self, rng, theta, grad):
+        """Draw W (unless given) and set b = 0 (unless given) into ``theta``, this layer's slice of
+        the network's parameter vector; ``dW``, ``db`` become views of its slice of the gradient."""
+        W = self._W if self._W is not None else initialize(self.init, rng, self.n_in, self.n_out)
+        b = self._b if self._b is not None else np.zeros(self.n_out)
+        k = W.size
+        self._W = self._b = None
+        self._W, self._b = theta[:k].reshape(W.shape), theta[k:].reshape(b.shape)
+        self._W[...], self._b[...] = W, b
+        self.dW, self.db = grad[:k].reshape(W.shape), grad[k:].reshape(b.shape)
+
+    @property
+    def size(self):
+        """Number of parameters, W and b."""
+        return self.n_in * self.n_out + self.n_out
 
     def params(self):
         """(name, parameter, gradient) for each trained array: W, and b when the layer has a bias."""
@@ -77,22 +113,24 @@ class Dense:
         if self.bias:
             yield "b", self.b, self.db
 
-    def forward(self, A_prev):
-        """z = a_prev W + b;  a = f(z). Caches a_prev, z and a for the backward pass."""
+    def forward(self, A_prev, buf):
+        """z = a_prev W + b;  a = f(z), into the batch's buffers ``buf.Z``, ``buf.A``.
+        Caches a_prev, z and a for the backward pass."""
         self.A_prev = A_prev
-        self.Z = A_prev @ self.W
+        self.Z = np.matmul(A_prev, self.W, out=buf.Z)
         if self.bias:
             self.Z += self.b
-        self.A = self.activation.forward(self.Z)
+        self.A = self.activation.forward(self.Z, out=buf.A)
         return self.A
 
-    def backward(self, delta, input_grad=True):
+    def backward(self, delta, grad_out=None):
         """Given δ = ∂L/∂z of this layer (1/N already inside):
 
-        ∂L/∂W = a_prevᵀ δ,   ∂L/∂b = Σ_rows δ,   and returns ∂L/∂a_prev = δ Wᵀ
-        (skipped for the first layer, where nobody needs it).
+        ∂L/∂W = a_prevᵀ δ,   ∂L/∂b = Σ_rows δ,   and returns ∂L/∂a_prev = δ Wᵀ into ``grad_out``
+        (the previous layer's delta buffer; None for the first layer, where nobody needs it).
         """
         self.delta = delta
-        self.dW = self.A_prev.T @ delta
-        self.db = delta.sum(axis=0) if self.bias else np.zeros_like(self.b)
-        return delta @ self.W.T if input_grad else None
+        np.matmul(self.A_prev.T, delta, out=self.dW)
+        if self.bias:
+            np.add.reduce(delta, axis=0, out=self.db)
+        return None if grad_out is None else np.matmul(delta, self.W.T, out=grad_out)

@@ -5,14 +5,19 @@ here, once: the gradients and deltas returned already contain it, so the layers'
 ∂L/∂W = a_prevᵀ δ and ∂L/∂b = Σ_rows δ are plain sums over the batch.
 
 For a sigmoid output with ``bce`` and a softmax output with ``cross_entropy`` the
-output delta simplifies to δ = (ŷ − y)/N (seeds 002 and 003 derive it); it is
-computed from the logits z, and so is the loss, so that a saturated output gives
-no log(0) and no NaN.
+output delta simplifies to δ = (ŷ − y)/N (seeds 002 and 003 derive it), with ŷ the
+output layer's stable σ(z) or softmax(z); the loss itself is computed from the logits
+z, so that a saturated output gives no log(0) and no NaN.
+
+``grad`` and ``fused_delta`` take an optional ``out`` buffer, so that training reuses
+memory instead of allocating.
 """
 
 import numpy as np
 
-from .activations import _sigmoid, _softmax
+from .activations import Softmax
+
+_softmax = Softmax().forward
 
 __all__ = ["Loss", "LOSSES", "get_loss"]
 
@@ -31,8 +36,9 @@ def _log_softmax(z):
 class Loss:
     """A loss: ``value(a, y)``, ``grad(a, y)`` = ∂L/∂a, and target checking.
 
-    ``fuses`` names the output activation whose delta this loss computes directly
-    from the logits (``fused_value(z, y)``, ``fused_delta(z, y)``).
+    ``fuses`` names the output activation with which the output delta is simply
+    δ = (ŷ − y)/(number of averaged terms): ``fused_value(z, y)`` is the loss from the
+    logits, ``fused_delta(a, y)`` that delta.
     """
 
     name = None
@@ -73,9 +79,11 @@ class MSE(Loss):
     def value(self, a, y):
         return float(np.mean((a - y) ** 2))
 
-    def grad(self, a, y):
+    def grad(self, a, y, out=None):
         """∂L/∂ŷ = 2(ŷ − y)/(N·K)."""
-        return (a - y) * (2.0 / a.size)
+        out = np.subtract(a, y, out=out)
+        out *= 2.0 / a.size
+        return out
 
 
 class HalfSSE(Loss):
@@ -86,9 +94,11 @@ class HalfSSE(Loss):
     def value(self, a, y):
         return float(0.5 * np.sum((a - y) ** 2) / a.shape[0])
 
-    def grad(self, a, y):
+    def grad(self, a, y, out=None):
         """∂L/∂ŷ = (ŷ − y)/N."""
-        return (a - y) * (1.0 / a.shape[0])
+        out = np.subtract(a, y, out=out)
+        out *= 1.0 / a.shape[0]
+        return out
 
 
 class BCE(Loss):
@@ -121,17 +131,19 @@ class BCE(Loss):
             log_q = np.maximum(np.log1p(-a), -100)
         return float(-np.mean(y * log_p + (1 - y) * log_q))
 
-    def grad(self, a, y):
+    def grad(self, a, y, out=None):
         """∂L/∂ŷ = (ŷ − y) / (ŷ(1 − ŷ)) / (N·K), the denominator kept ≥ 1e-12 as PyTorch does."""
-        return (a - y) / np.maximum(a * (1 - a), 1e-12) / a.size
+        return np.divide(a - y, np.maximum(a * (1 - a), 1e-12) * a.size, out=out)
 
     def fused_value(self, z, y):
         """With ŷ = σ(z): −[y log σ(z) + (1 − y) log(1 − σ(z))] = softplus(z) − y z."""
         return float(np.mean(_softplus(z) - y * z))
 
-    def fused_delta(self, z, y):
-        """δ = ∂L/∂z = (σ(z) − y)/(N·K)."""
-        return (_sigmoid(z) - y) / z.size
+    def fused_delta(self, a, y, out=None):
+        """δ = ∂L/∂z = (σ(z) − y)/(N·K), with a = σ(z) from the forward pass."""
+        out = np.subtract(a, y, out=out)
+        out *= 1.0 / a.size
+        return out
 
     def accuracy(self, a, y):
         return float(np.mean((a > 0.5) == (y > 0.5)))
@@ -173,15 +185,17 @@ class CrossEntropy(Loss):
     def value(self, a, y):
         return float(-np.sum(y * _log_softmax(a)) / a.shape[0])
 
-    def grad(self, a, y):
+    def grad(self, a, y, out=None):
         """∂L/∂ŷ = (softmax(ŷ) − y)/N with ŷ taken as logits."""
-        return (_softmax(a) - y) / a.shape[0]
+        return self.fused_delta(_softmax(a, out=out), y, out=out)
 
     fused_value = value
 
-    def fused_delta(self, z, y):
-        """δ = ∂L/∂z = (softmax(z) − y)/N."""
-        return (_softmax(z) - y) / z.shape[0]
+    def fused_delta(self, a, y, out=None):
+        """δ = ∂L/∂z = (softmax(z) − y)/N, with a = softmax(z) from the forward pass."""
+        out = np.subtract(a, y, out=out)
+        out *= 1.0 / a.shape[0]
+        return out
 
     def probabilities(self, a):
         """softmax(a): the output taken as logits."""
@@ -211,9 +225,11 @@ class Hinge(Loss):
     def value(self, a, y):
         return float(np.mean(np.maximum(0, 1 - y * a)))
 
-    def grad(self, a, y):
+    def grad(self, a, y, out=None):
         """∂L/∂ŷ = −y/(N·K) where the margin y ŷ < 1, else 0."""
-        return np.where(y * a < 1, -y, 0).astype(a.dtype, copy=False) / a.size
+        active = (y * a < 1).astype(a.dtype)
+        active *= -1.0 / a.size
+        return np.multiply(y, active, out=out)
 
     def accuracy(self, a, y):
         return float(np.mean(np.where(a >= 0, 1, -1) == y))

@@ -4,6 +4,7 @@ import json
 import os
 import tempfile
 import zipfile
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -48,8 +49,16 @@ class Network:
         self.l2 = float(l2)
         self.seed = seed
         self.rng = np.random.default_rng(seed)
+        # every parameter lives in one vector θ, every gradient in one vector ∂L/∂θ: the layers'
+        # W, b, dW, db are views into them, so an optimizer updates all of them at once
+        self.theta = np.empty(sum(layer.size for layer in layers), self.dtype)
+        self.grad = np.zeros_like(self.theta)
+        offset = 0
         for layer in layers:
-            layer.build(self.rng, self.dtype)
+            part = slice(offset, offset + layer.size)
+            layer.build(self.rng, self.theta[part], self.grad[part])
+            offset += layer.size
+        self._workspaces = {}
 
     def __repr__(self):
         sizes = "-".join(str(n) for n in [self.n_in] + [layer.n_out for layer in self.layers])
@@ -82,12 +91,7 @@ class Network:
         if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
             raise ValueError(f"X must be numeric, got dtype {X.dtype}")
         X = X.astype(self.dtype, copy=False)
-        if not np.isfinite(X).all():
-            rows = np.flatnonzero(~np.isfinite(X).all(axis=1))
-            raise ValueError(
-                f"X contains NaN or inf in {rows.size} row(s) (first: row {rows[0]}); "
-                "remove or impute them before training"
-            )
+        _check_finite(X, "X")
         return X
 
     def check_data(self, X, y):
@@ -102,12 +106,25 @@ class Network:
 
     def forward(self, X):
         """The network's output a(L) for a batch X of shape (n_samples, n_in)."""
-        return self._forward(self.check_X(X))
+        return self._forward(self.check_X(X), reuse=False)
 
-    def _forward(self, X):
+    def _workspace(self, m, reuse=True):
+        """Per-layer buffers for a batch of m rows: Z, A (A is Z for a linear layer), the delta
+        D and a scratch array S. Training reuses one set per batch size; other calls get new ones."""
+        ws = self._workspaces.get(m) if reuse else None
+        if ws is None:
+            ws = [
+                SimpleNamespace(**{k: np.empty((m, layer.n_out), self.dtype) for k in "ZADS"})
+                for layer in self.layers
+            ]
+            if reuse:
+                self._workspaces[m] = ws
+        return ws
+
+    def _forward(self, X, reuse=True):
         a = X
-        for layer in self.layers:
-            a = layer.forward(a)
+        for layer, buf in zip(self.layers, self._workspace(len(X), reuse)):
+            a = layer.forward(a, buf)
         return a
 
     def predict(self, X):
@@ -120,49 +137,66 @@ class Network:
         act = self.layers[-1].activation
         return act.builtin and act.name == self.loss.fuses
 
-    def _loss_from_output(self, Y):
-        """L for the cached forward pass: from the logits when fused, from a(L) otherwise, plus the L2 penalty."""
+    def _data_loss(self, Y):
+        """L for the cached forward pass: from the logits when fused, from a(L) otherwise."""
         out = self.layers[-1]
-        value = self.loss.fused_value(out.Z, Y) if self._fused() else self.loss.value(out.A, Y)
-        if self.l2:
-            # λ/(2m) Σ_l ‖W(l)‖²
-            value += self.l2 / (2 * len(Y)) * sum(float(np.vdot(layer.W, layer.W)) for layer in self.layers)
-        return value
+        return self.loss.fused_value(out.Z, Y) if self._fused() else self.loss.value(out.A, Y)
+
+    def penalty(self, m):
+        """The L2 penalty λ/(2m) Σ_l ‖W(l)‖² for a batch of m rows."""
+        if not self.l2:
+            return 0.0
+        return self.l2 / (2 * m) * sum(float(np.vdot(layer.W, layer.W)) for layer in self.layers)
+
+    def _loss_from_output(self, Y):
+        """L for the cached forward pass, with the L2 penalty."""
+        return self._data_loss(Y) + self.penalty(len(Y))
 
     def loss_value(self, X, y):
         """L(X, y): forward pass and loss (with the L2 penalty), no gradients."""
         X, Y = self.check_data(X, y)
-        self._forward(X)
+        self._forward(X, reuse=False)
         return self._loss_from_output(Y)
 
     # ---- backward --------------------------------------------------------------------------
 
     def backward(self, X, y):
         """Forward, then backward: fill every layer's dW, db (and δ); return the loss value."""
-        return self._backward(*self.check_data(X, y))
+        return self._backward(*self.check_data(X, y), reuse=False)
 
-    def _backward(self, X, Y):
-        self._forward(X)
+    def _backward(self, X, Y, reuse=True):
+        self._forward(X, reuse)
         loss = self._loss_from_output(Y)
-        layers = self.layers
+        layers, ws = self.layers, self._workspace(len(X), reuse)
         out = layers[-1]
         # δ(L) = ∂L/∂z(L): (ŷ − y)/N when fused, else ∂L/∂a(L) ⊙ f′(z(L))
         if self._fused():
-            delta = self.loss.fused_delta(out.Z, Y)
+            delta = self.loss.fused_delta(out.A, Y, out=ws[-1].D)
         else:
-            delta = out.activation.backward(self.loss.grad(out.A, Y), out.Z, out.A)
-        for l in reversed(range(len(layers))):
+            g = self.loss.grad(out.A, Y, out=ws[-1].D)
+            delta = out.activation.backward(g, out.Z, out.A, out=g, scratch=ws[-1].S)
+        for l in range(len(layers) - 1, 0, -1):
+            prev, buf = layers[l - 1], ws[l - 1]
             # ∂L/∂W(l) = a(l−1)ᵀ δ(l);  ∂L/∂b(l) = Σ_rows δ(l);  g = δ(l) W(l)ᵀ
-            g = layers[l].backward(delta, input_grad=l > 0)
-            if l > 0:
-                prev = layers[l - 1]
-                # δ(l−1) = (δ(l) W(l)ᵀ) ⊙ f′(z(l−1))
-                delta = prev.activation.backward(g, prev.Z, prev.A)
+            g = layers[l].backward(delta, grad_out=buf.D)
+            # δ(l−1) = (δ(l) W(l)ᵀ) ⊙ f′(z(l−1))
+            delta = prev.activation.backward(g, prev.Z, prev.A, out=g, scratch=buf.S)
+        layers[0].backward(delta)  # no δ Wᵀ for the first layer: nothing needs ∂L/∂X
         if self.l2:
             # ∂/∂W [λ/(2m) ‖W‖²] = (λ/m) W
             for layer in layers:
                 layer.dW += (self.l2 / len(Y)) * layer.W
         return loss
+
+    def lr_scales(self):
+        """The learning-rate factor of every entry of θ: 1.0 when no layer sets ``lr_scale``."""
+        scales = tuple(layer.lr_scale for layer in self.layers)
+        if all(s == 1.0 for s in scales):
+            return 1.0
+        if getattr(self, "_lr_scales", (None,))[0] != scales:
+            vector = np.repeat(np.array(scales, self.dtype), [layer.size for layer in self.layers])
+            self._lr_scales = (scales, vector)
+        return self._lr_scales[1]
 
     def parameters(self):
         """[(layer index, name, parameter, gradient, lr_scale)] for every trained array, in order."""
@@ -229,6 +263,20 @@ class Network:
         except BaseException:
             os.unlink(tmp)
             raise
+
+
+def _check_finite(X, name):
+    """Raise if X holds NaN or inf. Σ X is finite exactly when every entry is (barring overflow),
+    so the common case costs one pass and no temporary array of X's size."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(X)):
+            return
+    rows = np.flatnonzero(~np.isfinite(X).all(axis=1))
+    if rows.size:
+        raise ValueError(
+            f"{name} contains NaN or inf in {rows.size} row(s) (first: row {rows[0]}); "
+            "remove or impute them before training"
+        )
 
 
 def load(path, activations=None):

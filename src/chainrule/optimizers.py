@@ -7,6 +7,9 @@ the parameters: the learning rate is multiplied by the layer's ``lr_scale``, and
 "if ‖g‖ > threshold: g = g × threshold/‖g‖").
 """
 
+import math
+import weakref
+
 import numpy as np
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "OPTIMIZERS", "get_optimizer"]
@@ -21,25 +24,30 @@ def _check(name, value, low=0.0, high=None, strict=False):
 
 
 class Optimizer:
-    """Base class: global-norm clipping, per-layer learning rates, per-parameter state."""
+    """Base class: global-norm clipping, per-layer learning rates, per-network state.
+
+    ``step`` updates the network's whole parameter vector θ at once from its gradient vector g
+    (the layers' W, b, dW, db are views into them); ``update`` holds one optimizer's equations.
+    """
 
     def __init__(self, lr, clip_norm=None):
         self.lr = _check("lr", lr, strict=True)
         self.clip_norm = None if clip_norm is None else _check("clip_norm", clip_norm, strict=True)
-        self.state = {}
+        self.state = weakref.WeakKeyDictionary()
 
     def step(self, net):
         """Update every parameter of ``net`` from the gradients of the last backward pass."""
-        params = net.parameters()
+        g = net.grad
         if self.clip_norm is not None:
             # ‖g‖ = √Σ g²; if ‖g‖ > c: g ← g · c/‖g‖
-            norm = np.sqrt(sum(float(np.vdot(g, g)) for *_, g, _ in params))
+            norm = math.sqrt(np.vdot(g, g))
             if norm > self.clip_norm:
-                for *_, g, _ in params:
-                    g *= self.clip_norm / norm
-        for _, _, p, g, lr_scale in params:
-            state = self.state.setdefault(id(p), {})
-            self.update(p, g, self.lr * lr_scale, state)
+                g *= self.clip_norm / norm
+        state = self.state.get(net)
+        if state is None:
+            state = self.state[net] = {"tmp": np.empty_like(g)}
+        # η per entry: the optimizer's rate times the layer's lr_scale
+        self.update(net.theta, g, self.lr * net.lr_scales(), state)
 
     def update(self, p, g, lr, state):
         raise NotImplementedError
@@ -60,14 +68,21 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
 
     def update(self, p, g, lr, state):
-        if self.momentum:
+        mu, step = self.momentum, state["tmp"]
+        if mu:
             if "b" not in state:
                 state["b"] = g.copy()
             else:
-                state["b"] *= self.momentum
+                state["b"] *= mu
                 state["b"] += g
-            g = g + self.momentum * state["b"] if self.nesterov else state["b"]
-        p -= lr * g
+            if self.nesterov:
+                np.multiply(state["b"], mu, out=step)
+                step += g  # g + μ b
+                g = step
+            else:
+                g = state["b"]
+        np.multiply(g, lr, out=step)
+        p -= step
 
 
 class RMSprop(Optimizer):
@@ -85,24 +100,32 @@ class RMSprop(Optimizer):
         self.centered = bool(centered)
 
     def update(self, p, g, lr, state):
-        a = self.alpha
+        a, tmp = self.alpha, state["tmp"]
         v = state.setdefault("v", np.zeros_like(p))
         v *= a
-        v += (1 - a) * g * g
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - a
+        v += tmp
         if self.centered:
             gbar = state.setdefault("gbar", np.zeros_like(p))
             gbar *= a
-            gbar += (1 - a) * g
-            denom = np.sqrt(v - gbar * gbar) + self.eps
+            np.multiply(g, 1 - a, out=tmp)
+            gbar += tmp
+            np.multiply(gbar, gbar, out=tmp)
+            np.subtract(v, tmp, out=tmp)
+            np.sqrt(tmp, out=tmp)
         else:
-            denom = np.sqrt(v) + self.eps
+            np.sqrt(v, out=tmp)
+        tmp += self.eps
+        np.divide(g, tmp, out=tmp)  # g / (√v + ε)
         if self.momentum:
             b = state.setdefault("b", np.zeros_like(p))
             b *= self.momentum
-            b += g / denom
-            p -= lr * b
+            b += tmp
+            np.multiply(b, lr, out=tmp)
         else:
-            p -= lr * (g / denom)
+            tmp *= lr
+        p -= tmp
 
 
 class Adam(Optimizer):
@@ -118,16 +141,24 @@ class Adam(Optimizer):
         self.eps = _check("eps", eps)
 
     def update(self, p, g, lr, state):
-        b1, b2 = self.beta1, self.beta2
+        b1, b2, tmp = self.beta1, self.beta2, state["tmp"]
         t = state["t"] = state.get("t", 0) + 1
         m = state.setdefault("m", np.zeros_like(p))
         v = state.setdefault("v", np.zeros_like(p))
         m *= b1
-        m += (1 - b1) * g
+        np.multiply(g, 1 - b1, out=tmp)
+        m += tmp
         v *= b2
-        v += (1 - b2) * g * g
-        denom = np.sqrt(v) / np.sqrt(1 - b2**t) + self.eps
-        p -= (lr / (1 - b1**t)) * (m / denom)
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - b2
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp /= math.sqrt(1 - b2**t)
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr
+        tmp *= 1 / (1 - b1**t)
+        p -= tmp
 
 
 OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}

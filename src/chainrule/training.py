@@ -173,7 +173,7 @@ def fit(
                 history.accuracy.append(correct)
             history.grad_norms.append(norms)
             if val is not None:
-                v_loss, v_acc = evaluate(net, *val)
+                v_loss, v_acc = evaluate(net, *val, batch_size)
                 history.val_loss.append(v_loss)
                 if v_acc is not None:
                     history.val_accuracy.append(v_acc)
@@ -197,9 +197,8 @@ def _epoch(net, optimizer, X, Y, batch_size, order):
     n = len(X)
     total_loss = total_correct = 0.0
     norms = np.zeros(len(net.layers))
-    for start in range(0, n, batch_size):
-        rows = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
-        Xb, Yb = X[rows], Y[rows]
+    classification = net.loss.classification
+    for Xb, Yb in _batches(net, X, Y, batch_size, order):
         loss = net._backward(Xb, Yb)
         batch_norms = [math.sqrt(np.vdot(layer.dW, layer.dW)) for layer in net.layers]
         if not math.isfinite(loss):
@@ -208,12 +207,31 @@ def _epoch(net, optimizer, X, Y, batch_size, order):
             raise _Diverged("the gradient became non-finite")
         m = len(Xb)
         total_loss += loss * m
-        if net.loss.classification:
+        if classification:
             total_correct += net.loss.accuracy(net.layers[-1].A, Yb) * m
         norms += batch_norms
         optimizer.step(net)
     n_batches = -(-n // batch_size)
     return total_loss / n, total_correct / n, (norms / n_batches).tolist()
+
+
+def _batches(net, X, Y, batch_size, order=None):
+    """(X_b, Y_b) for each batch: slices of X, Y in their order, or — shuffled — the rows of
+    ``order`` gathered into buffers reused from batch to batch (no copy of the whole data set)."""
+    n = len(X)
+    if order is not None:
+        buffers = net._workspaces.get("batch")
+        if buffers is None or buffers[0].shape[0] < batch_size or buffers[0].shape[1:] != X.shape[1:]:
+            buffers = net._workspaces["batch"] = (np.empty((batch_size,) + X.shape[1:], X.dtype),
+                                                  np.empty((batch_size,) + Y.shape[1:], Y.dtype))
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        if order is None:
+            yield X[start:stop], Y[start:stop]
+        else:
+            rows, m = order[start:stop], stop - start
+            yield (np.take(X, rows, axis=0, out=buffers[0][:m], mode="clip"),
+                   np.take(Y, rows, axis=0, out=buffers[1][:m], mode="clip"))
 
 
 def _pair(validation_data):
@@ -224,9 +242,14 @@ def _pair(validation_data):
     return X_val, y_val
 
 
-def evaluate(net, X, Y):
-    """(loss, accuracy or None) of ``net`` on already-checked data X, Y."""
-    net._forward(X)
-    loss = net._loss_from_output(Y)
-    acc = net.loss.accuracy(net.layers[-1].A, Y) if net.loss.classification else None
-    return loss, acc
+def evaluate(net, X, Y, batch_size=None):
+    """(loss, accuracy or None) of ``net`` on already-checked data X, Y, computed in chunks of
+    ``batch_size`` rows (every loss is a mean over rows, so the chunks' means weight by rows)."""
+    n = len(X)
+    total_loss = total_correct = 0.0
+    for Xb, Yb in _batches(net, X, Y, batch_size or n):
+        net._forward(Xb)
+        total_loss += net._data_loss(Yb) * len(Xb)
+        if net.loss.classification:
+            total_correct += net.loss.accuracy(net.layers[-1].A, Yb) * len(Xb)
+    return total_loss / n + net.penalty(n), (total_correct / n if net.loss.classification else None)
