@@ -136,8 +136,10 @@ class BCE(Loss):
         return np.divide(a - y, np.maximum(a * (1 - a), 1e-12) * a.size, out=out)
 
     def fused_value(self, z, y):
-        """With ŷ = σ(z): −[y log σ(z) + (1 − y) log(1 − σ(z))] = softplus(z) − y z."""
-        return float(np.mean(_softplus(z) - y * z))
+        """With ŷ = σ(z): −log σ(z) = softplus(−z) and −log(1 − σ(z)) = softplus(z), so
+        L = mean[y softplus(−z) + (1 − y) softplus(z)] — each term accurate, no cancellation
+        when a confident output is right."""
+        return float(np.mean(y * _softplus(-z) + (1 - y) * _softplus(z)))
 
     def fused_delta(self, a, y, out=None):
         """δ = ∂L/∂z = (σ(z) − y)/(N·K), with a = σ(z) from the forward pass."""
