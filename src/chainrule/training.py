@@ -196,23 +196,23 @@ def _epoch(net, optimizer, X, Y, batch_size, order):
     accuracy (classification) and per-layer mean gradient norms, all from before each update."""
     n = len(X)
     total_loss = total_correct = 0.0
-    norms = np.zeros(len(net.layers))
+    norms = [0.0] * len(net.layers)
     classification = net.loss.classification
     for Xb, Yb in _batches(net, X, Y, batch_size, order):
         loss = net._backward(Xb, Yb)
-        batch_norms = [math.sqrt(np.vdot(layer.dW, layer.dW)) for layer in net.layers]
         if not math.isfinite(loss):
             raise _Diverged(f"the loss became non-finite ({loss})")
-        if not math.isfinite(sum(batch_norms)):
-            raise _Diverged("the gradient became non-finite")
         m = len(Xb)
         total_loss += loss * m
         if classification:
             total_correct += net.loss.accuracy(net.layers[-1].A, Yb) * m
-        norms += batch_norms
+        for l, layer in enumerate(net.layers):
+            norms[l] += math.sqrt(np.vdot(layer.dW, layer.dW))  # ‖∂L/∂W(l)‖
+        if not math.isfinite(sum(norms)):
+            raise _Diverged("the gradient became non-finite")
         optimizer.step(net)
     n_batches = -(-n // batch_size)
-    return total_loss / n, total_correct / n, (norms / n_batches).tolist()
+    return total_loss / n, total_correct / n, [v / n_batches for v in norms]
 
 
 def _batches(net, X, Y, batch_size, order=None):
