@@ -194,3 +194,30 @@ def test_float32_end_to_end():
     net.backward(X, y)
     for layer in net.layers:
         assert layer.W.dtype == layer.dW.dtype == layer.db.dtype == layer.Z.dtype == np.float32
+
+
+def test_a_layer_belongs_to_one_network():
+    layer = cr.Dense(2, 1)
+    net = cr.Network([layer], seed=0)
+    with pytest.raises(ValueError, match="already belongs to a network"):
+        cr.Network([layer])
+    other = net.copy()
+    other.layers[0].W += 1  # a copy has its own parameters
+    assert not np.array_equal(other.layers[0].W, net.layers[0].W)
+
+
+def test_assigning_weights_writes_into_the_network():
+    net = small_net()
+    net.layers[0].W = np.ones((2, 4))
+    np.testing.assert_array_equal(net.theta[:8], 1.0)
+    with pytest.raises(ValueError, match=r"Dense.W must have shape \(2, 4\)"):
+        net.layers[0].W = np.ones((4, 2))
+
+
+def test_forward_results_are_not_overwritten_by_the_next_call():
+    net = small_net()
+    a = net.forward(XOR_X)
+    kept = a.copy()
+    net.forward(XOR_X[::-1])
+    net.fit(XOR_X, XOR_Y, epochs=2, progress=False)
+    np.testing.assert_array_equal(a, kept)

@@ -94,10 +94,11 @@ class Dense:
     def build(self, rng, theta, grad):
         """Draw W (unless given) and set b = 0 (unless given) into ``theta``, this layer's slice of
         the network's parameter vector; ``dW``, ``db`` become views of its slice of the gradient."""
+        if self.dW is not None:
+            raise ValueError(f"{self!r} already belongs to a network; create a new Dense, or use net.copy()")
         W = self._W if self._W is not None else initialize(self.init, rng, self.n_in, self.n_out)
         b = self._b if self._b is not None else np.zeros(self.n_out)
         k = W.size
-        self._W = self._b = None
         self._W, self._b = theta[:k].reshape(W.shape), theta[k:].reshape(b.shape)
         self._W[...], self._b[...] = W, b
         self.dW, self.db = grad[:k].reshape(W.shape), grad[k:].reshape(b.shape)
