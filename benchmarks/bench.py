@@ -127,7 +127,6 @@ def make_numpy(w, dtype):
     X = w["X"].astype(dtype)
     k = sizes[-1]
     Y = (w["y"].reshape(-1, 1) if k == 1 else np.eye(k)[w["y"]]).astype(dtype)
-    m = w["batch"] or len(X)
     sigmoid_hidden = w["hidden"] == "sigmoid"
 
     def step(Xb, Yb):
@@ -150,6 +149,13 @@ def make_numpy(w, dtype):
                 delta *= acts[l] * (1 - acts[l]) if sigmoid_hidden else (acts[l] > 0)
             Ws[l] -= LR * dW
             bs[l] -= LR * db
+
+    return over_batches(step, w, X, Y)
+
+
+def over_batches(step, w, X, Y):
+    """A run: ``step`` on the whole data ``w["steps"]`` times, or once on each batch in order."""
+    m = w["batch"] or len(X)
 
     def run():
         if w["steps"]:
@@ -210,22 +216,13 @@ def make_torch(w, dtype):
         loss_fn, Y = torch.nn.BCEWithLogitsLoss(), torch.from_numpy(w["y"].reshape(-1, 1).astype(dtype))
     else:
         loss_fn, Y = torch.nn.CrossEntropyLoss(), torch.from_numpy(w["y"])
-    m = w["batch"] or len(X)
 
     def step(Xb, Yb):
         opt.zero_grad()
         loss_fn(model(Xb), Yb).backward()
         opt.step()
 
-    def run():
-        if w["steps"]:
-            for _ in range(w["steps"]):
-                step(X, Y)
-        else:
-            for s in range(0, len(X), m):
-                step(X[s : s + m], Y[s : s + m])
-
-    return run
+    return over_batches(step, w, X, Y)
 
 
 def have_torch():

@@ -236,12 +236,9 @@ def _batch_size(text):
     if text == "full":
         return None
     try:
-        size = int(text)
-    except ValueError:
-        size = 0
-    if size < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer or 'full'")
-    return size
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer or 'full'") from None
 
 
 def _positive_int(text):
