@@ -59,6 +59,7 @@ class Network:
             layer.build(self.rng, self.theta[part], self.grad[part])
             offset += layer.size
         self._workspaces = {}
+        self._lr_scales = (None, None)  # (the layers' lr_scale values, θ's per-entry factors)
 
     def __repr__(self):
         sizes = "-".join(str(n) for n in [self.n_in] + [layer.n_out for layer in self.layers])
@@ -106,7 +107,8 @@ class Network:
 
     def forward(self, X):
         """The network's output a(L) for a batch X of shape (n_samples, n_in)."""
-        return self._forward(self.check_X(X), reuse=False)
+        X = self.check_X(X)
+        return self._forward(X, self._workspace(len(X), reuse=False))
 
     def _workspace(self, m, reuse=True):
         """Per-layer buffers for a batch of m rows: Z, A (A is Z for a linear layer), the delta
@@ -121,9 +123,10 @@ class Network:
                 self._workspaces[m] = ws
         return ws
 
-    def _forward(self, X, reuse=True):
+    def _forward(self, X, ws=None):
+        """a(L) for X, through the buffers ``ws`` (default: the reused ones for this batch size)."""
         a = X
-        for layer, buf in zip(self.layers, self._workspace(len(X), reuse)):
+        for layer, buf in zip(self.layers, ws or self._workspace(len(X))):
             a = layer.forward(a, buf)
         return a
 
@@ -155,19 +158,21 @@ class Network:
     def loss_value(self, X, y):
         """L(X, y): forward pass and loss (with the L2 penalty), no gradients."""
         X, Y = self.check_data(X, y)
-        self._forward(X, reuse=False)
+        self._forward(X, self._workspace(len(X), reuse=False))
         return self._loss_from_output(Y)
 
     # ---- backward --------------------------------------------------------------------------
 
     def backward(self, X, y):
         """Forward, then backward: fill every layer's dW, db (and δ); return the loss value."""
-        return self._backward(*self.check_data(X, y), reuse=False)
+        X, Y = self.check_data(X, y)
+        return self._backward(X, Y, self._workspace(len(X), reuse=False))
 
-    def _backward(self, X, Y, reuse=True):
-        self._forward(X, reuse)
+    def _backward(self, X, Y, ws=None):
+        ws = ws or self._workspace(len(X))
+        self._forward(X, ws)
         loss = self._loss_from_output(Y)
-        layers, ws = self.layers, self._workspace(len(X), reuse)
+        layers = self.layers
         out = layers[-1]
         # δ(L) = ∂L/∂z(L): (ŷ − y)/N when fused, else ∂L/∂a(L) ⊙ f′(z(L))
         if self._fused():
@@ -193,7 +198,7 @@ class Network:
         scales = tuple(layer.lr_scale for layer in self.layers)
         if all(s == 1.0 for s in scales):
             return 1.0
-        if getattr(self, "_lr_scales", (None,))[0] != scales:
+        if self._lr_scales[0] != scales:
             vector = np.repeat(np.array(scales, self.dtype), [layer.size for layer in self.layers])
             self._lr_scales = (scales, vector)
         return self._lr_scales[1]
