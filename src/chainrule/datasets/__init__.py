@@ -1,5 +1,6 @@
-"""Datasets: the seeds' XOR table, scikit-learn's toy sets, a CSV reader, and the two steps
-every experiment takes before training — a train/test split and standardization.
+"""Datasets: the seeds' XOR table, scikit-learn's toy and real sets, the seeds' synthetic data
+(credit risk, sine, environment), real Ising configurations, CSV and IDX (MNIST) readers, and
+the two steps every experiment takes before training — a train/test split and standardization.
 
 Every loader returns ``X`` of shape (n_samples, n_features), samples as rows, and ``y`` of
 shape (n_samples,). scikit-learn (``pip install "chainrule[datasets]"``) is imported only by
@@ -12,13 +13,25 @@ import os
 
 import numpy as np
 
+from .idx import load_idx, read_idx
+from .ising import TC, ising
+from .synthetic import credit_risk, environment, sine
+
 __all__ = [
     "DATASETS",
     "Standardizer",
+    "TC",
+    "breast_cancer",
     "circles",
+    "credit_risk",
     "digits",
+    "environment",
+    "ising",
     "load_csv",
+    "load_idx",
     "moons",
+    "read_idx",
+    "sine",
     "standardize",
     "train_test_split",
     "xor",
@@ -71,7 +84,14 @@ def digits():
     return X / 16.0, y.astype(np.int64)
 
 
-DATASETS = {"xor": xor, "moons": moons, "circles": circles, "digits": digits}
+def breast_cancer():
+    """The Wisconsin breast-cancer measurements (scikit-learn's load_breast_cancer): X (569, 30)
+    in their own units (unstandardized), y = 1 for benign, 0 for malignant."""
+    X, y = _sklearn_datasets("breast_cancer").load_breast_cancer(return_X_y=True)
+    return X, y.astype(np.int64)
+
+
+DATASETS = {"xor": xor, "moons": moons, "circles": circles, "digits": digits, "breast_cancer": breast_cancer}
 
 
 # ---- CSV files ------------------------------------------------------------------------------
