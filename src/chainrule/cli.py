@@ -3,6 +3,7 @@
     chainrule demo                                  two small networks, trained in seconds
     chainrule train --data moons --hidden 16,8      train on xor, moons, circles, digits or a CSV file
     chainrule gradcheck --data xor --hidden 4       check backpropagation against finite differences
+    chainrule trace SPEC.toml --format markdown     the worked solution of one step, every number
 
 A user error (an unknown dataset, a missing file, a bad flag value, an invalid network) is
 one line on stderr, ``chainrule: error: …``, and exit status 2; never a traceback.
@@ -21,6 +22,8 @@ from .layers import Dense
 from .losses import LOSSES
 from .network import Network, load
 from .optimizers import OPTIMIZERS
+from .trace import trace as trace_spec
+from .trace.record import FORMATS
 from .training import evaluate
 
 __all__ = ["main"]
@@ -33,7 +36,7 @@ MOONS_DEMO = {"n": 500, "noise": 0.2, "hidden": 16, "lr": 0.02, "epochs": 500, "
 
 DEFAULT_LR = {"sgd": 0.1, "rmsprop": 0.01, "adam": 0.01}
 OUTPUT_FOR_LOSS = {"bce": "sigmoid", "cross_entropy": "softmax"}
-STANDARDIZED_BY_DEFAULT = ("moons", "circles", "csv")
+STANDARDIZED_BY_DEFAULT = ("moons", "circles", "breast_cancer", "csv")
 
 
 def main(argv=None):
@@ -142,6 +145,18 @@ def demo(args):
     print("Next: chainrule train --data moons --hidden 16,8")
     print("      chainrule gradcheck --data xor --hidden 4")
     return 0
+
+
+def trace(args):
+    worked = trace_spec(args.spec, steps=args.steps, hand=args.hand)
+    if args.check is None:
+        print(worked.render(args.format or "text", decimals=args.decimals), end="")
+        return 0
+    if args.format is not None:
+        raise ValueError("--check prints a report of the answers, not the trace; drop --format")
+    report = worked.check(args.check)
+    print(report.render(decimals=args.decimals))
+    return 0 if report.passed else 1
 
 
 # ---- what the commands share ----------------------------------------------------------------
@@ -253,7 +268,7 @@ def _positive_int(text):
 
 def _parser():
     data = _Parser(add_help=False)
-    data.add_argument("--data", required=True, metavar="xor|moons|circles|digits|PATH.csv",
+    data.add_argument("--data", required=True, metavar="xor|moons|circles|digits|breast_cancer|PATH.csv",
                       help="a built-in dataset, or a CSV file with a header row")
     data.add_argument("--target", metavar="COLUMN", help="the column to predict (CSV files only; required there)")
     data.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
@@ -274,7 +289,7 @@ def _parser():
 
     parser = _Parser(prog="chainrule", description="Train and check neural networks written with chainrule.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
-    commands = parser.add_subparsers(title="commands", required=True, metavar="{demo,train,gradcheck}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="{demo,train,gradcheck,trace}")
 
     p = commands.add_parser("demo", help="train two small networks (XOR, moons) and show what they learned")
     p.add_argument("--seed", type=int, default=0, help="seeds the weights and the split (default 0)")
@@ -298,4 +313,16 @@ def _parser():
                    help="check a saved network (the architecture flags are then ignored)")
     p.add_argument("--samples", type=_positive_int, default=8, metavar="N", help="rows in the batch (default 8)")
     p.set_defaults(command=check)
+
+    p = commands.add_parser("trace", help="the worked solution of a small network's gradient-descent step")
+    p.add_argument("spec", metavar="SPEC", help="a TOML (or .json) file: [network], [weights] and [train]")
+    p.add_argument("--format", choices=FORMATS, help="text (default), markdown, latex or json")
+    p.add_argument("--decimals", type=int, metavar="N",
+                   help="decimal places shown (default: 6 significant digits); the arithmetic stays exact")
+    p.add_argument("--steps", type=_positive_int, metavar="N", help="steps to trace (default: the spec's)")
+    p.add_argument("--check", metavar="ANSWERS",
+                   help="mark a learner's answers (a TOML file of values by name); exit status 1 if one is wrong")
+    p.add_argument("--hand", type=int, metavar="DIGITS",
+                   help="a hand calculation: round every intermediate to DIGITS decimals before using it")
+    p.set_defaults(command=trace)
     return parser

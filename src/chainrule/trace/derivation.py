@@ -1,0 +1,511 @@
+"""The worked solution of a trace: every quantity as a line  name = formula = numbers = value.
+
+A ``Line`` keeps its formula in the trace's names and the same formula as a template whose
+fields are numbers, filled in when rendered (``--decimals`` changes only what is shown). Every
+value is the trace's own — the engine's — except three kinds of display-only arithmetic: the
+error t − ŷ, the softmax probabilities that cross_entropy takes its log of when the output is not
+softmax, and ∂L/∂a (``grad_a``) for a softmax layer outside the fused softmax + cross_entropy.
+
+Names, 1-based (l a layer, j a neuron, k an output, r and c a weight's row and column in the
+spec's layout):
+
+    z[l][j], a[l][j]         pre-activation and activation;  x[i] an input, t[k] a target
+    error[k]                 t[k] − a[L][k], the lab's "Error = y_target − y5"
+    loss                     L, the loss before the step's update
+    delta[l][j]              δ = ∂L/∂z[l][j] (with the 1/N of the mean inside)
+    grad_a[l][j]             ∂L/∂a[l][j], only for softmax layers (softmax couples its outputs)
+    dW[l][r][c], db[l][j]    ∂L/∂W, ∂L/∂b (sums over the batch)
+    update_W, update_b       −η·dW, −η·db: what the step adds
+    W_new, b_new             W + update_W, b + update_b
+
+With several samples the per-sample names (z, a, error, delta, grad_a) take the prefix sampleN.,
+and from the second step on every name takes the prefix stepS. (for example step2.sample3.z[1][2]).
+"""
+
+from collections import namedtuple
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..activations import ACTIVATIONS
+from ..losses import LOSSES
+
+__all__ = ["Heading", "Text", "Table", "Line", "worked", "given", "ACTIVATION_FORMS", "LOSS_FORMS"]
+
+
+@dataclass
+class Heading:
+    level: int
+    text: str
+
+
+@dataclass
+class Text:
+    """A paragraph; with a ``title``, a note that answers a "why". Its {fields} are ``numbers``."""
+
+    text: str
+    numbers: dict = field(default_factory=dict)
+    title: str = None
+
+
+@dataclass
+class Line:
+    """``label`` = ``formula`` = ``template`` filled with ``numbers`` = ``value``; ``key`` is the
+    name that --check answers use (the label with its step and sample prefixes)."""
+
+    key: str
+    label: str
+    formula: str
+    template: str
+    numbers: dict
+    value: float
+
+
+@dataclass
+class Table:
+    lines: list
+
+
+def line(key, label, template, value, **fields):
+    """A Line whose formula and numbers come from one template; each field is (name, number)."""
+    return Line(key, label, template.format(**{k: name for k, (name, _) in fields.items()}), template,
+                {k: float(v) for k, (_, v) in fields.items()}, float(value))
+
+
+# ---- how each activation and loss of the engine's registries is written ----------------------
+
+Form = namedtuple("Form", "f df definition slope")
+_SLOPE = ACTIVATIONS["leaky_relu"]().slope
+
+# f and f′ as templates in {z} and {a}; softmax is not elementwise and is written out per layer.
+ACTIVATION_FORMS = {
+    "sigmoid": Form("σ({z})", "{a}·(1 − {a})", "σ(z) = 1/(1 + exp(−z)), σ′(z) = a·(1 − a)",
+                    "for the sigmoid, f′ = a·(1 − a) is at most 0.25 (at a = 0.5) and close to 0 when a is "
+                    "close to 0 or 1"),
+    "tanh": Form("tanh({z})", "(1 − {a}²)", "tanh′(z) = 1 − a²",
+                 "for tanh, f′ = 1 − a² is at most 1 (at a = 0) and close to 0 when a is close to ±1"),
+    "relu": Form("max(0, {z})", "[{z} > 0]", "relu(z) = max(0, z), relu′(z) = [z > 0] (1 if z > 0, else 0)",
+                 "for relu, f′ is 1 where z > 0 and 0 elsewhere: a neuron with z < 0 passes nothing back"),
+    "leaky_relu": Form(f"max({{z}}, {_SLOPE:g}·{{z}})", f"({_SLOPE:g} + {1 - _SLOPE:g}·[{{z}} > 0])",
+                       f"leaky_relu(z) = max(z, {_SLOPE:g}·z), leaky_relu′(z) = 1 if z > 0, else {_SLOPE:g}",
+                       f"for leaky_relu, f′ is 1 where z > 0 and {_SLOPE:g} elsewhere"),
+    "linear": Form("{z}", None, "linear: a = z, f′ = 1", "for a linear neuron f′ = 1: the error passes unchanged"),
+    "xtanh": Form("{z}·tanh({z})", "(tanh({z}) + {z}·(1 − tanh²({z})))",
+                  "xtanh(z) = z·tanh(z), xtanh′(z) = tanh(z) + z·(1 − tanh²(z))",
+                  "for x·tanh x, f′ = tanh z + z·(1 − tanh² z) tends to ±1 for large |z|: it does not saturate"),
+    "softmax": Form(None, None, "softmax(z)[k] = exp(z[k])/Σⱼ exp(z[j]); it couples its outputs, "
+                                "delta[l][k] = a[l][k]·(grad_a[l][k] − Σₘ grad_a[l][m]·a[l][m])",
+                    "for softmax, ∂a[k]/∂z[k] = a[k]·(1 − a[k]) is close to 0 when a[k] is close to 0 or 1"),
+}
+
+LossForm = namedtuple("LossForm", "per negated term grad definition")
+
+# One term of the loss's sum and its derivative ∂(term)/∂a, in {a} (an output), {t} (its target)
+# and {p} (cross_entropy's softmax probability); ``per``: the mean is over N samples or N·K terms;
+# ``negated``: L is minus the mean.
+LOSS_FORMS = {
+    "mse": LossForm("NK", False, "({a} − {t})²", "2·({a} − {t})",
+                    "mse, L = (1/(N·K))·Σₙ Σₖ (a[L][k] − t[k])², the mean over the N samples and K outputs"),
+    "half_sse": LossForm("N", False, "½·({a} − {t})²", "({a} − {t})",
+                         "half_sse, L = (1/N)·Σₙ ½·Σₖ (a[L][k] − t[k])², half the squared error summed over "
+                         "the outputs, averaged over the N samples"),
+    "bce": LossForm("NK", True, "[{t}·log({a}) + (1 − {t})·log(1 − {a})]", "({a} − {t})/({a}·(1 − {a}))",
+                    "bce, L = −(1/(N·K))·Σₙ Σₖ [t·log(a) + (1 − t)·log(1 − a)]"),
+    "cross_entropy": LossForm("N", True, "{t}·log({p})", "({p} − {t})",
+                              "cross_entropy, L = −(1/N)·Σₙ Σₖ t[k]·log(p[k]), p = softmax of the last layer's "
+                              "logits"),
+    "hinge": LossForm("NK", False, "max(0, 1 − {t}·{a})", "−{t}·[{t}·{a} < 1]",
+                      "hinge, L = (1/(N·K))·Σₙ Σₖ max(0, 1 − t·a)"),
+}
+
+
+def worked(trace):
+    """The blocks of the worked solution: Heading, Text (paragraphs and notes) and Table (of Lines)."""
+    return _Worked(trace).blocks()
+
+
+def given(v):
+    """A number as it was given (the shortest text that reads back the same)."""
+    return np.format_float_positional(v, trim="-")
+
+
+def _vector(v):
+    return "(" + ", ".join(given(x) for x in v) + ")"
+
+
+class _Worked:
+    def __init__(self, trace):
+        self.trace, self.spec = trace, trace.spec
+        spec = self.spec
+        self.N, self.L, self.K = len(spec.X), len(spec.sizes) - 1, spec.sizes[-1]
+        self.form = LOSS_FORMS[spec.loss]
+        per = self.N * (self.K if self.form.per == "NK" else 1)
+        self.mean = f"(1/{per})·" if per > 1 else ""  # the 1/N (or 1/(N·K)) of the mean
+        self.step = 1
+
+    # ---- names ----------------------------------------------------------------------------
+
+    def key(self, label, n=None):
+        """The --check name: stepS. (S ≥ 2) and sampleN. (several samples, per-sample quantities)."""
+        return (f"step{self.step}." if self.step > 1 else "") + self.per_sample(label, n)
+
+    def per_sample(self, label, n):
+        return f"sample{n + 1}.{label}" if n is not None and self.N > 1 else label
+
+    def w(self, l, i, j):
+        """W[l][r][c] of the weight from input i to neuron j of layer l (0-based), in the spec's layout."""
+        return f"[{l + 1}]" + self.spec.weight_index(i, j)
+
+    def input(self, step, l, n, i):
+        """(name, value) of input i of layer l for sample n."""
+        if l == 0:
+            return f"x[{i + 1}]", self.spec.X[n, i]
+        return f"a[{l}][{i + 1}]", step.layers[l - 1].a[n, i]
+
+    def probabilities(self, step):
+        """cross_entropy's p: the output itself when it is softmax (fused), else softmax of it."""
+        if self.spec.loss != "cross_entropy":
+            return None
+        a = step.layers[-1].a
+        return a if self.spec.fused else ACTIVATIONS["softmax"]().forward(a)
+
+    def p_name(self, k):
+        return f"a[{self.L}][{k}]" if self.spec.fused else f"softmax(a[{self.L}])[{k}]"
+
+    # ---- the whole solution ---------------------------------------------------------------
+
+    def blocks(self):
+        blocks = self.intro()
+        several = len(self.trace.steps) > 1
+        for s, step in enumerate(self.trace.steps, start=1):
+            self.step = s
+            if several:
+                blocks.append(Heading(2, f"Step {s}"))
+            level = 3 if several else 2
+            blocks += self.forward(step, level) + self.loss(step, level)
+            blocks += self.backward(step, level) + self.updates(step, level)
+        values = {line.key: line.value for block in blocks if isinstance(block, Table) for line in block.lines}
+        return blocks + self.after(values)
+
+    def intro(self):
+        spec, trace = self.spec, self.trace
+        title = "Worked solution" + (f": {spec.name}" if spec.name else "")
+        if trace.hand is not None:
+            title += f", by hand to {trace.hand} decimals"
+        acts = spec.activations
+        activation = (f"{acts[0]} in every layer" if len(set(acts)) == 1 else
+                      ", ".join(f"{name} in layer {l}" for l, name in enumerate(acts, start=1)))
+        if self.N == 1:
+            data = f"One sample: x = {_vector(spec.X[0])}, target t = {_vector(spec.Y[0])}."
+        else:
+            data = (f"A batch of {self.N} samples: x = " + ", ".join(_vector(x) for x in spec.X)
+                    + "; targets t = " + ", ".join(_vector(t) for t in spec.Y) + ".")
+        steps = len(trace.steps)
+        how = ("computed by chainrule's engine (Network.backward, then SGD.step), exactly in float64"
+               if trace.hand is None else
+               f"computed by hand: every quantity rounded to {trace.hand} decimals before it is used "
+               "(not exact; the drift from the exact values is given at the end)")
+        blocks = [
+            Heading(1, title),
+            Text(f"Network {'-'.join(map(str, spec.sizes))}, {activation}, "
+                 f"{'with biases' if spec.bias else 'no biases'}. Loss {self.form.definition}. "
+                 f"Learning rate η = {given(spec.learning_rate)}. {data} "
+                 f"{'One step' if steps == 1 else f'{steps} steps'} of gradient descent, {how}."),
+        ]
+        if spec.layout == "in_out":
+            layout = ("Weights in the layout in_out: W[l][i][j] is the weight from input i of layer l "
+                      "(x[i], or a[l−1][i]) to its neuron j, so z[l][j] = Σᵢ W[l][i][j]·a[l−1][i] + b[l][j]; "
+                      "the lab's w_{{i,j}} is W[1][i][j].")
+        else:
+            layout = ("Weights in the layout out_in: W[l][j][i] is the weight into neuron j of layer l from "
+                      "its input i (x[i], or a[l−1][i]), so z[l] = W[l]·a[l−1] + b[l], the textbook's z = W x + b.")
+        definitions = "; ".join(ACTIVATION_FORMS[name].definition for name in dict.fromkeys(acts))
+        blocks.append(Text(
+            f"{layout} delta[l][j] = ∂L/∂z[l][j]; dW = ∂L/∂W and db = ∂L/∂b; update_W = −η·dW; "
+            f"W_new = W + update_W. {definitions}."))
+        if self.N > 1 or steps > 1:
+            blocks.append(Text(
+                ("With several samples, dW and db are sums over the batch (the 1/N of the mean is inside "
+                 "delta); for --check the per-sample quantities are named sample1.z[1][1], … . "
+                 if self.N > 1 else "")
+                + ("From step 2 on, --check names take the prefix step2., step3., … ." if steps > 1 else "")))
+        blocks.append(Text(
+            "delta here is ∂L/∂z, and every update is −η·∂L/∂w. Textbooks that write the output's δ as "
+            "f′(z)·(t − a) — the lab does: δ = y(1 − y)(t − y), Δw = +η·δ·o — use δ = −∂L/∂z (for the half_sse "
+            "loss): their δ has the opposite sign to delta here, and the update is the same.",
+            title="Sign convention"))
+        return blocks
+
+    # ---- forward --------------------------------------------------------------------------
+
+    def forward(self, step, level):
+        blocks = []
+        for n in range(self.N):
+            sample = "" if self.N == 1 else (f", sample {n + 1}: x = {_vector(self.spec.X[n])}, "
+                                             f"t = {_vector(self.spec.Y[n])}")
+            lines = []
+            for l, layer in enumerate(step.layers):
+                for j in range(layer.z.shape[1]):
+                    lines += [self.weighted_sum(step, l, n, j), self.activation(step, l, n, j)]
+            blocks += [Heading(level, "Forward pass" + sample), Table(lines)]
+        return blocks
+
+    def weighted_sum(self, step, l, n, j):
+        """z[l][j] = Σᵢ W·input (+ b)."""
+        layer, terms, fields = step.layers[l], [], {}
+        for i in range(layer.W.shape[0]):
+            terms.append(f"{{w{i}}}·{{x{i}}}")
+            fields[f"w{i}"] = ("W" + self.w(l, i, j), layer.W[i, j])
+            fields[f"x{i}"] = self.input(step, l, n, i)
+        if layer.b is not None:
+            terms.append("{b}")
+            fields["b"] = (f"b[{l + 1}][{j + 1}]", layer.b[j])
+        label = f"z[{l + 1}][{j + 1}]"
+        return line(self.key(label, n), label, " + ".join(terms), layer.z[n, j], **fields)
+
+    def activation(self, step, l, n, j):
+        """a[l][j] = f(z[l][j]); softmax over the layer's z."""
+        layer, name, label = step.layers[l], self.spec.activations[l], f"a[{l + 1}][{j + 1}]"
+        if name == "softmax":
+            width = layer.z.shape[1]
+            fields = {f"z{m}": (f"z[{l + 1}][{m + 1}]", layer.z[n, m]) for m in range(width)}
+            template = f"exp({{z{j}}})/(" + " + ".join(f"exp({{z{m}}})" for m in range(width)) + ")"
+            return line(self.key(label, n), label, template, layer.a[n, j], **fields)
+        return line(self.key(label, n), label, ACTIVATION_FORMS[name].f, layer.a[n, j],
+                    z=(f"z[{l + 1}][{j + 1}]", layer.z[n, j]))
+
+    # ---- loss -----------------------------------------------------------------------------
+
+    def loss(self, step, level):
+        out, Y, L = step.layers[-1], self.spec.Y, self.L
+        lines = []
+        for n in range(self.N):
+            for k in range(self.K):
+                label = self.per_sample(f"error[{k + 1}]", n)
+                lines.append(line(self.key(f"error[{k + 1}]", n), label, "{t} − {a}", Y[n, k] - out.a[n, k],
+                                  t=(f"t[{k + 1}]", Y[n, k]), a=(f"a[{L}][{k + 1}]", out.a[n, k])))
+        k = "k" if self.K > 1 else "1"
+        sign = "−" if self.form.negated else ""
+        formula = (sign + self.mean + ("Σₙ " if self.N > 1 else "") + ("Σₖ " if self.K > 1 else "")
+                   + self.form.term.format(a=f"a[{L}][{k}]", t=f"t[{k}]", p=self.p_name(k)))
+        P, terms, numbers = self.probabilities(step), [], {}
+        for n in range(self.N):
+            for k in range(self.K):
+                terms.append(self.form.term.format(a=f"{{a{n}_{k}}}", t=f"{{t{n}_{k}}}", p=f"{{p{n}_{k}}}"))
+                numbers.update({f"a{n}_{k}": out.a[n, k], f"t{n}_{k}": Y[n, k]})
+                if P is not None:
+                    numbers[f"p{n}_{k}"] = P[n, k]
+        template = sign + self.mean + (f"[{' + '.join(terms)}]" if len(terms) > 1 else terms[0])
+        lines.append(Line(self.key("loss"), "loss", formula, template, numbers, step.loss))
+        blocks = [Heading(level, "Loss"), Table(lines)]
+        if self.step == 1:
+            error = Y[0, 0] - out.a[0, 0]
+            side = ("above the target: the prediction is too high, and the step will lower it" if error < 0 else
+                    "below the target: the prediction is too low, and the step will raise it" if error > 0 else
+                    "exactly on the target")
+            blocks.append(Text(
+                f"{self.per_sample('error[1]', 0)} = {{e}} is {'negative' if error < 0 else 'positive' if error > 0 else 'zero'}"
+                f": the output a[{L}][1] = {{a}} is {side}. The error says which way the output must move; "
+                "the gradients below say how much each weight is to blame.",
+                {"e": error, "a": out.a[0, 0]}, title="The sign of the error"))
+        return blocks
+
+    # ---- backward -------------------------------------------------------------------------
+
+    def backward(self, step, level):
+        blocks = []
+        for n in range(self.N):
+            lines = []
+            for l in range(self.L - 1, -1, -1):
+                lines += self.deltas(step, l, n)
+            blocks += [Heading(level, "Backward pass" + (f", sample {n + 1}" if self.N > 1 else "")), Table(lines)]
+        if self.step == 1:
+            blocks.append(self.why_derivative())
+            if self.L > 1:
+                blocks.append(self.why_blame(step))
+        return blocks
+
+    def upstream(self, step, l, n, j):
+        """(template, fields) of ∂L/∂a[l][j]: from the loss at the output, else Σₖ delta·W."""
+        if l == self.L - 1:
+            out, k = step.layers[l], j + 1
+            fields = {"a": (f"a[{self.L}][{k}]", out.a[n, j]), "t": (f"t[{k}]", self.spec.Y[n, j])}
+            P = self.probabilities(step)
+            if P is not None:
+                fields["p"] = (self.p_name(k), P[n, j])
+            grad = self.form.grad
+            return self.mean + (f"({grad})" if self.mean and grad.startswith("−") else grad), fields
+        nxt, fields = step.layers[l + 1], {}
+        for k in range(nxt.delta.shape[1]):
+            fields[f"d{k}"] = (f"delta[{l + 2}][{k + 1}]", nxt.delta[n, k])
+            fields[f"w{k}"] = ("W" + self.w(l + 1, j, k), nxt.W[j, k])
+        return " + ".join(f"{{d{k}}}·{{w{k}}}" for k in range(nxt.delta.shape[1])), fields
+
+    def deltas(self, step, l, n):
+        """delta[l][j] for every neuron j of layer l: ∂L/∂a·f′(z), (a − t)/N when fused."""
+        layer, name = step.layers[l], self.spec.activations[l]
+        width = layer.z.shape[1]
+        labels = [f"delta[{l + 1}][{j + 1}]" for j in range(width)]
+        if l == self.L - 1 and self.spec.fused:
+            return [line(self.key(labels[j], n), labels[j], self.mean + "({a} − {t})", layer.delta[n, j],
+                         a=(f"a[{l + 1}][{j + 1}]", layer.a[n, j]), t=(f"t[{j + 1}]", self.spec.Y[n, j]))
+                    for j in range(width)]
+        if name == "softmax":
+            return self.softmax_deltas(step, l, n)
+        lines = []
+        for j in range(width):
+            template, fields = self.upstream(step, l, n, j)
+            template = f"({template})" if " + " in template else template  # a sum Σₖ delta·W, times f′
+            df = ACTIVATION_FORMS[name].df
+            fields.update(a=(f"a[{l + 1}][{j + 1}]", layer.a[n, j]), z=(f"z[{l + 1}][{j + 1}]", layer.z[n, j]))
+            lines.append(line(self.key(labels[j], n), labels[j], template if df is None else f"{template}·{df}",
+                              layer.delta[n, j], **fields))
+        return lines
+
+    def softmax_deltas(self, step, l, n):
+        """grad_a[l][j] = ∂L/∂a (shown), then delta[l][j] = a[j]·(grad_a[j] − Σₘ grad_a[m]·a[m])."""
+        layer = step.layers[l]
+        width = layer.z.shape[1]
+        if l == self.L - 1:
+            G = LOSSES[self.spec.loss]().grad(layer.a, self.spec.Y)[n]
+        else:
+            G = step.layers[l + 1].delta[n] @ step.layers[l + 1].W.T
+        lines = []
+        for j in range(width):
+            template, fields = self.upstream(step, l, n, j)
+            label = f"grad_a[{l + 1}][{j + 1}]"
+            lines.append(line(self.key(label, n), label, template, G[j], **fields))
+        numbers = {f"g{m}": G[m] for m in range(width)} | {f"a{m}": layer.a[n, m] for m in range(width)}
+        for j in range(width):
+            label, at = f"delta[{l + 1}][{j + 1}]", f"[{l + 1}][{j + 1}]"
+            template = f"{{a{j}}}·({{g{j}}} − (" + " + ".join(f"{{g{m}}}·{{a{m}}}" for m in range(width)) + "))"
+            formula = f"a{at}·(grad_a{at} − Σₘ grad_a[{l + 1}][m]·a[{l + 1}][m])"
+            lines.append(Line(self.key(label, n), label, formula, template, numbers, float(layer.delta[n, j])))
+        return lines
+
+    def why_derivative(self):
+        name = self.spec.activations[-1]
+        if self.spec.fused:
+            return Text(
+                f"With a {name} output and {self.spec.loss}, the output's f′ cancels against the loss's "
+                "derivative: delta = (a − t)/N exactly (the engine computes it so), and a saturated output "
+                "still learns.", title="Why no f′ at the output")
+        return Text(
+            "By the chain rule, delta = ∂L/∂z = ∂L/∂a · ∂a/∂z: the loss reaches z only through a = f(z), and "
+            f"f′(z) says how much a moves when z moves a little; {ACTIVATION_FORMS[name].slope}. A saturated "
+            "neuron passes little of the error back, and learns slowly.", title="Why f′(z) multiplies")
+
+    def why_blame(self, step):
+        l = self.L - 2  # the last hidden layer
+        w_jk = f"W[{l + 2}][j][k]" if self.spec.layout == "in_out" else f"W[{l + 2}][k][j]"
+        text = (f"A hidden neuron has no target of its own: its delta is the next layer's deltas sent back "
+                f"through its outgoing weights, delta[{l + 1}][j] = (Σₖ delta[{l + 2}][k]·{w_jk})·f′(z[{l + 1}][j]). "
+                "A neuron that feeds the next layer through a bigger weight moved the output more, so it gets "
+                "more of the blame.")
+        nxt, layer = step.layers[l + 1], step.layers[l]
+        numbers = {}
+        if nxt.W.shape[1] == 1 and layer.W.shape[1] > 1:
+            w = np.abs(nxt.W[:, 0])
+            big, small = int(np.argmax(w)), int(np.argmin(w))
+            if w[small] > 0 and big != small and layer.delta[0, small] != 0:
+                text += (f" Here W{self.w(l + 1, big, 0)} = {{wb}} is {{wr}} times W{self.w(l + 1, small, 0)} = "
+                         f"{{ws}}, and delta[{l + 1}][{big + 1}] = {{db}} is {{dr}} times delta[{l + 1}][{small + 1}]"
+                         " = {ds} (the rest of the difference is their f′).")
+                numbers = {"wb": nxt.W[big, 0], "ws": nxt.W[small, 0], "wr": w[big] / w[small],
+                           "db": layer.delta[0, big], "ds": layer.delta[0, small],
+                           "dr": layer.delta[0, big] / layer.delta[0, small]}
+        return Text(text, numbers, title="Why a bigger outgoing weight gets more blame")
+
+    # ---- gradients and updates ------------------------------------------------------------
+
+    def updates(self, step, level):
+        blocks, eta = [], ("η", self.spec.learning_rate)
+        for l in range(self.L - 1, -1, -1):
+            layer, lines = step.layers[l], []
+            n_in, n_out = layer.W.shape
+            order = ([(i, j) for i in range(n_in) for j in range(n_out)] if self.spec.layout == "in_out" else
+                     [(i, j) for j in range(n_out) for i in range(n_in)])
+            for i, j in order:
+                at = self.w(l, i, j)
+                inputs = [self.input(step, l, n, i) for n in range(self.N)]
+                lines.append(self.batch_sum(f"dW{at}", [(x, v) for x, v in inputs], f"delta[{l + 1}][{j + 1}]",
+                                            layer.delta[:, j], layer.dW[i, j]))
+                lines.append(line(self.key(f"update_W{at}"), f"update_W{at}", "−{eta}·{g}", layer.update_W[i, j],
+                                  eta=eta, g=(f"dW{at}", layer.dW[i, j])))
+                lines.append(line(self.key(f"W_new{at}"), f"W_new{at}", "{w} + {u}", layer.W_new[i, j],
+                                  w=(f"W{at}", layer.W[i, j]), u=(f"update_W{at}", layer.update_W[i, j])))
+            if layer.b is not None:
+                for j in range(n_out):
+                    at = f"[{l + 1}][{j + 1}]"
+                    lines.append(self.batch_sum(f"db{at}", None, f"delta{at}", layer.delta[:, j], layer.db[j]))
+                    lines.append(line(self.key(f"update_b{at}"), f"update_b{at}", "−{eta}·{g}", layer.update_b[j],
+                                      eta=eta, g=(f"db{at}", layer.db[j])))
+                    lines.append(line(self.key(f"b_new{at}"), f"b_new{at}", "{b} + {u}", layer.b_new[j],
+                                      b=(f"b{at}", layer.b[j]), u=(f"update_b{at}", layer.update_b[j])))
+            blocks += [Heading(level, f"Layer {l + 1}: gradients and updates"), Table(lines)]
+        if self.step == 1 and self.N == 1:
+            blocks.append(self.why_small(step))
+        return blocks
+
+    def batch_sum(self, label, inputs, delta_name, deltas, value):
+        """dW = Σₙ input·delta (inputs: (name, value) per sample) or db = Σₙ delta (inputs None)."""
+        terms, numbers = [], {}
+        for n, d in enumerate(deltas):
+            numbers[f"d{n}"] = float(d)
+            if inputs is None:
+                terms.append(f"{{d{n}}}")
+            else:
+                terms.append(f"{{x{n}}}·{{d{n}}}")
+                numbers[f"x{n}"] = float(inputs[n][1])
+        symbol = delta_name if inputs is None else f"{inputs[0][0]}·{delta_name}"
+        formula = symbol if self.N == 1 else f"Σₙ {symbol}"
+        return Line(self.key(label), label, formula, " + ".join(terms), numbers, float(value))
+
+    def why_small(self, step):
+        """Where the smallest and the largest weight change come from (one sample)."""
+        changes = []
+        for l, layer in enumerate(step.layers):
+            for i, j in np.ndindex(*layer.W.shape):
+                name, value = self.input(step, l, 0, i)
+                changes.append((abs(layer.update_W[i, j]), l, i, j, name, value))
+        _, l, i, j, name, value = min(changes)
+        _, L2, i2, j2, _, _ = max(changes)
+        layer = step.layers[l]
+        return Text(
+            "Each gradient is (the signal that went through the weight)·(its neuron's delta), "
+            "dW[l][…] = a[l−1][i]·delta[l][j]: a weight changes little when its input was small, or when its "
+            "neuron's delta is small — and delta shrinks by a factor f′(z) at every layer it is sent back "
+            "through, which is close to 0 near saturation. "
+            f"Here the smallest change is update_W{self.w(l, i, j)} = {{u}} (input {name} = {{x}}, "
+            f"delta[{l + 1}][{j + 1}] = {{d}}); the largest is update_W{self.w(L2, i2, j2)} = {{U}}.",
+            {"u": layer.update_W[i, j], "x": value, "d": layer.delta[0, j],
+             "U": step.layers[L2].update_W[i2, j2]}, title="Why some updates are small")
+
+    # ---- after the steps ------------------------------------------------------------------
+
+    def after(self, values):
+        """The loss (and output) with the new weights; for a hand calculation, its drift from the exact
+        ``values`` being the hand calculation's own."""
+        trace, steps = self.trace, len(self.trace.steps)
+        first, last = trace.steps[0], trace.after_loss
+        text = (f"With the new weights the loss is {{after}} (before the first step: {{before}}): "
+                + ("lower, the step went downhill." if last < first.loss else
+                   "unchanged." if last == first.loss else
+                   "higher: η is too large for this point, and the step overshot."))
+        numbers = {"after": last, "before": first.loss}
+        if self.N == 1 and self.K == 1:
+            text += f" The output a[{self.L}][1] is now {{y}} (before: {{y0}}; target {{t}})."
+            numbers.update(y=trace.after_output[0, 0], y0=first.layers[-1].a[0, 0], t=self.spec.Y[0, 0])
+        blocks = [Heading(2, "After the update" if steps == 1 else f"After {steps} steps"), Text(text, numbers)]
+        if trace.hand is not None:
+            exact = trace.exact.values()
+            drift = {k: abs(v - exact[k]) for k, v in values.items()}
+            worst = max(drift, key=drift.get)
+            new = max((k for k in drift if "_new[" in k), key=drift.get)
+            blocks.append(Text(
+                f"Rounding every intermediate to {trace.hand} decimals moves the results: the largest difference "
+                f"from the exact trace is {{d}}, in {worst} (by hand {{h}}, exact {{x}}); among the new "
+                f"parameters, {{dn}}, in {new} (by hand {{hn}}, exact {{xn}}).",
+                {"d": drift[worst], "h": values[worst], "x": exact[worst],
+                 "dn": drift[new], "hn": values[new], "xn": exact[new]}, title="Drift"))
+        return blocks
