@@ -5,6 +5,7 @@ from .gradcheck import gradcheck
 from .layers import Dense
 from .network import Network, load
 from .optimizers import SGD, Adam, RMSprop
+from .tracing import trace
 from .training import EarlyStopping, History
 
 __version__ = "0.1.0"
@@ -21,4 +22,5 @@ __all__ = [
     "gradcheck",
     "leaky_relu",
     "load",
+    "trace",
 ]

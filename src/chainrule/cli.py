@@ -22,8 +22,8 @@ from .layers import Dense
 from .losses import LOSSES
 from .network import Network, load
 from .optimizers import OPTIMIZERS
-from .trace import trace as trace_spec
-from .trace.record import FORMATS
+from .tracing import trace as trace_spec
+from .tracing.render import FORMATS
 from .training import evaluate
 
 __all__ = ["main"]
@@ -36,7 +36,7 @@ MOONS_DEMO = {"n": 500, "noise": 0.2, "hidden": 16, "lr": 0.02, "epochs": 500, "
 
 DEFAULT_LR = {"sgd": 0.1, "rmsprop": 0.01, "adam": 0.01}
 OUTPUT_FOR_LOSS = {"bce": "sigmoid", "cross_entropy": "softmax"}
-STANDARDIZED_BY_DEFAULT = ("moons", "circles", "breast_cancer", "csv")
+STANDARDIZED_BY_DEFAULT = ("moons", "circles", "csv")
 
 
 def main(argv=None):
@@ -268,7 +268,7 @@ def _positive_int(text):
 
 def _parser():
     data = _Parser(add_help=False)
-    data.add_argument("--data", required=True, metavar="xor|moons|circles|digits|breast_cancer|PATH.csv",
+    data.add_argument("--data", required=True, metavar="xor|moons|circles|digits|PATH.csv",
                       help="a built-in dataset, or a CSV file with a header row")
     data.add_argument("--target", metavar="COLUMN", help="the column to predict (CSV files only; required there)")
     data.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,

@@ -19,16 +19,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..activations import get_activation
 from ..layers import Dense
-from ..losses import get_loss
 from ..network import Network
 from ..optimizers import SGD
+from .check import check
+from .derivation import Table, worked
+from .render import FORMATS, render
 from .spec import check_steps, read_spec
 
 __all__ = ["Trace", "Step", "LayerStep", "trace"]
-
-FORMATS = ("text", "markdown", "latex", "json")
 
 
 @dataclass
@@ -61,14 +60,15 @@ class Trace:
     """Every number of ``steps`` gradient-descent steps of a spec's network, with the worked solution.
 
     ``steps``: a list of ``Step``. ``after_output``, ``after_loss``: the network's output (N, n_out)
-    and loss with the final weights. ``hand``: the decimals of a hand calculation, or None (exact);
-    then ``exact`` is the exact trace it drifts from.
+    and loss with the final weights. ``fused``: the engine computed the output delta as (a − t)/N
+    from the logits (sigmoid + bce, softmax + cross_entropy). ``hand``: the decimals of a hand
+    calculation, or None (exact); then ``exact`` is the exact trace it drifts from.
     """
 
-    def __init__(self, spec, steps, after_output, after_loss, hand=None, exact=None):
+    def __init__(self, spec, steps, after_output, after_loss, fused, hand=None, exact=None):
         self.spec, self.steps = spec, steps
         self.after_output, self.after_loss = after_output, after_loss
-        self.hand, self.exact = hand, exact
+        self.fused, self.hand, self.exact = fused, hand, exact
 
     def __repr__(self):
         kind = f"hand, {self.hand} decimals" if self.hand is not None else "exact"
@@ -109,31 +109,23 @@ class Trace:
 
     def worked(self):
         """The worked solution as blocks (headings, tables of lines, notes); see ``derivation``."""
-        from .derivation import worked
-
         return worked(self)
 
     def values(self):
         """{name: value} for every named quantity, e.g. {"z[1][1]": 0.21, …, "step2.loss": …}."""
-        from .derivation import Table
-
         return {line.key: line.value for block in self.worked() if isinstance(block, Table) for line in block.lines}
 
     def render(self, format="text", decimals=None):
         """The worked solution as text (a terminal's tables), markdown, latex (a whole document)
         or json (full precision). ``decimals`` rounds what is shown, never what is computed;
         default: 6 significant digits."""
-        from .render import render
-
         if format not in FORMATS:
             raise ValueError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
         return render(self, format, decimals)
 
     def check(self, answers):
         """A learner's answers (a mapping, or the path of a TOML/JSON file) against this trace;
-        returns a ``CheckReport``. See ``chainrule.trace.check``."""
-        from .check import check
-
+        returns a ``CheckReport``. See ``chainrule.tracing.check``."""
         return check(self, answers)
 
 
@@ -146,87 +138,101 @@ def trace(spec, steps=None, hand=None):
     """
     spec = read_spec(spec)
     steps = spec.steps if steps is None else check_steps(steps, "steps")
+    exact = Trace(spec, *_by_engine(spec, steps))
     if hand is None:
-        return Trace(spec, *_by_engine(spec, steps))
+        return exact
     if not isinstance(hand, int) or isinstance(hand, bool) or hand < 0:
         raise ValueError(f"hand = {hand!r} is not valid; expected the number of decimals (an integer ≥ 0) "
                          "to round every intermediate to")
-    return Trace(spec, *_by_hand(spec, steps, hand), hand=hand, exact=Trace(spec, *_by_engine(spec, steps)))
+    return Trace(spec, *_by_hand(spec, steps, hand), hand=hand, exact=exact)
+
+
+def _network(spec, weights, biases):
+    """The engine's Network for the spec, with the given weights (engine layout) and biases."""
+    layers = [
+        Dense(W.shape[0], W.shape[1], act, init=W if b is None else (W, b), bias=b is not None)
+        for W, b, act in zip(weights, biases, spec.activations)
+    ]
+    return Network(layers, loss=spec.loss)
+
+
+def _parameters(net):
+    """Copies of every layer's (W, b), b None without bias: the engine updates them in place."""
+    return [(layer.W.copy(), layer.b.copy() if layer.bias else None) for layer in net.layers]
 
 
 def _by_engine(spec, steps):
-    """(steps, output after, loss after) from Network.backward and SGD.step."""
-    layers = [
-        Dense(W.shape[0], W.shape[1], act, init=W if b is None else (W, b), bias=b is not None)
-        for W, b, act in zip(spec.weights, spec.biases, spec.activations)
-    ]
-    net = Network(layers, loss=spec.loss)
+    """(steps, output after, loss after, fused) from the engine: Network.backward, then SGD.step."""
+    net = _network(spec, spec.weights, spec.biases)
     sgd = SGD(lr=spec.learning_rate)
     X, Y = net.check_data(spec.X, spec.Y)
     record = []
     for _ in range(steps):
-        before = [(layer.W.copy(), layer.b.copy() if layer.bias else None) for layer in net.layers]
+        before = _parameters(net)
         loss = net.backward(X, Y)
-        grads = [
-            (layer.Z.copy(), layer.A.copy(), layer.delta.copy(), layer.dW.copy(), layer.db.copy() if layer.bias else None)
-            for layer in net.layers
-        ]
+        # the layers' Z, A, delta, dW, db are buffers the next pass overwrites: keep copies
+        grads = [(layer.Z.copy(), layer.A.copy(), layer.delta.copy(), layer.dW.copy(),
+                  layer.db.copy() if layer.bias else None) for layer in net.layers]
         sgd.step(net)
+        after = _parameters(net)
+        eta = spec.learning_rate
         record.append(Step(loss, [
-            # the update the optimizer applied: W_new = W − (∂L/∂W · η)
-            LayerStep(W, b, z, a, delta, dW, db, -(dW * spec.learning_rate),
-                      None if db is None else -(db * spec.learning_rate),
-                      layer.W.copy(), layer.b.copy() if layer.bias else None)
-            for layer, (W, b), (z, a, delta, dW, db) in zip(net.layers, before, grads)
+            # the update SGD applied, W_new − W = −η ∂L/∂W (W_new is the engine's own)
+            LayerStep(W, b, z, a, delta, dW, db, -(eta * dW), None if db is None else -(eta * db), W_new, b_new)
+            for (W, b), (z, a, delta, dW, db), (W_new, b_new) in zip(before, grads, after)
         ]))
-    return record, net.forward(X), net.loss_value(X, Y)
+    return record, net.forward(X), net.loss_value(X, Y), net._fused()
 
 
 def _by_hand(spec, steps, digits):
-    """(steps, output after, loss after) with every named quantity rounded to ``digits`` decimals
-    before it is used: z, a, L, ∂L/∂a at the output, δ, δ Wᵀ, ∂L/∂W, ∂L/∂b, the updates, the new
-    parameters (NumPy's rounding, half to even)."""
+    """(steps, output after, loss after, fused) with every named quantity rounded to ``digits``
+    decimals before it is used (NumPy's rounding, half to even): z, a, L, ∂L/∂a at the output, δ,
+    δ Wᵀ, ∂L/∂W, ∂L/∂b, the updates and the new parameters.
+
+    The engine cannot round between its operations, so this follows Network._backward's recurrence
+    step by step with the engine's own activation and loss objects; its numbers are deliberately
+    not exact, and the worked solution reports how far they drift from the exact trace."""
 
     def r(v):
         return np.round(v, digits)
 
-    acts = [get_activation(name) for name in spec.activations]
-    loss = get_loss(spec.loss)
     params = [(r(W), None if b is None else r(b)) for W, b in zip(spec.weights, spec.biases)]
-    X, Y, lr = r(spec.X), spec.Y, spec.learning_rate
+    net = _network(spec, *zip(*params))
+    acts, loss, fused = [layer.activation for layer in net.layers], net.loss, net._fused()
+    X, Y, eta = r(spec.X), spec.Y, spec.learning_rate
 
     def forward(params):
         Z, A, a = [], [], X
         for (W, b), act in zip(params, acts):
-            z = r(a @ W if b is None else a @ W + b)
-            a = r(act.forward(z))
+            z = r(a @ W if b is None else a @ W + b)  # z = a_prev W + b
+            a = r(act.forward(z))  # a = f(z)
             Z.append(z)
             A.append(a)
-        # the loss from the logits when fused, as the engine computes it
-        L = float(r(loss.fused_value(Z[-1], Y) if spec.fused else loss.value(A[-1], Y)))
-        return Z, A, L
+        # L from the logits when fused, as the engine computes it
+        return Z, A, float(r(loss.fused_value(Z[-1], Y) if fused else loss.value(A[-1], Y)))
 
     record = []
     for _ in range(steps):
         Z, A, L = forward(params)
         # δ(L) = (ŷ − y)/N when fused, else ∂L/∂a ⊙ f′(z);  δ(l) = (δ(l+1) W(l+1)ᵀ) ⊙ f′(z(l))
-        g = None if spec.fused else r(loss.grad(A[-1], Y))
-        deltas = [r(loss.fused_delta(A[-1], Y)) if spec.fused else r(acts[-1].backward(g, Z[-1], A[-1]))]
+        if fused:
+            deltas = [r(loss.fused_delta(A[-1], Y))]
+        else:
+            deltas = [r(acts[-1].backward(r(loss.grad(A[-1], Y)), Z[-1], A[-1]))]
         for l in range(len(params) - 1, 0, -1):
             g = r(deltas[0] @ params[l][0].T)
             deltas.insert(0, r(acts[l - 1].backward(g, Z[l - 1], A[l - 1])))
-        layers, new_params = [], []
+        layers = []
         for (W, b), a_prev, z, a, delta in zip(params, [X] + A[:-1], Z, A, deltas):
-            dW = r(a_prev.T @ delta)
-            update_W = r(-lr * dW)
+            dW = r(a_prev.T @ delta)  # ∂L/∂W = a_prevᵀ δ
             db = update_b = b_new = None
             if b is not None:
-                db = r(delta.sum(axis=0))
-                update_b = r(-lr * db)
+                db = r(delta.sum(axis=0))  # ∂L/∂b = Σ_rows δ
+                update_b = r(-eta * db)
                 b_new = r(b + update_b)
+            update_W = r(-eta * dW)
             layers.append(LayerStep(W, b, z, a, delta, dW, db, update_W, update_b, r(W + update_W), b_new))
-            new_params.append((layers[-1].W_new, b_new))
         record.append(Step(L, layers))
-        params = new_params
+        params = [(layer.W_new, layer.b_new) for layer in layers]
     Z, A, L = forward(params)
-    return record, A[-1], L
+    return record, A[-1], L, fused

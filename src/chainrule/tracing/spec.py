@@ -65,12 +65,6 @@ class Spec:
     steps: int
     name: str = None
 
-    @property
-    def fused(self):
-        """True when the output delta is δ = (ŷ − y)/N from the logits, as in ``Network``:
-        a sigmoid output with bce, a softmax output with cross_entropy."""
-        return LOSSES[self.loss].fuses == self.activations[-1]
-
     def weight_index(self, i, j):
         """The 1-based [row][column] of the weight from input i to neuron j (0-based) in the spec's layout."""
         return f"[{i + 1}][{j + 1}]" if self.layout == "in_out" else f"[{j + 1}][{i + 1}]"

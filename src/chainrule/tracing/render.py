@@ -14,7 +14,9 @@ import numpy as np
 
 from .derivation import Heading, Table, Text
 
-__all__ = ["render", "number", "text_line"]
+__all__ = ["FORMATS", "render", "number", "text_line"]
+
+FORMATS = ("text", "markdown", "latex", "json")
 
 WIDTH = 100
 

@@ -167,10 +167,10 @@ class _Worked:
         if self.spec.loss != "cross_entropy":
             return None
         a = step.layers[-1].a
-        return a if self.spec.fused else ACTIVATIONS["softmax"]().forward(a)
+        return a if self.trace.fused else ACTIVATIONS["softmax"]().forward(a)
 
     def p_name(self, k):
-        return f"a[{self.L}][{k}]" if self.spec.fused else f"softmax(a[{self.L}])[{k}]"
+        return f"a[{self.L}][{k}]" if self.trace.fused else f"softmax(a[{self.L}])[{k}]"
 
     # ---- the whole solution ---------------------------------------------------------------
 
@@ -215,7 +215,7 @@ class _Worked:
         if spec.layout == "in_out":
             layout = ("Weights in the layout in_out: W[l][i][j] is the weight from input i of layer l "
                       "(x[i], or a[l−1][i]) to its neuron j, so z[l][j] = Σᵢ W[l][i][j]·a[l−1][i] + b[l][j]; "
-                      "the lab's w_{{i,j}} is W[1][i][j].")
+                      "Lab 02's w_{{i,j}}, from input i to neuron j.")
         else:
             layout = ("Weights in the layout out_in: W[l][j][i] is the weight into neuron j of layer l from "
                       "its input i (x[i], or a[l−1][i]), so z[l] = W[l]·a[l−1] + b[l], the textbook's z = W x + b.")
@@ -346,7 +346,7 @@ class _Worked:
         layer, name = step.layers[l], self.spec.activations[l]
         width = layer.z.shape[1]
         labels = [f"delta[{l + 1}][{j + 1}]" for j in range(width)]
-        if l == self.L - 1 and self.spec.fused:
+        if l == self.L - 1 and self.trace.fused:
             return [line(self.key(labels[j], n), labels[j], self.mean + "({a} − {t})", layer.delta[n, j],
                          a=(f"a[{l + 1}][{j + 1}]", layer.a[n, j]), t=(f"t[{j + 1}]", self.spec.Y[n, j]))
                     for j in range(width)]
@@ -385,10 +385,10 @@ class _Worked:
 
     def why_derivative(self):
         name = self.spec.activations[-1]
-        if self.spec.fused:
+        if self.trace.fused:
             return Text(
                 f"With a {name} output and {self.spec.loss}, the output's f′ cancels against the loss's "
-                "derivative: delta = (a − t)/N exactly (the engine computes it so), and a saturated output "
+                f"derivative: delta = {self.mean}(a − t) exactly (the engine computes it so), and a saturated output "
                 "still learns.", title="Why no f′ at the output")
         return Text(
             "By the chain rule, delta = ∂L/∂z = ∂L/∂a · ∂a/∂z: the loss reaches z only through a = f(z), and "
