@@ -97,3 +97,14 @@ def test_a_bad_spec_is_one_line_and_exit_2(capsys, tmp_path, content, message):
 def test_bad_options_exit_2(capsys, argv, message):
     status, _, err = run(capsys, EXAMPLES / "lab-2-2-1.toml", *argv)
     assert status == 2 and message in err and err.count("\n") == 1
+
+
+def test_the_lab_notes_explain_every_printed_number_that_is_wrong():
+    import chainrule as cr
+
+    report = cr.trace(EXAMPLES / "lab-2-2-1.toml").check(EXAMPLES / "lab-2-2-1.answers.toml")
+    notes = (EXAMPLES / "lab-2-2-1.notes.md").read_text(encoding="utf-8")
+    wrong = [answer for _, answer, right in report.results if not right]
+    assert len(wrong) == 13
+    for answer in wrong:  # each printed number appears in the notes (δ values there with the lab's sign)
+        assert f"{abs(answer):g}" in notes, answer
