@@ -40,6 +40,14 @@ def test_train_xor_uses_all_four_rows_and_saves(capsys, tmp_path):
     np.testing.assert_array_equal(net.predict(X)[:, 0] > 0.5, y == 1)  # the saved file is the trained network
 
 
+def test_train_breast_cancer_is_standardized_by_default(capsys):
+    # its features span 1e-3 (fractal dimension) to 1e3 (area): unstandardized, sgd barely moves
+    status, out, _ = run(capsys, "train", "--data", "breast_cancer", "--epochs", "30", "--hidden", "8")
+    assert status == 0
+    assert "standardized" in out
+    assert scores(out, "test")["accuracy"] > 0.9
+
+
 def test_train_moons_is_standardized_and_split(capsys):
     status, out, _ = run(capsys, "train", "--data", "moons", "--epochs", "200", "--optimizer", "sgd", "--momentum",
                          "0.9", "--batch-size", "full")

@@ -1,7 +1,7 @@
 """The ``chainrule`` command: parses the flags, calls the library, prints what it did.
 
     chainrule demo                                  two small networks, trained in seconds
-    chainrule train --data moons --hidden 16,8      train on xor, moons, circles, digits or a CSV file
+    chainrule train --data moons --hidden 16,8      train on a built-in dataset or a CSV file
     chainrule gradcheck --data xor --hidden 4       check backpropagation against finite differences
     chainrule trace SPEC.toml --format markdown     the worked solution of one step, every number
 
@@ -36,7 +36,7 @@ MOONS_DEMO = {"n": 500, "noise": 0.2, "hidden": 16, "lr": 0.02, "epochs": 500, "
 
 DEFAULT_LR = {"sgd": 0.1, "rmsprop": 0.01, "adam": 0.01}
 OUTPUT_FOR_LOSS = {"bce": "sigmoid", "cross_entropy": "softmax"}
-STANDARDIZED_BY_DEFAULT = ("moons", "circles", "csv")
+STANDARDIZED_BY_DEFAULT = ("moons", "circles", "breast_cancer", "csv")
 
 
 def main(argv=None):
@@ -268,7 +268,7 @@ def _positive_int(text):
 
 def _parser():
     data = _Parser(add_help=False)
-    data.add_argument("--data", required=True, metavar="xor|moons|circles|digits|PATH.csv",
+    data.add_argument("--data", required=True, metavar="xor|moons|circles|digits|breast_cancer|PATH.csv",
                       help="a built-in dataset, or a CSV file with a header row")
     data.add_argument("--target", metavar="COLUMN", help="the column to predict (CSV files only; required there)")
     data.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
