@@ -4,6 +4,7 @@
     chainrule train --data moons --hidden 16,8      train on a built-in dataset or a CSV file
     chainrule gradcheck --data xor --hidden 4       check backpropagation against finite differences
     chainrule trace SPEC.toml --format markdown     the worked solution of one step, every number
+    chainrule experiment xor --out DIR              one of the seeds' experiments: figures, results, report
 
 A user error (an unknown dataset, a missing file, a bad flag value, an invalid network) is
 one line on stderr, ``chainrule: error: …``, and exit status 2; never a traceback.
@@ -15,7 +16,7 @@ import sys
 
 import numpy as np
 
-from . import __version__, datasets
+from . import __version__, datasets, experiments, plotting
 from .activations import ACTIVATIONS
 from .gradcheck import gradcheck
 from .layers import Dense
@@ -37,6 +38,7 @@ MOONS_DEMO = {"n": 500, "noise": 0.2, "hidden": 16, "lr": 0.02, "epochs": 500, "
 DEFAULT_LR = {"sgd": 0.1, "rmsprop": 0.01, "adam": 0.01}
 OUTPUT_FOR_LOSS = {"bce": "sigmoid", "cross_entropy": "softmax"}
 STANDARDIZED_BY_DEFAULT = ("moons", "circles", "breast_cancer", "csv")
+EXPERIMENT_DIR = "experiment-results"  # where `chainrule experiment` writes without --out
 
 
 def main(argv=None):
@@ -114,7 +116,8 @@ def demo(args):
 
     X, y = datasets.xor()
     net = Network([Dense(2, 4, "sigmoid"), Dense(4, 1, "sigmoid")], loss="bce", seed=seed)
-    net.fit(X, y, optimizer=OPTIMIZERS["sgd"](lr=XOR_DEMO["lr"]), epochs=XOR_DEMO["epochs"], progress=False)
+    xor_history = net.fit(X, y, optimizer=OPTIMIZERS["sgd"](lr=XOR_DEMO["lr"]), epochs=XOR_DEMO["epochs"],
+                          progress=False)
     p = net.predict(X)[:, 0]
     right = int(np.sum((p > 0.5) == (y == 1)))
     print("1. XOR, the lab's network: 2-4-1, sigmoid in both layers, binary cross-entropy,")
@@ -142,8 +145,17 @@ def demo(args):
     print(f"   with the training points' mean and std. Network 2-{m['hidden']}-1, tanh hidden, sigmoid output,")
     print(f"   binary cross-entropy, Adam (lr {m['lr']:g}, full batch, {m['epochs']} epochs, seed {seed}).\n")
     print(f"   Test accuracy {test_acc:.3f} on the {len(X_test)} held-out points (train {train_acc:.3f}).\n")
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        xor_png, moons_png = os.path.join(args.out, "xor_loss.png"), os.path.join(args.out, "moons_boundary.png")
+        plotting.loss_figure(xor_png, {"2-4-1 sigmoid, bce": xor_history.loss}, "XOR: training loss (log scale)",
+                             ylabel="binary cross-entropy", log=True)
+        plotting.boundary_figure(moons_png, net, X_train, y_train, f"Two moons: test accuracy {test_acc:.3f}",
+                                 X_test=X_test, y_test=y_test)
+        print(f"Figures: {xor_png}, {moons_png}\n")
     print("Next: chainrule train --data moons --hidden 16,8")
     print("      chainrule gradcheck --data xor --hidden 4")
+    print("      chainrule experiment all --quick")
     return 0
 
 
@@ -157,6 +169,22 @@ def trace(args):
     report = worked.check(args.check)
     print(report.render(decimals=args.decimals))
     return 0 if report.passed else 1
+
+
+def experiment(args):
+    if args.name == "all":
+        out = args.out or EXPERIMENT_DIR
+        experiments.run_all(out, quick=args.quick, seed=args.seed, done=_print_experiment)
+        print(f"index: {experiments.index_path(out)}")
+    else:
+        _print_experiment(experiments.run(args.name, args.out or os.path.join(EXPERIMENT_DIR, args.name),
+                                          quick=args.quick, seed=args.seed))
+    return 0
+
+
+def _print_experiment(ctx):
+    files = ["results.json"] + [name for name, _ in ctx.figures]
+    print(f"{ctx.name} ({ctx.seconds:.1f} s): {ctx.report_path}, with {', '.join(files)}")
 
 
 # ---- what the commands share ----------------------------------------------------------------
@@ -289,11 +317,21 @@ def _parser():
 
     parser = _Parser(prog="chainrule", description="Train and check neural networks written with chainrule.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
-    commands = parser.add_subparsers(title="commands", required=True, metavar="{demo,train,gradcheck,trace}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="{demo,train,gradcheck,trace,experiment}")
 
     p = commands.add_parser("demo", help="train two small networks (XOR, moons) and show what they learned")
     p.add_argument("--seed", type=int, default=0, help="seeds the weights and the split (default 0)")
+    p.add_argument("--out", metavar="DIR", help="also draw the XOR loss curve and the moons decision boundary "
+                                                "as PNG files in DIR (needs matplotlib)")
     p.set_defaults(command=demo)
+
+    p = commands.add_parser("experiment", help="run one of the seeds' experiments (or all): figures, results, report")
+    p.add_argument("name", metavar="NAME", help="the experiment, or all (see the README's Experiments section)")
+    p.add_argument("--out", metavar="DIR", help=f"the folder to write into (default {EXPERIMENT_DIR}/NAME, "
+                                                f"or {EXPERIMENT_DIR} for all)")
+    p.add_argument("--quick", action="store_true", help="a smaller version, seconds instead of minutes")
+    p.add_argument("--seed", type=int, default=0, help="seeds the data and the weights (default 0)")
+    p.set_defaults(command=experiment)
 
     p = commands.add_parser("train", parents=[data, net], help="train a network and report its loss and accuracy")
     p.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS), help="(default adam)")

@@ -1,0 +1,205 @@
+"""What an experiment is given and what it leaves behind: the Context, results.json and report.md."""
+
+import contextlib
+import inspect
+import json
+import math
+import os
+import tempfile
+import warnings
+
+import numpy as np
+
+from .. import plotting
+from ..training import fit
+
+__all__ = ["Context", "json_safe", "write_atomic"]
+
+
+class Context:
+    """One run of one experiment: where it writes, how big it is, and what it has found so far.
+
+    ``out`` the folder (created), ``quick`` the small version for tests, ``seed`` seeds the data
+    and the weights. The experiment fills ``results`` (→ results.json) and describes itself with
+    ``setup`` (what was run), ``figure`` (a PNG and its caption), ``table`` (a table of numbers)
+    and ``observe`` (what the numbers show); it trains through ``fit`` so that the report can
+    say which diagnostic findings appeared.
+    """
+
+    def __init__(self, name, title, out, quick=False, seed=0):
+        self.name, self.title, self.out = name, title, os.fspath(out)
+        self.quick, self.seed = bool(quick), int(seed)
+        self.results = {}
+        self.figures = []  # (file name, caption)
+        self.setups, self.tables, self.observations = [], [], []
+        self.runs = []  # (label, History) of every training run, for the diagnostics line
+        self.seconds = None
+
+    def pick(self, full, quick):
+        """``quick`` in --quick mode, ``full`` otherwise: ``epochs = ctx.pick(10000, 1000)``."""
+        return quick if self.quick else full
+
+    # ---- what the experiment says ------------------------------------------------------------
+
+    def setup(self, text):
+        """A paragraph of the report's "What was run"."""
+        self.setups.append(text)
+
+    def observe(self, text):
+        """A sentence or two of the report's "What it shows"."""
+        self.observations.append(text)
+
+    def table(self, caption, header, rows):
+        """A table of the report's "Numbers": ``header`` a list of column names, ``rows`` lists of cells
+        (floats are shown to 4 significant digits)."""
+        self.tables.append((caption, list(header), [list(row) for row in rows]))
+
+    @contextlib.contextmanager
+    def figure(self, filename, caption, size=(6.4, 4.4)):
+        """``with ctx.figure("loss.png", "What it shows") as fig: ax = fig.subplots()`` — the figure
+        is written to out/filename when the block ends and embedded in the report with its caption."""
+        if not filename.endswith(".png") or os.sep in filename or filename in (f for f, _ in self.figures):
+            raise ValueError(f"figure {filename!r}: expected a new file name ending in .png, without a folder")
+        fig = plotting.pyplot().figure(figsize=size)
+        try:
+            yield fig
+        except BaseException:
+            plotting.pyplot().close(fig)
+            raise
+        plotting.save(fig, os.path.join(self.out, filename))
+        self.figures.append((filename, caption))
+
+    # ---- training ------------------------------------------------------------------------
+
+    def fit(self, net, X, y, label, **options):
+        """``net.fit(X, y, **options)`` without a progress bar, recorded under ``label`` for the
+        diagnostics line; a run that diverges is expected here, so its warning is kept in
+        ``history.stop_reason`` instead of being shown."""
+        options.setdefault("progress", False)
+        if "diagnostics" in inspect.signature(fit).parameters:  # once fit can run them, it does here
+            options.setdefault("diagnostics", True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            history = net.fit(X, y, **options)
+        self.track(history, label)
+        return history
+
+    def track(self, history, label):
+        """Count a History trained some other way in the diagnostics line."""
+        self.runs.append((label, history))
+
+    def findings(self):
+        """{finding code: {"severity": …, "runs": [labels of the runs where it appeared]}}, codes sorted."""
+        found = {}
+        for label, history in self.runs:
+            for finding in getattr(history, "findings", []):
+                code = str(getattr(finding, "code", finding))
+                severity = getattr(finding, "severity", None)
+                severity = None if severity is None else str(getattr(severity, "value", severity))
+                entry = found.setdefault(code, {"severity": severity, "runs": []})
+                if label not in entry["runs"]:
+                    entry["runs"].append(label)
+        return dict(sorted(found.items()))
+
+    def diagnostics_line(self):
+        """"Diagnostics: …", the codes of the findings that appeared and in which runs."""
+        n = len(self.runs)
+        runs = f"{n} training run{'' if n == 1 else 's'}"
+        found = self.findings()
+        if not found:
+            return f"Diagnostics: no findings in the {runs}."
+        parts = [
+            code + (f" ({f['severity']})" if f["severity"] else "") + f" in {', '.join(f['runs'])}"
+            for code, f in found.items()
+        ]
+        return f"Diagnostics: {'; '.join(parts)} (of {runs})."
+
+    # ---- what it leaves behind -------------------------------------------------------------
+
+    @property
+    def report_path(self):
+        return os.path.join(self.out, "report.md")
+
+    @property
+    def results_path(self):
+        return os.path.join(self.out, "results.json")
+
+    def write(self, command):
+        """Write results.json and report.md (each atomically); ``command`` reproduces the run."""
+        results = dict(self.results)
+        results["diagnostics"] = {"runs": len(self.runs), "findings": self.findings()}
+        write_atomic(self.results_path, json.dumps(json_safe(results), indent=2, allow_nan=False) + "\n")
+        write_atomic(self.report_path, self._report(command))
+
+    def _report(self, command):
+        lines = [f"# {self.title}", "", f"`{command}` — {'quick version, ' if self.quick else ''}"
+                 f"seed {self.seed}" + (f", {self.seconds:.1f} s" if self.seconds is not None else "") + ".", ""]
+        lines += ["## What was run", ""] + [p + "\n" for p in self.setups]
+        if self.figures:
+            lines += ["## Figures", ""]
+            for filename, caption in self.figures:
+                lines += [f"![{caption}]({filename})", "", f"*{filename}: {caption}*", ""]
+        lines += ["## Numbers", ""]
+        for caption, header, rows in self.tables:
+            lines += [f"{caption}:", "", _markdown_table(header, rows), ""]
+        scalars = [(k, v) for k, v in self.results.items() if _is_scalar(v)]
+        if scalars:
+            lines += ["In results.json:", "", _markdown_table(["key", "value"], scalars), ""]
+        curves = [k for k, v in self.results.items() if not _is_scalar(v)]
+        if curves:
+            lines += [f"Also in results.json: {', '.join(f'`{k}`' for k in curves)}.", ""]
+        if self.observations:
+            lines += ["## What it shows", "", " ".join(self.observations), ""]
+        lines += ["## Diagnostics", "", self.diagnostics_line(), ""]
+        return "\n".join(lines)
+
+
+def _is_scalar(value):
+    return isinstance(value, (str, bool, int, float, np.generic)) or value is None
+
+
+def _cell(value):
+    if isinstance(value, (float, np.floating)):
+        return "—" if not math.isfinite(value) else f"{value:.4g}"
+    return str(value)
+
+
+def _markdown_table(header, rows):
+    lines = ["| " + " | ".join(str(h) for h in header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def json_safe(value):
+    """``value`` with NumPy scalars and arrays as Python numbers and lists, tuples as lists,
+    dict keys as strings (a float key 0.001 → "0.001") and NaN or ±inf as None (JSON has neither)."""
+    if isinstance(value, dict):
+        return {_key(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def _key(k):
+    if isinstance(k, (float, np.floating)):
+        return repr(float(k))
+    return str(k)
+
+
+def write_atomic(path, text):
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename,
+    so that a reader sees the old file or the new one, never part of one."""
+    fd, tmp = tempfile.mkstemp(prefix=".chainrule-", suffix=".tmp", dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
