@@ -1,8 +1,6 @@
 """The experiments, each in --quick mode: what each exists to show, its figures, results.json,
 report.md, and `chainrule experiment all`'s index."""
 
-import contextlib
-import io
 import json
 import math
 import os
@@ -19,24 +17,8 @@ from chainrule.experiments.context import Context, json_safe
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module")
-def quick_all(tmp_path_factory):
-    """`chainrule experiment all --quick` once for the module: (folder, stdout)."""
-    out = tmp_path_factory.mktemp("experiments")
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        status = main(["experiment", "all", "--quick", "--out", str(out)])
-    assert status == 0
-    return out, printed.getvalue()
-
-
-def results(out, name):
-    with open(out / name / "results.json") as f:
-        return json.load(f, parse_constant=lambda c: pytest.fail(f"results.json of {name} holds {c}"))
-
-
 @pytest.mark.parametrize("name", experiments.NAMES)
-def test_each_experiment_writes_figures_results_and_report(quick_all, name):
+def test_each_experiment_writes_figures_results_and_report(quick_all, quick_results, name):
     out, printed = quick_all
     folder = out / name
     report = (folder / "report.md").read_text()
@@ -51,12 +33,12 @@ def test_each_experiment_writes_figures_results_and_report(quick_all, name):
     for section in ("## What was run", "## Numbers", "## What it shows", "## Diagnostics"):
         assert section in report
     assert re.search(r"^Diagnostics: no findings in the \d+ training runs?\.$", report, re.MULTILINE)
-    assert results(out, name)["diagnostics"] == {"runs": results(out, name)["diagnostics"]["runs"], "findings": {}}
+    assert quick_results(name)["diagnostics"] == {"runs": quick_results(name)["diagnostics"]["runs"], "findings": {}}
     assert f"{name} (" in printed and str(folder / "report.md") in printed
 
 
-def test_xor_learns_and_the_wider_network_gets_stuck_no_more_often(quick_all):
-    r = results(quick_all[0], "xor")
+def test_xor_learns_and_the_wider_network_gets_stuck_no_more_often(quick_results):
+    r = quick_results("xor")
     assert r["learned"] is True
     assert [(p["x1"], p["x2"], p["target"]) for p in r["predictions"]] == [(0, 0, 0), (0, 1, 1), (1, 0, 1), (1, 1, 0)]
     assert all((p["prediction"] > 0.5) == (p["target"] == 1) for p in r["predictions"])
@@ -67,8 +49,8 @@ def test_xor_learns_and_the_wider_network_gets_stuck_no_more_often(quick_all):
     assert r["loss_curve"]["loss"][-1] < r["loss_curve"]["loss"][0] / 10
 
 
-def test_credit_risk_backprop_beats_forward_only(quick_all):
-    r = results(quick_all[0], "credit-risk")
+def test_credit_risk_backprop_beats_forward_only(quick_results):
+    r = quick_results("credit-risk")
     for key in ("forward_only_final_loss", "backprop_final_loss", "forward_only_accuracy", "backprop_accuracy",
                 "lr_final_loss", "gradcheck_max_rel_error"):
         assert key in r, key
@@ -81,8 +63,8 @@ def test_credit_risk_backprop_beats_forward_only(quick_all):
     assert r["w1_00_check"]["rel_error"] < 1e-5
 
 
-def test_learning_rate_too_small_crawls_and_too_large_diverges(quick_all):
-    r = results(quick_all[0], "learning-rate")
+def test_learning_rate_too_small_crawls_and_too_large_diverges(quick_results):
+    r = quick_results("learning-rate")
     loss = r["final_loss"]
     assert loss["good"] < loss["too small"] / 5
     assert r["diverged"] == {"too small": False, "good": False, "too large": True}
