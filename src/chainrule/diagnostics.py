@@ -118,10 +118,11 @@ def check_before(net, X, Y):
     ``X``, ``Y`` as ``net.check_data`` returns them (Y with shape (n_samples, n_out)). Nothing
     here changes the network or its random generator: training is the same with or without it.
     """
-    findings = _inputs(X) + _target_range(net, Y) + _pairing(net, Y) + _derivatives(net)
-    findings += _symmetry(net) + _init_scale(net)
-    if not any(f.severity == "error" for f in findings):  # a forward pass would raise or mean nothing
-        findings += _initial_loss(net, X, Y)
+    with np.errstate(over="ignore", invalid="ignore"):  # absurd weights or data are findings, not warnings
+        findings = _inputs(X) + _target_range(net, Y) + _pairing(net, Y) + _derivatives(net)
+        findings += _symmetry(net) + _init_scale(net)
+        if not any(f.severity == "error" for f in findings):  # a forward pass would raise or mean nothing
+            findings += _initial_loss(net, X, Y)
     return findings
 
 
@@ -287,7 +288,8 @@ def _init_scale(net):
     XOR network gives 1.7 and is not. Layers with all-equal weights are left to symmetric_init."""
     findings = []
     for l, layer in enumerate(net.layers, start=1):
-        std = float(layer.W.std())
+        top = float(np.max(np.abs(layer.W)))
+        std = top * float((layer.W / top).std()) if top > 0 else 0.0  # no overflow for huge weights
         if std == 0 or layer.W.size < 2:
             continue
         want, name = _recommended_std(layer)
@@ -355,9 +357,9 @@ class Monitor:
     History keys it fills, one entry per epoch, each a list with one value per layer (None
     where the statistic does not apply): ``dead_fraction`` (ReLU layers: fraction of units never
     active on the sampled rows), ``saturated_fraction`` (sigmoid/tanh layers: fraction of
-    activations where f′ < 4% of its peak), ``update_ratio`` (‖ΔW‖/‖W‖ of one step, mean over the
-    sampled steps). The statistics are taken on the epoch's first batch and then every
-    ``stride``-th, so about SAMPLED_ROWS rows per epoch.
+    activations where f′ < 4% of its peak), ``update_ratio`` (‖ΔW‖/‖W‖ of the epoch's first
+    step). The unit statistics are taken on the epoch's first batch and then every ``stride``-th,
+    so on about SAMPLED_ROWS rows per epoch.
     """
 
     def __init__(self, net, X, Y, history, optimizer, batch_size, newline=None):
@@ -378,11 +380,11 @@ class Monitor:
 
     def _reset(self):
         """Zero the epoch's accumulators."""
-        self.i = self.rows = self.steps = 0
+        self.i = self.rows = 0
         for zmax in self.zmax.values():
             zmax.fill(-np.inf)
         self.saturated = {l: 0 for l in self.squash}
-        self.ratio_sum = [0.0] * len(self.net.layers)
+        self.ratio = [0.0] * len(self.net.layers)
 
     # -- the hooks --
 
@@ -398,8 +400,8 @@ class Monitor:
         """The optimizer ``fit`` steps with: the same updates, plus statistics on sampled steps."""
         return _Watched(optimizer, self)
 
-    def before_step(self, net):
-        """Unit statistics from the batch's forward pass, and W before the update."""
+    def before_step(self, net, first):
+        """Unit statistics from the batch's forward pass; W before the epoch's first update."""
         self.rows += len(net.layers[0].Z)
         for l in self.relu:
             np.maximum(self.zmax[l], net.layers[l].Z.max(axis=0), out=self.zmax[l])
@@ -409,17 +411,16 @@ class Monitor:
                 self.saturated[l] += np.count_nonzero(np.abs(A - 0.5) > 0.49)
             else:  # tanh′ = 1 − a² < 0.0199 ⇔ |a| > 0.99
                 self.saturated[l] += np.count_nonzero(np.abs(A) > 0.99)
-        for before, layer in zip(self.W_before, net.layers):
-            np.copyto(before, layer.W)
+        if first:
+            for before, layer in zip(self.W_before, net.layers):
+                np.copyto(before, layer.W)
 
-    def after_step(self, net):
-        """‖ΔW‖/‖W‖ of the step just taken, per layer."""
-        self.steps += 1
-        for l, layer in enumerate(net.layers):
-            before = self.W_before[l]
+    def after_first_step(self, net):
+        """‖ΔW‖/‖W‖ per layer of the epoch's first step."""
+        for l, (before, layer) in enumerate(zip(self.W_before, net.layers)):
             np.subtract(layer.W, before, out=before)
             norm = math.sqrt(np.vdot(layer.W, layer.W))
-            self.ratio_sum[l] += math.sqrt(np.vdot(before, before)) / norm if norm else 0.0
+            self.ratio[l] = math.sqrt(np.vdot(before, before)) / norm if norm else 0.0
 
     def end_epoch(self, epoch):
         """Record the epoch's statistics in the History, run the checks, report new findings."""
@@ -430,10 +431,9 @@ class Monitor:
         saturated = [None] * len(layers)
         for l in self.squash:
             saturated[l] = self.saturated[l] / (self.rows * layers[l].n_out)
-        steps = max(self.steps, 1)
         h.dead_fraction.append(dead)
         h.saturated_fraction.append(saturated)
-        h.update_ratio.append([s / steps for s in self.ratio_sum])
+        h.update_ratio.append(self.ratio)
         self._reset()
         self._report(check_epoch(h, self.net, epoch, self.baseline, self._clipping()))
 
@@ -481,13 +481,13 @@ class _Watched:
 
     def step(self, net):
         m = self.monitor
-        sampled = m.i % m.stride == 0
-        m.i += 1
-        if not sampled:
+        i, m.i = m.i, m.i + 1  # the step's index in the epoch
+        if i % m.stride:
             return self.optimizer.step(net)
-        m.before_step(net)
+        m.before_step(net, first=i == 0)
         self.optimizer.step(net)
-        m.after_step(net)
+        if i == 0:
+            m.after_first_step(net)
 
     def __getattr__(self, name):
         return getattr(self.optimizer, name)
@@ -681,7 +681,7 @@ def locate_nonfinite(net, loss_finite=True):
                     f"from finite z ({_largest(f'z{l}', layer.Z)})")
     L = len(layers)
     if not loss_finite:
-        return f"the loss ({net.loss.name}) of finite outputs ({_largest(f'a{L}', layers[-1].A)}) is not finite"
+        return f"the loss function ({net.loss.name}) itself overflowed on finite outputs ({_largest(f'a{L}', layers[-1].A)})"
     for l in range(L, 0, -1):
         layer = layers[l - 1]
         if layer.delta is not None and not _finite(layer.delta):
