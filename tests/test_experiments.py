@@ -12,6 +12,7 @@ import pytest
 
 from chainrule import experiments, plotting
 from chainrule.cli import main
+from chainrule.diagnostics import CODES
 from chainrule.experiments.context import Context, json_safe
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -32,8 +33,8 @@ def test_each_experiment_writes_figures_results_and_report(quick_all, quick_resu
     assert f"`chainrule experiment {name} --quick`" in report
     for section in ("## What was run", "## Numbers", "## What it shows", "## Diagnostics"):
         assert section in report
-    assert re.search(r"^Diagnostics: no findings in the \d+ training runs?\.$", report, re.MULTILINE)
-    assert quick_results(name)["diagnostics"] == {"runs": quick_results(name)["diagnostics"]["runs"], "findings": {}}
+    assert re.search(r"^Diagnostics: .+ training runs?\)?\.$", report, re.MULTILINE)
+    assert set(quick_results(name)["diagnostics"]["findings"]) <= set(CODES)
     assert f"{name} (" in printed and str(folder / "report.md") in printed
 
 
@@ -47,6 +48,9 @@ def test_xor_learns_and_the_wider_network_gets_stuck_no_more_often(quick_results
     assert rates["2-4-1"] == 1.0 and rates["2-4-1"] >= rates["2-2-1"]
     assert len(r["final_losses"]["2-2-1"]) == len(r["seeds"]) == 10
     assert r["loss_curve"]["loss"][-1] < r["loss_curve"]["loss"][0] / 10
+    # the lab's squared error on a sigmoid output is flagged in every run, and nothing else is
+    assert set(r["diagnostics"]["findings"]) == {"loss_activation_mismatch"}
+    assert len(r["diagnostics"]["findings"]["loss_activation_mismatch"]["runs"]) == r["diagnostics"]["runs"]
 
 
 def test_credit_risk_backprop_beats_forward_only(quick_results):
@@ -61,6 +65,9 @@ def test_credit_risk_backprop_beats_forward_only(quick_results):
     assert lr["0.1"] < lr["0.01"] < lr["0.001"]  # no rate here is large enough to overshoot
     assert r["gradcheck_max_rel_error"] < 1e-5 and r["gradcheck_passed"] is True
     assert r["w1_00_check"]["rel_error"] < 1e-5
+    # the backprop run is healthy; only the slowest rate may be reported as still on its starting plateau
+    found = r["diagnostics"]["findings"]
+    assert set(found) <= {"plateau"} and all(runs == ["η=0.001"] for runs in (f["runs"] for f in found.values()))
 
 
 def test_learning_rate_too_small_crawls_and_too_large_diverges(quick_results):
@@ -74,6 +81,11 @@ def test_learning_rate_too_small_crawls_and_too_large_diverges(quick_results):
     assert all(sweep["diverged"][first:]) and not any(sweep["diverged"][:first])
     stable = sweep["final_loss"][:first]
     assert stable[-1] < stable[0]  # and below that, larger is better within the same epochs
+    # the diverging runs, and only they, are reported: the loss went non-finite, the rate was too high
+    found = r["diagnostics"]["findings"]
+    diverging = {f"sweep η={lr:.3g}" for lr, d in zip(sweep["lr"], sweep["diverged"]) if d} | {"η=0.5 (too large)"}
+    assert set(found["nan_loss"]["runs"]) == set(found["lr_too_high"]["runs"]) == diverging
+    assert all(set(f["runs"]) <= diverging for f in found.values())
 
 
 def test_all_writes_an_index_linking_every_report(quick_all):
@@ -105,7 +117,7 @@ def _no_matplotlib():
 
 
 def test_without_matplotlib_experiment_says_so_in_one_line(capsys, monkeypatch, tmp_path):
-    monkeypatch.setattr(plotting, "pyplot", _no_matplotlib)
+    monkeypatch.setattr(plotting, "require", _no_matplotlib)
     status = main(["experiment", "xor", "--quick", "--out", str(tmp_path / "x")])
     out, err = capsys.readouterr()
     assert status == 2 and out == "" and err.count("\n") == 1
@@ -123,7 +135,7 @@ def test_demo_out_writes_its_figures(capsys, tmp_path):
 
 
 def test_demo_without_matplotlib_still_prints_its_tables(capsys, monkeypatch, tmp_path):
-    monkeypatch.setattr(plotting, "pyplot", _no_matplotlib)
+    monkeypatch.setattr(plotting, "require", _no_matplotlib)
     status = main(["demo", "--out", str(tmp_path)])
     out, err = capsys.readouterr()
     assert status == 2 and "It learned XOR" in out and "Test accuracy" in out

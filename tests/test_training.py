@@ -131,6 +131,7 @@ def test_early_stopping_restores_the_best_weights():
     assert net.loss_value(Xv, yv) == pytest.approx(h.val_loss[best], rel=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::chainrule.DiagnosticWarning")  # the other findings on these inputs
 def test_non_finite_loss_stops_training_and_keeps_finite_weights():
     X = np.array([[1e3, -1e3], [2e3, 5e2]])
     y = np.array([[1.0], [-1.0]])

@@ -1,6 +1,7 @@
 """chainrule: backpropagation written out as the textbooks derive it — readable, exact, robust, fast."""
 
 from .activations import Activation, leaky_relu
+from .diagnostics import DiagnosticWarning, Finding, diagnose
 from .gradcheck import gradcheck
 from .layers import Dense
 from .network import Network, load
@@ -14,11 +15,14 @@ __all__ = [
     "Activation",
     "Adam",
     "Dense",
+    "DiagnosticWarning",
     "EarlyStopping",
+    "Finding",
     "History",
     "Network",
     "RMSprop",
     "SGD",
+    "diagnose",
     "gradcheck",
     "leaky_relu",
     "load",

@@ -5,6 +5,7 @@
     chainrule gradcheck --data xor --hidden 4       check backpropagation against finite differences
     chainrule trace SPEC.toml --format markdown     the worked solution of one step, every number
     chainrule experiment xor --out DIR              one of the seeds' experiments: figures, results, report
+    chainrule doctor --data moons --lr 5            train briefly and report what goes wrong, and why
 
 A user error (an unknown dataset, a missing file, a bad flag value, an invalid network) is
 one line on stderr, ``chainrule: error: …``, and exit status 2; never a traceback.
@@ -18,6 +19,7 @@ import numpy as np
 
 from . import __version__, datasets, experiments, plotting
 from .activations import ACTIVATIONS
+from .diagnostics import diagnose, format_findings
 from .gradcheck import gradcheck
 from .layers import Dense
 from .losses import LOSSES
@@ -187,6 +189,27 @@ def _print_experiment(ctx):
     print(f"{ctx.name} ({ctx.seconds:.1f} s): {ctx.report_path}, with {', '.join(files)}")
 
 
+def doctor(args):
+    """Train briefly with diagnostics and print the findings; exit 1 when one is an error."""
+    X, y, name = _data(args)
+    standardized = _standardize(args)
+    if standardized:  # over all rows: the doctor trains on all of them
+        X = datasets.standardize(X)[0]
+    net = load(args.model) if args.model else _network(args, X.shape[1], y)
+    optimizer, lr = _optimizer(args)
+    batch = "full" if args.batch_size is None else args.batch_size
+    print(f"doctor: {net} on {name}, {len(X)} rows{' (standardized)' if standardized else ''}; "
+          f"{args.optimizer} (lr {lr:g}), {args.epochs} epochs, batch size {batch}, seed {args.seed}")
+    findings, history = diagnose(net, X, y, optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size)
+    if history is None:
+        print("not trained: the checks before training found errors")
+    else:
+        print(f"trained {history.epochs} epoch(s): loss {history.loss[0]:.4g} (epoch 1) → {history.loss[-1]:.4g}"
+              if history.loss else "trained 0 epochs")
+    print(format_findings(findings))
+    return 1 if any(f.severity == "error" for f in findings) else 0
+
+
 # ---- what the commands share ----------------------------------------------------------------
 
 
@@ -317,7 +340,7 @@ def _parser():
 
     parser = _Parser(prog="chainrule", description="Train and check neural networks written with chainrule.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
-    commands = parser.add_subparsers(title="commands", required=True, metavar="{demo,train,gradcheck,trace,experiment}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="{demo,train,gradcheck,doctor,trace,experiment}")
 
     p = commands.add_parser("demo", help="train two small networks (XOR, moons) and show what they learned")
     p.add_argument("--seed", type=int, default=0, help="seeds the weights and the split (default 0)")
@@ -363,4 +386,14 @@ def _parser():
     p.add_argument("--hand", type=int, metavar="DIGITS",
                    help="a hand calculation: round every intermediate to DIGITS decimals before using it")
     p.set_defaults(command=trace)
+
+    p = commands.add_parser("doctor", parents=[data, net],
+                            help="train briefly and report what goes wrong and why (exit 1 on an error finding)")
+    p.add_argument("--model", metavar="PATH.npz", help="diagnose a saved network (the architecture flags are then ignored)")
+    p.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS), help="(default adam)")
+    p.add_argument("--lr", type=float, help="learning rate η (default 0.1 for sgd, 0.01 for rmsprop and adam)")
+    p.add_argument("--momentum", type=float, help="momentum μ for sgd or rmsprop (default 0)")
+    p.add_argument("--epochs", type=_positive_int, default=20, help="(default 20)")
+    p.add_argument("--batch-size", type=_batch_size, default=32, metavar="N|full", help="(default 32)")
+    p.set_defaults(command=doctor)
     return parser

@@ -1,41 +1,47 @@
-"""The figures: loss curves, decision boundaries and the saving of PNGs.
+"""The figures: loss curves, decision boundaries, gradient norms, and the saving of PNGs.
 
-matplotlib (``pip install "chainrule[plots]"``) is imported on first use, with the Agg backend
-(files, no window), so ``import chainrule`` needs NumPy alone. Every function draws into an
-``Axes`` the caller made, so that one figure can hold a grid of them.
+matplotlib (``pip install "chainrule[plots]"``) is imported on first use, so ``import chainrule``
+needs NumPy alone. Figures are drawn on matplotlib's Agg canvas without pyplot: they never open a
+window or change a notebook's backend. Every drawing function draws into an ``Axes`` the caller
+made, so that one figure can hold a grid of them.
 """
 
 import os
 
 import numpy as np
 
-__all__ = ["pyplot", "save", "curves", "decision_boundary", "loss_figure", "boundary_figure"]
+__all__ = ["require", "figure", "save", "curves", "decision_boundary", "loss_figure", "boundary_figure",
+           "plot_gradient_norms"]
 
 
-def pyplot():
-    """``matplotlib.pyplot`` on the Agg backend, or an ImportError that says how to install it."""
+def require():
+    """matplotlib's Figure and Agg canvas classes, or an ImportError that says how to install it."""
     try:
-        import matplotlib
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
     except ImportError:
         raise ImportError(
             'the figures need matplotlib, which is not installed; install it with: pip install "chainrule[plots]"'
         ) from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    return Figure, FigureCanvasAgg
 
-    return plt
+
+def figure(size=(6.4, 4.4)):
+    """A new figure of ``size`` inches on the Agg canvas (add axes with ``fig.subplots(...)``)."""
+    Figure, FigureCanvasAgg = require()
+    fig = Figure(figsize=size)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def save(fig, path):
-    """Write ``fig`` to ``path`` as a PNG (via a temporary file, so a reader never sees half of one)
-    and close it."""
+    """Write ``fig`` to ``path`` as a PNG, via a temporary file so a reader never sees half of one."""
     path = os.fspath(path)
     tmp = f"{path}.tmp"
     try:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
         os.replace(tmp, path)
     finally:
-        pyplot().close(fig)
         if os.path.exists(tmp):
             os.unlink(tmp)
 
@@ -71,13 +77,37 @@ def decision_boundary(ax, net, X, y, title, resolution=200, X_test=None, y_test=
 
 def loss_figure(path, lines, title, **options):
     """A PNG at ``path`` with one Axes of ``curves(ax, lines, title, **options)``."""
-    fig, ax = pyplot().subplots(figsize=(6.4, 4.4))
-    curves(ax, lines, title, **options)
+    fig = figure((6.4, 4.4))
+    curves(fig.subplots(), lines, title, **options)
     save(fig, path)
 
 
 def boundary_figure(path, net, X, y, title, **options):
     """A PNG at ``path`` with one Axes of ``decision_boundary(ax, net, X, y, title, **options)``."""
-    fig, ax = pyplot().subplots(figsize=(6.4, 5.2))
-    decision_boundary(ax, net, X, y, title, **options)
+    fig = figure((6.4, 5.2))
+    decision_boundary(fig.subplots(), net, X, y, title, **options)
     save(fig, path)
+
+
+def plot_gradient_norms(history, ax=None, path=None):
+    """Each layer's gradient norm ‖∂L/∂W(l)‖ (its mean over the epoch's batches, History.grad_norms)
+    against the epoch, on a log scale: vanishing gradients show as the first layers' lines far below
+    the last's, exploding ones as lines climbing by orders of magnitude.
+
+    ``ax``: draw into these matplotlib axes (default: a new figure). ``path``: also save the figure
+    there as a PNG. Returns the figure.
+    """
+    norms = np.asarray(history.grad_norms, dtype=float)
+    if norms.ndim != 2 or not norms.size:
+        raise ValueError("the history has no gradient norms to plot; train with fit() for at least one epoch")
+    if ax is None:
+        ax = figure((6.4, 4.0)).subplots()
+    epochs = np.arange(1, len(norms) + 1)
+    for l in range(norms.shape[1]):
+        ax.plot(epochs, norms[:, l], label=f"layer {l + 1} (W{l + 1})")
+    ax.set_yscale("log")
+    ax.set(title="Gradient norm per layer", xlabel="epoch", ylabel="‖∂L/∂W‖, mean over the epoch's batches")
+    ax.legend()
+    if path is not None:
+        save(ax.figure, path)
+    return ax.figure

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 
+from .diagnostics import Monitor
 from .optimizers import Adam, get_optimizer
 
 __all__ = ["fit", "History", "EarlyStopping"]
@@ -19,11 +20,16 @@ class History:
     ``loss`` (training loss, the mean over the epoch's batches before each update),
     ``accuracy`` (classification losses only), ``val_loss`` and ``val_accuracy`` (with
     ``validation_data``), ``grad_norms`` (per epoch, each layer's mean ‖∂L/∂W‖ over the
-    batches), ``time`` (seconds per epoch). ``stop_reason`` says why training ended early,
-    ``findings`` holds what the diagnostics found.
+    batches), ``time`` (seconds per epoch). With diagnostics on (the default) also, per epoch and
+    per layer (None where it does not apply), measured on a few sampled batches:
+    ``dead_fraction`` (ReLU layers: fraction of units never active), ``saturated_fraction``
+    (hidden sigmoid/tanh layers: fraction of activations where f′ < 4% of its peak) and
+    ``update_ratio`` (‖ΔW‖/‖W‖ of a step). ``stop_reason`` says why training ended early,
+    ``findings`` holds what the diagnostics found (a list of ``diagnostics.Finding``).
     """
 
-    KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "grad_norms", "time")
+    KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "grad_norms", "time",
+            "dead_fraction", "saturated_fraction", "update_ratio")
 
     def __init__(self):
         for key in self.KEYS:
@@ -38,6 +44,7 @@ class History:
     def as_dict(self):
         d = {key: list(getattr(self, key)) for key in self.KEYS}
         d["stop_reason"] = self.stop_reason
+        d["findings"] = [f.as_dict() for f in self.findings]
         return d
 
     def __repr__(self):
@@ -90,6 +97,7 @@ class _Progress:
         self.stream = sys.stderr
         self.enabled = bool(enabled) and self.stream.isatty() and not os.environ.get("CI")
         self.epochs, self.start, self.last = epochs, time.perf_counter(), 0.0
+        self.on_line = False
 
     def update(self, epoch, history):
         if not self.enabled:
@@ -108,13 +116,19 @@ class _Progress:
             text += f" val_loss {history.val_loss[-1]:.4g}"
         self.stream.write(text + f" ETA {eta:.0f}s ")
         self.stream.flush()
+        self.on_line = True
+
+    def newline(self):
+        """End the bar's line, so that a warning printed now starts on a line of its own."""
+        if self.on_line:
+            self.stream.write("\n")
+            self.on_line = False
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        if self.enabled:
-            self.stream.write("\n")
+        self.newline()
 
 
 def fit(
@@ -128,6 +142,7 @@ def fit(
     validation_data=None,
     early_stopping=None,
     progress=True,
+    diagnostics=True,
 ):
     """Train ``net`` on (X, y) and return a ``History``.
 
@@ -137,6 +152,9 @@ def fit(
     ``validation_data``: (X_val, y_val), evaluated after every epoch.
     ``early_stopping``: an EarlyStopping, or an int patience.
     ``progress``: show a progress bar when stderr is a terminal (never in CI or in logs).
+    ``diagnostics``: check the data and network before training and per-layer statistics while
+    training (``chainrule.diagnostics``); each problem found is kept in ``history.findings`` and
+    shown once as a ``DiagnosticWarning``. False turns this off.
     """
     optimizer = Adam() if optimizer is None else get_optimizer(optimizer)
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
@@ -159,14 +177,20 @@ def fit(
     history = History()
     # a diverging run overflows: that is reported once, as stop_reason, not as a stream of warnings
     with np.errstate(over="ignore", invalid="ignore"), _Progress(epochs, progress) as bar:
+        monitor = Monitor(net, X, Y, history, optimizer, batch_size, bar.newline) if diagnostics else None
+        stepper = monitor.watch(optimizer) if monitor else optimizer
+        if monitor:
+            monitor.start()
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
             order = net.rng.permutation(n) if shuffle and batch_size < n else None
             try:
-                loss, correct, norms = _epoch(net, optimizer, X, Y, batch_size, order)
+                loss, correct, norms = _epoch(net, stepper, X, Y, batch_size, order)
             except _Diverged as e:
-                history.stop_reason = f"{e} at epoch {epoch}; " + _Diverged.advice
-                warnings.warn(history.stop_reason, stacklevel=3)
+                where = f": {monitor.diverged(epoch, e)}" if monitor else ""
+                history.stop_reason = f"{e} at epoch {epoch}{where}; " + _Diverged.advice
+                if not monitor:  # the monitor has shown it as its nan_loss finding
+                    warnings.warn(history.stop_reason, stacklevel=3)
                 break
             history.loss.append(loss)
             if net.loss.classification:
@@ -178,9 +202,13 @@ def fit(
                 if v_acc is not None:
                     history.val_accuracy.append(v_acc)
             history.time.append(time.perf_counter() - t0)
+            if monitor:
+                monitor.end_epoch(epoch)
             bar.update(epoch, history)
             if early_stopping is not None and early_stopping.should_stop(net, history):
                 break
+        if monitor:
+            monitor.finish()
     return history
 
 

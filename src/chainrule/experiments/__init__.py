@@ -45,7 +45,7 @@ def run(name, out, quick=False, seed=0):
     """Run the experiment ``name`` into the folder ``out`` (created if needed) and return its Context
     (``report_path``, ``results_path``, ``figures``, ``results``, ``seconds``)."""
     module = _module(name)
-    plotting.pyplot()  # every experiment draws: say now, before any work, if matplotlib is missing
+    plotting.require()  # every experiment draws: say now, before any work, if matplotlib is missing
     if os.path.exists(out) and not os.path.isdir(out):
         raise ValueError(f"cannot write the experiment into {os.fspath(out)!r}: it is a file, not a folder")
     os.makedirs(out, exist_ok=True)
@@ -60,7 +60,7 @@ def run(name, out, quick=False, seed=0):
 def run_all(out, quick=False, seed=0, done=None):
     """Run every experiment into ``out/NAME/`` and write ``out/index.md`` linking the reports.
     ``done(ctx)`` is called after each one. Returns the Contexts."""
-    plotting.pyplot()
+    plotting.require()
     os.makedirs(out, exist_ok=True)
     contexts = []
     for name in NAMES:

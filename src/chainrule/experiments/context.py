@@ -60,12 +60,8 @@ class Context:
         is written to out/filename when the block ends and embedded in the report with its caption."""
         if not filename.endswith(".png") or os.sep in filename or filename in (f for f, _ in self.figures):
             raise ValueError(f"figure {filename!r}: expected a new file name ending in .png, without a folder")
-        fig = plotting.pyplot().figure(figsize=size)
-        try:
-            yield fig
-        except BaseException:
-            plotting.pyplot().close(fig)
-            raise
+        fig = plotting.figure(size)
+        yield fig
         plotting.save(fig, os.path.join(self.out, filename))
         self.figures.append((filename, caption))
 

@@ -95,6 +95,13 @@ def run(ctx):
             "classes and fewer such plateaus."
         )
 
+    ctx.observe(
+        "The diagnostics flag the lab's choice of a squared error with a sigmoid output for 0/1 labels "
+        "(loss_activation_mismatch): it is kept here to reproduce the lab, and it is one reason small XOR networks "
+        "get stuck — near a saturated output the squared error's δ carries a factor σ′(z) that binary cross-entropy "
+        "cancels, so a wrong, confident output learns slowly."
+    )
+
 
 def _draw_success(fig, success, final, n_seeds):
     ax1, ax2 = fig.subplots(1, 2)
