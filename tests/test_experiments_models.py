@@ -1,0 +1,34 @@
+"""The moons, sine, ising and linear-models experiments in --quick mode: what each exists to show.
+
+The thresholds were checked over seeds 0–4 (moons), 0–7 (ising) of the quick run; each says why it is
+where it is."""
+
+import math
+
+import pytest
+
+from chainrule import datasets
+
+
+def test_moons_hidden_sizes_l2_and_stochastic_noise(quick_results):
+    r = quick_results("moons")
+    sizes = r["hidden_sizes"]
+    assert list(sizes) == ["1", "2", "4", "20", "50"]
+    # one unit draws a line (train ≈ 0.86 on these moons); wider layers bend around them (≥ 0.96 over the seeds)
+    assert sizes["20"]["train_accuracy"] > sizes["1"]["train_accuracy"] + 0.05
+    assert sizes["50"]["train_accuracy"] > sizes["1"]["train_accuracy"] + 0.05
+    for mid in ("4", "20"):  # 0.93–0.98 held out over the seeds
+        assert sizes[mid]["test_accuracy"] >= 0.85, mid
+    # L2 shrinks the weights, monotonically in λ, and the largest λ is back to a nearly linear boundary
+    l2 = r["l2"]
+    assert list(l2) == ["0.0", "0.003", "0.01", "0.1"]
+    norms = [row["weight_norm"] for row in l2.values()]
+    assert all(a > b for a, b in zip(norms, norms[1:])), norms
+    assert norms[-1] < norms[0] / 3
+    # one row at a time is noisier than the full batch (10–100 times over the seeds) and its loss goes up at times
+    batch = r["batch_sizes"]
+    assert batch["stochastic (1)"]["noise"] > 5 * batch["full batch"]["noise"]
+    assert batch["stochastic (1)"]["rises"] > 0.1 and batch["full batch"]["rises"] == 0
+    assert batch["stochastic (1)"]["updates_per_epoch"] == 140
+    assert set(r["activations"]) == {"sigmoid", "tanh"}
+    assert r["activations"]["tanh"]["test_accuracy"] >= 0.85
