@@ -32,3 +32,11 @@ def test_moons_hidden_sizes_l2_and_stochastic_noise(quick_results):
     assert batch["stochastic (1)"]["updates_per_epoch"] == 140
     assert set(r["activations"]) == {"sigmoid", "tanh"}
     assert r["activations"]["tanh"]["test_accuracy"] >= 0.85
+
+
+def test_sine_fits_between_the_training_points(quick_results):
+    r = quick_results("sine")
+    # the variance of sin x is ≈ 0.5; the quick fit leaves ≈ 0.01 of it (the full run ≈ 0.003)
+    assert r["test_mse"] < 0.03
+    assert r["test_mse"] < 2 * r["train_mse"]
+    assert set(r["by_activation"]) == {"sigmoid", "tanh"}
