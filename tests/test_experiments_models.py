@@ -52,3 +52,19 @@ def test_ising_crossing_lands_near_the_exact_tc(quick_results):
     # held-out temperatures include those near Tc, where an 8×8 lattice is ambiguous: 0.83–0.87 over the seeds
     assert r["test_accuracy"] > 0.75
     assert r["test_accuracy_away_from_tc"] > 0.8
+
+
+def test_linear_models_match_scikit_learn(quick_results):
+    models = quick_results("linear-models")["models"]
+    # smooth, convex losses: gradient descent converges to the solver's answer to rounding (≈1e-14, ≈1e-8)
+    assert models["linear regression"]["difference"]["relative"] < 1e-8
+    assert models["logistic regression"]["difference"]["relative"] < 1e-6
+    # the hinge's kink: fixed-η descent ends within about one step of the minimum (≈5e-4 quick, ≈1e-5 full)
+    assert models["linear SVM"]["difference"]["relative"] < 3e-3
+    assert models["linear SVM"]["linear_svc"]["difference"]["relative"] < 3e-3
+    for m in models.values():
+        assert m["ours"] == pytest.approx(m["theirs"], abs=0.01)
+    # and the comparison can tell a different objective apart
+    assert models["logistic regression"]["sklearn_defaults"]["difference"]["max_abs"] > 100 * (
+        models["logistic regression"]["difference"]["max_abs"])
+    assert models["linear SVM"]["sklearn_defaults"]["difference"]["relative"] > 0.05
