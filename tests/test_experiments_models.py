@@ -68,3 +68,14 @@ def test_linear_models_match_scikit_learn(quick_results):
     assert models["logistic regression"]["sklearn_defaults"]["difference"]["max_abs"] > 100 * (
         models["logistic regression"]["difference"]["max_abs"])
     assert models["linear SVM"]["sklearn_defaults"]["difference"]["relative"] > 0.05
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("moons", {"init_scale": ["notebook 2-4-1"], "plateau": ["notebook 2-4-1"]}),  # the notebook's 0.01·N(0,1) start
+    ("sine", {"lr_too_high": ["1-16-1 tanh"]}),  # its loss climbs back up by orders of magnitude at η = 0.1
+    ("ising", {}),
+    ("linear-models", {"lr_too_low": ["linear SVM η=0.01", "linear SVM η=0.001"]}),  # polishing at the kink
+])
+def test_diagnostics_report_only_the_runs_with_a_problem(quick_results, name, expected):
+    found = quick_results(name)["diagnostics"]["findings"]
+    assert {code: f["runs"] for code, f in found.items()} == expected
