@@ -22,7 +22,7 @@ from .context import Context, write_atomic
 
 __all__ = ["NAMES", "Context", "command", "index_path", "run", "run_all", "title"]
 
-NAMES = ("xor", "credit-risk", "vanishing-gradients", "multi-output", "activations", "learning-rate")
+NAMES = ("xor", "credit-risk", "vanishing-gradients", "multi-output", "activations", "learning-rate", "pitfalls")
 
 
 def _module(name):
