@@ -165,21 +165,20 @@ def _initializations(ctx, s, X, y):
                 runs[k].accuracy[-1]] for k, v in stats.items()])
     ctx.table(f"‖∂L/∂W(1)‖ / ‖∂L/∂W(L)‖ at initialization, {max(DEPTHS)} layers, by initialization",
               ["initialization", *ACTIVATIONS], [[k, *(v[a] for a in ACTIVATIONS)] for k, v in ratio_by_init.items()])
-    with ctx.figure("xavier_vs_he.png", f"Xavier vs He initialization of a {depth}-layer ReLU network",
-                    size=(11, 8)) as fig:
-        (ax1, ax2), (ax3, ax4) = fig.subplots(2, 2, gridspec_kw={"hspace": 0.35})
+    with ctx.figure("xavier_vs_he.png", f"Xavier vs He initialization of a {depth}-layer ReLU network: the spread of "
+                    "the activations going forward, the error signal going back, and training",
+                    size=(15, 4.2)) as fig:
+        ax1, ax2, ax3 = fig.subplots(1, 3)
         layers = np.arange(1, depth + 1)
         for label, v in stats.items():
             ax1.plot(layers[:-1], v["activation_std"][:-1], "o-", label=label)
             ax2.plot(layers, v["delta"], "o-", label=label)
-            ax3.plot(layers, v["grad_W"], "o-", label=label)
-        for ax, title, ylabel in ((ax1, "Forward: spread of the activations", "std of a(l)"),
-                                  (ax2, "Backward: the error signal", "‖δ(l)‖"),
-                                  (ax3, "Weight gradients", "‖∂L/∂W(l)‖")):
-            ax.set(yscale="log", title=title + " at initialization", xlabel="layer l", ylabel=ylabel)
+        for ax, title, ylabel in ((ax1, "Forward, at initialization", "std of a(l)"),
+                                  (ax2, "Backward, at initialization", "‖δ(l)‖ = ‖∂L/∂z(l)‖")):
+            ax.set(yscale="log", title=title, xlabel="layer l", ylabel=ylabel)
             ax.grid(alpha=0.3)
             ax.legend()
-        plotting.curves(ax4, {k: h.loss for k, h in runs.items()}, f"Training loss, η = {lr:g}",
+        plotting.curves(ax3, {k: h.loss for k, h in runs.items()}, f"Training loss, η = {lr:g}",
                         ylabel="binary cross-entropy", log=True)
     x, he = (stats[k] for k in INITS)
     ctx.observe(
