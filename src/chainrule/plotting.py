@@ -89,25 +89,29 @@ def boundary_figure(path, net, X, y, title, **options):
     save(fig, path)
 
 
-def plot_gradient_norms(history, ax=None, path=None):
+def plot_gradient_norms(history, ax=None, path=None, title="Gradient norm per layer"):
     """Each layer's gradient norm ‖∂L/∂W(l)‖ (its mean over the epoch's batches, History.grad_norms)
     against the epoch, on a log scale: vanishing gradients show as the first layers' lines far below
     the last's, exploding ones as lines climbing by orders of magnitude.
 
     ``ax``: draw into these matplotlib axes (default: a new figure). ``path``: also save the figure
-    there as a PNG. Returns the figure.
+    there as a PNG. Returns the figure. The first layer is drawn dark, the last light.
     """
     norms = np.asarray(history.grad_norms, dtype=float)
     if norms.ndim != 2 or not norms.size:
         raise ValueError("the history has no gradient norms to plot; train with fit() for at least one epoch")
     if ax is None:
         ax = figure((6.4, 4.0)).subplots()
+    from matplotlib import colormaps
+
     epochs = np.arange(1, len(norms) + 1)
+    colours = colormaps["viridis"](np.linspace(0, 0.9, norms.shape[1]))
     for l in range(norms.shape[1]):
-        ax.plot(epochs, norms[:, l], label=f"layer {l + 1} (W{l + 1})")
+        ax.plot(epochs, norms[:, l], color=colours[l], label=f"layer {l + 1} (W{l + 1})")
     ax.set_yscale("log")
-    ax.set(title="Gradient norm per layer", xlabel="epoch", ylabel="‖∂L/∂W‖, mean over the epoch's batches")
-    ax.legend()
+    ax.set(title=title, xlabel="epoch", ylabel="‖∂L/∂W‖, mean over the epoch's batches")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small" if norms.shape[1] <= 5 else "x-small", ncol=1 if norms.shape[1] <= 5 else 2)
     if path is not None:
         save(ax.figure, path)
     return ax.figure

@@ -22,7 +22,8 @@ from .context import Context, write_atomic
 
 __all__ = ["NAMES", "Context", "command", "index_path", "run", "run_all", "title"]
 
-NAMES = ("xor", "credit-risk", "moons", "sine", "ising", "linear-models", "learning-rate")
+NAMES = ("xor", "credit-risk", "moons", "sine", "ising", "vanishing-gradients", "linear-models", "multi-output",
+         "activations", "learning-rate", "pitfalls")
 
 
 def _module(name):

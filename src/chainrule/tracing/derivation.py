@@ -488,7 +488,7 @@ class _Worked:
         ``values`` being the hand calculation's own."""
         trace, steps = self.trace, len(self.trace.steps)
         first, last = trace.steps[0], trace.after_loss
-        text = (f"With the new weights the loss is {{after}} (before the first step: {{before}}): "
+        text = ("With the new weights the loss is {after} (before the first step: {before}): "
                 + ("lower, the step went downhill." if last < first.loss else
                    "unchanged." if last == first.loss else
                    "higher: η is too large for this point, and the step overshot."))

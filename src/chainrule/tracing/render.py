@@ -12,7 +12,7 @@ import textwrap
 
 import numpy as np
 
-from .derivation import Heading, Table, Text
+from .derivation import Heading, Text
 
 __all__ = ["FORMATS", "render", "number", "text_line"]
 
