@@ -155,8 +155,11 @@ def demo(args):
         plotting.boundary_figure(moons_png, net, X_train, y_train, f"Two moons: test accuracy {test_acc:.3f}",
                                  X_test=X_test, y_test=y_test)
         print(f"Figures: {xor_png}, {moons_png}\n")
-    print("Next: chainrule train --data moons --hidden 16,8")
+    print("Next: chainrule demo --out figures                          (these two networks' figures)")
+    print("      chainrule train --data moons --hidden 16,8")
     print("      chainrule gradcheck --data xor --hidden 4")
+    print("      chainrule trace examples/trace/lab-2-2-1.toml            (the lab's step, every number)")
+    print("      chainrule doctor --data digits --hidden 32 --lr 5 --optimizer sgd")
     print("      chainrule experiment all --quick")
     return 0
 
