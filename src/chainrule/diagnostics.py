@@ -382,7 +382,7 @@ class Monitor:
         self.squash = [l for l, layer in enumerate(layers[:-1])
                        if layer.activation.builtin and layer.activation.name in ("sigmoid", "tanh")]
         self.seen = set()
-        self.baseline = None
+        self.baseline, self.best = None, math.inf  # the uninformative loss; the lowest loss so far
         self.zmax = {l: np.empty(layers[l].n_out) for l in self.relu}  # max z per unit over the sampled rows
         self.W_before = [np.empty_like(layer.W) for layer in layers]
         self._reset()
@@ -444,7 +444,8 @@ class Monitor:
         h.saturated_fraction.append(saturated)
         h.update_ratio.append(self.ratio)
         self._reset()
-        self._report(check_epoch(h, self.net, epoch, self.baseline, self._clipping()))
+        self._report(check_epoch(h, self.net, epoch, self.baseline, self.best, self._clipping()))
+        self.best = min(self.best, h.loss[-1])
 
     def diverged(self, epoch, reason):
         """The nan_loss finding for a loss or gradient that went non-finite; returns where."""
@@ -511,12 +512,14 @@ def _caller_level():
     return level
 
 
-def check_epoch(history, net, epoch, baseline, clipping=False):
+def check_epoch(history, net, epoch, baseline, best, clipping=False):
     """Findings from the History's per-layer statistics up to ``epoch`` (1-based): vanishing and
-    exploding gradients, dead ReLU units, saturation, learning rate too high or too low."""
+    exploding gradients, dead ReLU units, saturation, learning rate too high or too low. ``best``:
+    the lowest loss of the epochs before (kept by the caller, so that a check costs the same at
+    epoch 10 and at epoch 10,000)."""
     e = epoch - 1
-    return (_gradients(history, net, e) + _units(history, net, e, baseline)
-            + _learning_rate(history, net, e, baseline, clipping))
+    return (_gradients(history, net, e, best) + _units(history, net, e, baseline)
+            + _learning_rate(history, net, e, baseline, best, clipping))
 
 
 def _still_high(history, e, baseline):
@@ -524,7 +527,7 @@ def _still_high(history, e, baseline):
     return baseline is not None and history.loss[e] > STILL_HIGH * baseline
 
 
-def _gradients(history, net, e):
+def _gradients(history, net, e, best):
     """Gradient norms per layer (History.grad_norms, each layer's mean ‖∂L/∂W‖ over the epoch).
 
     vanishing: ‖∂L/∂W(1)‖/‖∂L/∂W(L)‖ < VANISHING_RATIO = 1e-3 (three orders of magnitude; seed
@@ -554,7 +557,7 @@ def _gradients(history, net, e):
                 "initializers), or a smaller learning rate.", epoch=e + 1, layer=1))
     # growth counts only while the loss is not at a new best: gradients that grow from a tiny start while
     # the loss falls (weights leaving a flat region, e.g. 0.01·N(0, 1) with x·tanh x) are recovery
-    improving = history.loss[e] <= min(history.loss[: e + 1])
+    improving = history.loss[e] <= best
     for l in range(L):
         first, now = norms[0][l], norms[e][l]
         if not improving and first > 0 and now / first > EXPLODING_RATIO:
@@ -600,7 +603,7 @@ def _units(history, net, e, baseline):
     return findings
 
 
-def _learning_rate(history, net, e, baseline, clipping):
+def _learning_rate(history, net, e, baseline, best, clipping):
     """The learning rate from the loss curve and the update-to-weight ratio ‖ΔW‖/‖W‖ (CS231n's rule
     of thumb: about 1e-3).
 
@@ -617,7 +620,7 @@ def _learning_rate(history, net, e, baseline, clipping):
     findings = []
     loss, ratios = history.loss, history.update_ratio
     if e >= 1 and baseline:
-        top, best = max(ratios[e]), min(loss[:e])
+        top = max(ratios[e])
         rise = (loss[e] - best) / baseline
         if rise > RISE and top > UPDATE_HIGH:
             findings.append(Finding(
