@@ -331,3 +331,32 @@ def test_diagnose_skips_training_after_an_error_before_it():
         warnings.simplefilter("error", cr.DiagnosticWarning)  # diagnose reports, it does not warn
         findings, history = cr.diagnose(net, *datasets.xor(), optimizer=cr.SGD(0.1), epochs=100)
     assert [f.code for f in findings] == ["plateau"] and history.epochs == 100
+
+
+# ---- the schedule of measured epochs ---------------------------------------------------------
+
+
+def test_measured_epochs_thin_out_about_ten_per_doubling():
+    measured = [e for e in range(1, 101) if diagnostics.measured_epoch(e)]
+    assert measured == list(range(1, 21)) + list(range(22, 41, 2)) + list(range(44, 81, 4)) + [88, 96]
+    assert sum(map(diagnostics.measured_epoch, range(1, 10_001))) == 109
+
+
+def test_unmeasured_epochs_hold_none_and_a_long_run_stays_cheap():
+    X, y = datasets.xor()
+    net = net_of([2, 4, 1], ["sigmoid", "sigmoid"], "bce")
+    history, _ = train(net, X, y, optimizer=cr.SGD(1.0), epochs=300)
+    for e, ratios in enumerate(history.update_ratio, start=1):
+        assert (ratios[0] is not None) == diagnostics.measured_epoch(e), e
+        assert ratios[0] is None or ratios[0] > 0, e  # a measured epoch measures its first step
+
+
+def test_a_climb_between_measured_epochs_is_still_seen():
+    # sin x with a tanh layer at η = 0.1: its loss jumps from 0.006 back to 0.17 at epoch 1002, an
+    # epoch the schedule does not measure; the climb makes the next epoch a measured one
+    X, y = datasets.sine(200)
+    net = net_of([1, 16, 1], ["tanh", "linear"], "mse")
+    history, _ = train(net, X, y, optimizer=cr.SGD(0.1), epochs=1100)
+    assert not diagnostics.measured_epoch(1002)
+    [f] = [f for f in history.findings if f.code == "lr_too_high"]
+    assert f.epoch == 1003 and "climbed back" in f.message
