@@ -12,6 +12,8 @@ import weakref
 
 import numpy as np
 
+from .activations import const
+
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "OPTIMIZERS", "get_optimizer"]
 
 
@@ -47,7 +49,9 @@ class Optimizer:
         if state is None:
             state = self.state[net] = {"tmp": np.empty_like(g)}
         # η per entry: the optimizer's rate times the layer's lr_scale
-        self.update(net.theta, g, self.lr * net.lr_scales(), state)
+        scales = net.lr_scales()
+        lr = self.lr * scales if isinstance(scales, np.ndarray) else const(self.lr * scales, g.dtype)
+        self.update(net.theta, g, lr, state)
 
     def update(self, p, g, lr, state):
         raise NotImplementedError
