@@ -133,5 +133,18 @@ class Dense:
         self.delta = delta
         np.matmul(self.A_prev.T, delta, out=self.dW)
         if self.bias:
-            np.add.reduce(delta, axis=0, out=self.db)
+            # Σ_rows δ = 1ᵀ δ: as a BLAS product it takes about half the time of np.add.reduce
+            np.matmul(_ones(len(delta), delta.dtype), delta, out=self.db)
         return None if grad_out is None else np.matmul(delta, self.W.T, out=grad_out)
+
+
+_ONES = {}
+
+
+def _ones(m, dtype):
+    """A read-only vector of m ones in ``dtype``, made once per batch size."""
+    ones = _ONES.get((m, dtype))
+    if ones is None:
+        ones = _ONES[(m, dtype)] = np.ones(m, dtype)
+        ones.flags.writeable = False
+    return ones
