@@ -11,25 +11,9 @@ Jacobian-vector product δ = a ⊙ (g − Σ_k g_k a_k) instead of an elementwis
 
 import numpy as np
 
+from ._constants import const
+
 __all__ = ["Activation", "ACTIVATIONS", "get_activation", "leaky_relu"]
-
-_CONSTANTS = {}
-
-
-def const(value, dtype):
-    """``value`` as a 0-d array of ``dtype``, made once and reused.
-
-    Why: NumPy converts a Python number operand (the 0 in max(z, 0)) on every ufunc call,
-    about 0.4 µs — as long as the whole operation takes on a small batch (W3's XOR step has a
-    dozen of them). A 0-d array of the operand's own dtype skips that conversion and keeps
-    float32 arithmetic float32. The results are the same numbers.
-    """
-    key = (value, dtype)
-    c = _CONSTANTS.get(key)
-    if c is None:
-        c = _CONSTANTS[key] = np.array(value, dtype)
-        c.flags.writeable = False
-    return c
 
 
 class Activation:

@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 
+from ._constants import ones
 from .activations import get_activation
 from .initializers import default_init, initialize
 
@@ -134,17 +135,6 @@ class Dense:
         np.matmul(self.A_prev.T, delta, out=self.dW)
         if self.bias:
             # Σ_rows δ = 1ᵀ δ: as a BLAS product it takes about half the time of np.add.reduce
-            np.matmul(_ones(len(delta), delta.dtype), delta, out=self.db)
+            np.matmul(ones(len(delta), delta.dtype), delta, out=self.db)
         return None if grad_out is None else np.matmul(delta, self.W.T, out=grad_out)
 
-
-_ONES = {}
-
-
-def _ones(m, dtype):
-    """A read-only vector of m ones in ``dtype``, made once per batch size."""
-    ones = _ONES.get((m, dtype))
-    if ones is None:
-        ones = _ONES[(m, dtype)] = np.ones(m, dtype)
-        ones.flags.writeable = False
-    return ones

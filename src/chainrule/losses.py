@@ -15,7 +15,8 @@ memory instead of allocating.
 
 import numpy as np
 
-from .activations import Softmax, const
+from ._constants import const
+from .activations import Softmax
 
 _softmax = Softmax().forward
 

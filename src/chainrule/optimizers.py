@@ -12,7 +12,7 @@ import weakref
 
 import numpy as np
 
-from .activations import const
+from ._constants import const
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "OPTIMIZERS", "get_optimizer"]
 
