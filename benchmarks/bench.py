@@ -1,7 +1,7 @@
 """Speed and memory of chainrule's training, as ratios to the matrix-multiply floor measured in the
 same run.
 
-    python benchmarks/bench.py [--quick] [--repeats 5] [--out benchmarks/results.json]
+    python benchmarks/bench.py [--quick] [--repeats 5] [--out benchmarks/results.json] [--blas-threads N]
 
 Workloads (plain SGD, lr 0.01, no momentum, no decay, no shuffling; the same work for everyone):
   W1  digits 64-128-10, ReLU, softmax + cross-entropy, batch 64, one epoch
@@ -335,11 +335,19 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per contender (default 5, quick 3)")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results.json"))
     parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="limit BLAS to N threads for the whole run (threadpoolctl; default: BLAS's own setting)")
     args = parser.parse_args(argv)
+    if args.blas_threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        limits = threadpool_limits(args.blas_threads, user_api="blas")  # noqa: F841 (held for the run)
     repeats = args.repeats or (3 if args.quick else 5)
     contenders = ["numpy", "sklearn"] + (["torch"] if have_torch() else [])
-    results = {"machine": machine(), "repeats": repeats, "quick": args.quick, "workloads": {}}
-    print(f"chainrule benchmark — {'quick, ' if args.quick else ''}{repeats} repeats, medians; ratios to the floor")
+    results = {"machine": machine(), "repeats": repeats, "quick": args.quick, "blas_threads": args.blas_threads,
+               "workloads": {}}
+    threads = f"BLAS limited to {args.blas_threads} thread(s), " if args.blas_threads else ""
+    print(f"chainrule benchmark — {'quick, ' if args.quick else ''}{threads}{repeats} repeats, medians; ratios to the floor")
     header = f"{'workload':<14}" + "".join(f"{c:>11}" for c in ["floor", "chainrule"] + contenders)
     print(header)
     wl = workloads(args.quick)
