@@ -54,8 +54,8 @@ class Loss:
     """A loss: ``value(a, y)``, ``grad(a, y)`` = ∂L/∂a, and target checking.
 
     ``fuses`` names the output activation with which the output delta is simply
-    δ = (ŷ − y)/(number of averaged terms): ``fused_value(z, y)`` is the loss from the
-    logits, ``fused_delta(a, y)`` that delta.
+    δ = (ŷ − y)/(number of averaged terms): ``fused_value(z, y, a)`` is the loss from the
+    logits (a, that activation of z, when at hand), ``fused_delta(a, y)`` that delta.
     """
 
     name = None
@@ -152,10 +152,10 @@ class BCE(Loss):
         """∂L/∂ŷ = (ŷ − y) / (ŷ(1 − ŷ)) / (N·K), the denominator kept ≥ 1e-12 as PyTorch does."""
         return np.divide(a - y, np.maximum(a * (1 - a), 1e-12) * a.size, out=out)
 
-    def fused_value(self, z, y):
+    def fused_value(self, z, y, a=None):
         """With ŷ = σ(z): −log σ(z) = softplus(−z) and −log(1 − σ(z)) = softplus(z), so
         L = mean[y softplus(−z) + (1 − y) softplus(z)] — each term accurate, no cancellation
-        when a confident output is right."""
+        when a confident output is right. (a = σ(z) is not needed: log a would underflow.)"""
         one = const(1, z.dtype)
         return (_dot(y, _softplus(-z)) + _dot(one - y, _softplus(z))) / z.size
 
@@ -210,7 +210,17 @@ class CrossEntropy(Loss):
         """∂L/∂ŷ = (softmax(ŷ) − y)/N with ŷ taken as logits."""
         return self.fused_delta(_softmax(a, out=out), y, out=out)
 
-    fused_value = value
+    def fused_value(self, z, y, a=None):
+        """L from the logits z; with a = softmax(z) from the forward pass, without a second exp:
+
+        log softmax(z) = (z − max z) − log Σ_j e^(z_j − max z), and at the row's largest logit k*
+        the forward pass's a_k* = e⁰ / Σ_j e^(z_j − max z), so that log Σ = −log a_k*."""
+        if a is None:
+            return self.value(z, y)
+        rows, k = np.arange(len(z)), z.argmax(axis=1)
+        log_p = np.subtract(z, z[rows, k][:, None])  # z − max z
+        log_p += np.log(a[rows, k])[:, None]  # − log Σ
+        return -_dot(y, log_p) / z.shape[0]
 
     def fused_delta(self, a, y, out=None):
         """δ = ∂L/∂z = (softmax(z) − y)/N, with a = softmax(z) from the forward pass."""
