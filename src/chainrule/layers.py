@@ -137,4 +137,3 @@ class Dense:
             # Σ_rows δ = 1ᵀ δ: as a BLAS product it takes about half the time of np.add.reduce
             np.matmul(ones(len(delta), delta.dtype), delta, out=self.db)
         return None if grad_out is None else np.matmul(delta, self.W.T, out=grad_out)
-

@@ -12,8 +12,6 @@ import weakref
 
 import numpy as np
 
-from ._constants import const
-
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "OPTIMIZERS", "get_optimizer"]
 
 
@@ -49,9 +47,7 @@ class Optimizer:
         if state is None:
             state = self.state[net] = {"tmp": np.empty_like(g)}
         # η per entry: the optimizer's rate times the layer's lr_scale
-        scales = net.lr_scales()
-        lr = self.lr * scales if isinstance(scales, np.ndarray) else const(self.lr * scales, g.dtype)
-        self.update(net.theta, g, lr, state)
+        self.update(net.theta, g, self.lr * net.lr_scales(), state)
 
     def update(self, p, g, lr, state):
         raise NotImplementedError
