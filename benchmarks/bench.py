@@ -1,7 +1,7 @@
 """Speed and memory of chainrule's training, as ratios to the matrix-multiply floor measured in the
 same run.
 
-    python benchmarks/bench.py [--quick] [--repeats 5] [--out benchmarks/results.json] [--blas-threads N]
+    python benchmarks/bench.py [--quick] [--repeats 5] [--out benchmarks/results.json] [--blas-threads N] [--cpu-time]
 
 Workloads (plain SGD, lr 0.01, no momentum, no decay, no shuffling; the same work for everyone):
   W1  digits 64-128-10, ReLU, softmax + cross-entropy, batch 64, one epoch
@@ -236,10 +236,13 @@ def have_torch():
 # ---- measuring ---------------------------------------------------------------------------------
 
 
+CLOCK = time.perf_counter  # --cpu-time: time.process_time, which a busy machine's other processes do not inflate
+
+
 def timed(fn):
-    t = time.perf_counter()
+    t = CLOCK()
     fn()
-    return time.perf_counter() - t
+    return CLOCK() - t
 
 
 def round_robin(runners, repeats):
@@ -340,18 +343,30 @@ def main(argv=None):
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results.json"))
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--blas-threads", type=int, default=None,
-                        help="limit BLAS to N threads for the whole run (threadpoolctl; default: BLAS's own setting)")
+                        help="limit BLAS (and OpenMP) to N threads for the whole run (threadpoolctl; default: their own setting)")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time CPU seconds of this process instead of wall-clock seconds: steadier on a shared "
+                             "machine; with more than one BLAS thread it also counts their spin-waiting, so pair it "
+                             "with --blas-threads 1")
     args = parser.parse_args(argv)
+    global CLOCK
+    if args.cpu_time:
+        CLOCK = time.process_time
     if args.blas_threads is not None:
         from threadpoolctl import threadpool_limits
 
-        limits = threadpool_limits(args.blas_threads, user_api="blas")  # noqa: F841 (held for the run)
+        limits = threadpool_limits(args.blas_threads)  # noqa: F841 (BLAS and OpenMP pools, held for the run)
+        if have_torch():
+            import torch
+
+            torch.set_num_threads(args.blas_threads)
     repeats = args.repeats or (3 if args.quick else 5)
     contenders = ["numpy", "sklearn"] + (["torch"] if have_torch() else [])
     results = {"machine": machine(), "repeats": repeats, "quick": args.quick, "blas_threads": args.blas_threads,
-               "workloads": {}}
+               "clock": CLOCK.__name__, "workloads": {}}
     threads = f"BLAS limited to {args.blas_threads} thread(s), " if args.blas_threads else ""
-    print(f"chainrule benchmark — {'quick, ' if args.quick else ''}{threads}{repeats} repeats, medians; ratios to the floor")
+    print(f"chainrule benchmark — {'quick, ' if args.quick else ''}{threads}{CLOCK.__name__}, {repeats} repeats, "
+          "medians; ratios to the floor")
     header = f"{'workload':<14}" + "".join(f"{c:>11}" for c in ["floor", "chainrule"] + contenders)
     print(header)
     wl = workloads(args.quick)
