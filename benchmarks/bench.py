@@ -1,7 +1,7 @@
 """Speed and memory of chainrule's training, as ratios to the matrix-multiply floor measured in the
 same run.
 
-    python benchmarks/bench.py [--quick] [--repeats 5] [--out benchmarks/results.json]
+    python benchmarks/bench.py [--quick] [--repeats 5] [--out benchmarks/results.json] [--blas-threads N] [--cpu-time]
 
 Workloads (plain SGD, lr 0.01, no momentum, no decay, no shuffling; the same work for everyone):
   W1  digits 64-128-10, ReLU, softmax + cross-entropy, batch 64, one epoch
@@ -236,10 +236,13 @@ def have_torch():
 # ---- measuring ---------------------------------------------------------------------------------
 
 
+CLOCK = time.perf_counter  # --cpu-time: time.process_time, which a busy machine's other processes do not inflate
+
+
 def timed(fn):
-    t = time.perf_counter()
+    t = CLOCK()
     fn()
-    return time.perf_counter() - t
+    return CLOCK() - t
 
 
 def round_robin(runners, repeats):
@@ -259,7 +262,11 @@ def compare(w, dtype, repeats, contenders):
     for name in contenders:
         runners[name] = {"numpy": make_numpy, "sklearn": make_sklearn, "torch": make_torch}[name](w, dtype)
     medians, raw = round_robin(runners, repeats)
-    return {"seconds": medians, "ratio": {k: v / medians["floor"] for k, v in medians.items()}, "raw": raw}
+    # each repeat's time over the floor's in the same round, then the median: a load that comes
+    # and goes on a shared machine slows both sides of a round alike
+    paired = {k: statistics.median(t / f for t, f in zip(ts, raw["floor"])) for k, ts in raw.items()}
+    return {"seconds": medians, "ratio": {k: v / medians["floor"] for k, v in medians.items()},
+            "paired_ratio": paired, "raw": raw}
 
 
 def shuffle_cost(w, dtype, repeats):
@@ -335,11 +342,31 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per contender (default 5, quick 3)")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results.json"))
     parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="limit BLAS (and OpenMP) to N threads for the whole run (threadpoolctl; default: their own setting)")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time CPU seconds of this process instead of wall-clock seconds: steadier on a shared "
+                             "machine; with more than one BLAS thread it also counts their spin-waiting, so pair it "
+                             "with --blas-threads 1")
     args = parser.parse_args(argv)
+    global CLOCK
+    if args.cpu_time:
+        CLOCK = time.process_time
+    if args.blas_threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        limits = threadpool_limits(args.blas_threads)  # noqa: F841 (BLAS and OpenMP pools, held for the run)
+        if have_torch():
+            import torch
+
+            torch.set_num_threads(args.blas_threads)
     repeats = args.repeats or (3 if args.quick else 5)
     contenders = ["numpy", "sklearn"] + (["torch"] if have_torch() else [])
-    results = {"machine": machine(), "repeats": repeats, "quick": args.quick, "workloads": {}}
-    print(f"chainrule benchmark — {'quick, ' if args.quick else ''}{repeats} repeats, medians; ratios to the floor")
+    results = {"machine": machine(), "repeats": repeats, "quick": args.quick, "blas_threads": args.blas_threads,
+               "clock": CLOCK.__name__, "workloads": {}}
+    threads = f"BLAS limited to {args.blas_threads} thread(s), " if args.blas_threads else ""
+    print(f"chainrule benchmark — {'quick, ' if args.quick else ''}{threads}{CLOCK.__name__}, {repeats} repeats, "
+          "medians; ratios to the floor")
     header = f"{'workload':<14}" + "".join(f"{c:>11}" for c in ["floor", "chainrule"] + contenders)
     print(header)
     wl = workloads(args.quick)
@@ -348,7 +375,8 @@ def main(argv=None):
             r = compare(w, dtype, repeats, contenders)
             results["workloads"][f"{name}/{np.dtype(dtype).name}"] = r
             cells = "".join(f"{r['ratio'][c]:>10.2f}×" for c in ["floor", "chainrule"] + contenders)
-            print(f"{name + ' ' + np.dtype(dtype).name:<14}{cells}   (floor {r['seconds']['floor'] * 1e3:.1f} ms)")
+            print(f"{name + ' ' + np.dtype(dtype).name:<14}{cells}   (floor {r['seconds']['floor'] * 1e3:.1f} ms; "
+                  f"chainrule paired {r['paired_ratio']['chainrule']:.2f}×)")
     results["shuffle"] = shuffle_cost(wl["W2"], np.float64, repeats)
     print(f"W2 shuffling every epoch costs {100 * results['shuffle']['shuffle_overhead']:+.1f}% of the epoch")
     results["memory"] = peak_memory(wl["W2"], np.float64)

@@ -11,6 +11,8 @@ Jacobian-vector product δ = a ⊙ (g − Σ_k g_k a_k) instead of an elementwis
 
 import numpy as np
 
+from ._constants import const
+
 __all__ = ["Activation", "ACTIVATIONS", "get_activation", "leaky_relu"]
 
 
@@ -113,13 +115,13 @@ class Sigmoid(_Builtin):
     def forward(self, z, out=None):
         """σ(z) = 1/(1 + e^−z), computed as exp(−log(1 + e^−z)) so that e^−z never overflows."""
         out = np.negative(z, out=out)
-        np.logaddexp(0, out, out=out)
+        np.logaddexp(const(0, z.dtype), out, out=out)
         np.negative(out, out=out)
         return np.exp(out, out=out)
 
     def backward(self, grad_a, z, a, out=None, scratch=None):
         """δ = ∂L/∂a ⊙ σ′(z), σ′(z) = a(1 − a)."""
-        d = np.subtract(1, a, out=scratch)
+        d = np.subtract(const(1, a.dtype), a, out=scratch)
         d *= a
         return np.multiply(grad_a, d, out=out)
 
@@ -144,11 +146,11 @@ class ReLU(_Builtin):
 
     def forward(self, z, out=None):
         """a = max(z, 0)."""
-        return np.maximum(z, 0, out=out)
+        return np.maximum(z, const(0, z.dtype), out=out)
 
     def backward(self, grad_a, z, a, out=None, scratch=None):
         """δ = ∂L/∂a ⊙ [z > 0]."""
-        d = np.greater(z, 0, out=scratch) if scratch is not None else (z > 0)
+        d = np.greater(z, const(0, z.dtype), out=scratch) if scratch is not None else (z > 0)
         return np.multiply(grad_a, d, out=out)
 
 

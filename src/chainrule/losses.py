@@ -15,6 +15,7 @@ memory instead of allocating.
 
 import numpy as np
 
+from ._constants import const
 from .activations import Softmax
 
 _softmax = Softmax().forward
@@ -24,7 +25,7 @@ __all__ = ["Loss", "LOSSES", "get_loss"]
 
 def _softplus(z):
     """log(1 + e^z) = logaddexp(0, z), stable for any z."""
-    return np.logaddexp(0, z)
+    return np.logaddexp(const(0, z.dtype), z)
 
 
 def _mean(x):
@@ -40,15 +41,21 @@ def _fraction(hits):
 def _log_softmax(z):
     """log softmax(z) = z − logsumexp(z), row by row, without overflow."""
     s = z - z.max(axis=1, keepdims=True)
-    return s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+    s -= np.log(np.exp(s).sum(axis=1, keepdims=True))
+    return s
+
+
+def _dot(x, y):
+    """Σ x ⊙ y over every entry, as one BLAS dot product (no temporary x ⊙ y, no second pass)."""
+    return float(np.vdot(x, y))
 
 
 class Loss:
     """A loss: ``value(a, y)``, ``grad(a, y)`` = ∂L/∂a, and target checking.
 
     ``fuses`` names the output activation with which the output delta is simply
-    δ = (ŷ − y)/(number of averaged terms): ``fused_value(z, y)`` is the loss from the
-    logits, ``fused_delta(a, y)`` that delta.
+    δ = (ŷ − y)/(number of averaged terms): ``fused_value(z, y, a)`` is the loss from the
+    logits (a, that activation of z, when at hand), ``fused_delta(a, y)`` that delta.
     """
 
     name = None
@@ -145,20 +152,22 @@ class BCE(Loss):
         """∂L/∂ŷ = (ŷ − y) / (ŷ(1 − ŷ)) / (N·K), the denominator kept ≥ 1e-12 as PyTorch does."""
         return np.divide(a - y, np.maximum(a * (1 - a), 1e-12) * a.size, out=out)
 
-    def fused_value(self, z, y):
+    def fused_value(self, z, y, a=None):
         """With ŷ = σ(z): −log σ(z) = softplus(−z) and −log(1 − σ(z)) = softplus(z), so
         L = mean[y softplus(−z) + (1 − y) softplus(z)] — each term accurate, no cancellation
-        when a confident output is right."""
-        return _mean(y * _softplus(-z) + (1 - y) * _softplus(z))
+        when a confident output is right. (a = σ(z) is not needed: log a would underflow.)"""
+        one = const(1, z.dtype)
+        return (_dot(y, _softplus(-z)) + _dot(one - y, _softplus(z))) / z.size
 
     def fused_delta(self, a, y, out=None):
         """δ = ∂L/∂z = (σ(z) − y)/(N·K), with a = σ(z) from the forward pass."""
         out = np.subtract(a, y, out=out)
-        out *= 1.0 / a.size
+        out *= const(1.0 / a.size, a.dtype)
         return out
 
     def accuracy(self, a, y):
-        return _fraction((a > 0.5) == (y > 0.5))
+        half = const(0.5, a.dtype)
+        return _fraction(np.greater(a, half) == np.greater(y, half))
 
 
 class CrossEntropy(Loss):
@@ -195,18 +204,28 @@ class CrossEntropy(Loss):
         return y
 
     def value(self, a, y):
-        return -float(np.add.reduce(y * _log_softmax(a), axis=None)) / a.shape[0]
+        return -_dot(y, _log_softmax(a)) / a.shape[0]
 
     def grad(self, a, y, out=None):
         """∂L/∂ŷ = (softmax(ŷ) − y)/N with ŷ taken as logits."""
         return self.fused_delta(_softmax(a, out=out), y, out=out)
 
-    fused_value = value
+    def fused_value(self, z, y, a=None):
+        """L from the logits z; with a = softmax(z) from the forward pass, without a second exp:
+
+        log softmax(z) = (z − max z) − log Σ_j e^(z_j − max z), and at the row's largest logit k*
+        the forward pass's a_k* = e⁰ / Σ_j e^(z_j − max z), so that log Σ = −log a_k*."""
+        if a is None:
+            return self.value(z, y)
+        rows, k = np.arange(len(z)), z.argmax(axis=1)
+        log_p = np.subtract(z, z[rows, k][:, None])  # z − max z
+        log_p += np.log(a[rows, k])[:, None]  # − log Σ
+        return -_dot(y, log_p) / z.shape[0]
 
     def fused_delta(self, a, y, out=None):
         """δ = ∂L/∂z = (softmax(z) − y)/N, with a = softmax(z) from the forward pass."""
         out = np.subtract(a, y, out=out)
-        out *= 1.0 / a.shape[0]
+        out *= const(1.0 / a.shape[0], a.dtype)
         return out
 
     def probabilities(self, a):

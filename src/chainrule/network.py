@@ -140,10 +140,12 @@ class Network:
         act = self.layers[-1].activation
         return act.builtin and act.name == self.loss.fuses
 
-    def _data_loss(self, Y):
+    def _data_loss(self, Y, fused=None):
         """L for the cached forward pass: from the logits when fused, from a(L) otherwise."""
         out = self.layers[-1]
-        return self.loss.fused_value(out.Z, Y) if self._fused() else self.loss.value(out.A, Y)
+        if fused is None:
+            fused = self._fused()
+        return self.loss.fused_value(out.Z, Y, out.A) if fused else self.loss.value(out.A, Y)
 
     def penalty(self, m):
         """The L2 penalty λ/(2m) Σ_l ‖W(l)‖² for a batch of m rows."""
@@ -171,11 +173,12 @@ class Network:
     def _backward(self, X, Y, ws=None):
         ws = ws or self._workspace(len(X))
         self._forward(X, ws)
-        loss = self._loss_from_output(Y)
+        fused = self._fused()
+        loss = self._data_loss(Y, fused) + self.penalty(len(Y))
         layers = self.layers
         out = layers[-1]
         # δ(L) = ∂L/∂z(L): (ŷ − y)/N when fused, else ∂L/∂a(L) ⊙ f′(z(L))
-        if self._fused():
+        if fused:
             delta = self.loss.fused_delta(out.A, Y, out=ws[-1].D)
         else:
             g = self.loss.grad(out.A, Y, out=ws[-1].D)
@@ -194,11 +197,14 @@ class Network:
         return loss
 
     def lr_scales(self):
-        """The learning-rate factor of every entry of θ: 1.0 when no layer sets ``lr_scale``."""
-        scales = tuple(layer.lr_scale for layer in self.layers)
+        """The learning-rate factor of every entry of θ: 1.0 when no layer sets ``lr_scale``.
+        Computed again only when a layer's ``lr_scale`` has changed since the last call."""
+        scales = tuple([layer.lr_scale for layer in self.layers])
+        if scales == self._lr_scales[0]:
+            return self._lr_scales[1]
         if all(s == 1.0 for s in scales):
-            return 1.0
-        if self._lr_scales[0] != scales:
+            self._lr_scales = (scales, 1.0)
+        else:
             vector = np.repeat(np.array(scales, self.dtype), [layer.size for layer in self.layers])
             self._lr_scales = (scales, vector)
         return self._lr_scales[1]

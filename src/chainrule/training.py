@@ -224,18 +224,19 @@ def _epoch(net, optimizer, X, Y, batch_size, order):
     """One pass over the data: backward and step per batch. Returns the epoch's mean loss,
     accuracy (classification) and per-layer mean gradient norms, all from before each update."""
     n = len(X)
+    layers = net.layers
+    accuracy = net.loss.accuracy if net.loss.classification else None
     total_loss = total_correct = 0.0
-    norms = [0.0] * len(net.layers)
-    classification = net.loss.classification
+    norms = [0.0] * len(layers)
     for Xb, Yb in _batches(net, X, Y, batch_size, order):
         loss = net._backward(Xb, Yb)
         if not math.isfinite(loss):
             raise _Diverged(f"the loss became non-finite ({loss})")
         m = len(Xb)
         total_loss += loss * m
-        if classification:
-            total_correct += net.loss.accuracy(net.layers[-1].A, Yb) * m
-        for l, layer in enumerate(net.layers):
+        if accuracy is not None:
+            total_correct += accuracy(layers[-1].A, Yb) * m
+        for l, layer in enumerate(layers):
             norms[l] += math.sqrt(np.vdot(layer.dW, layer.dW))  # ‖∂L/∂W(l)‖
         if not math.isfinite(sum(norms)):
             raise _Diverged("the gradient became non-finite")
@@ -247,6 +248,12 @@ def _epoch(net, optimizer, X, Y, batch_size, order):
 def _batches(net, X, Y, batch_size, order=None):
     """(X_b, Y_b) for each batch: slices of X, Y in their order, or — shuffled — the rows of
     ``order`` gathered into buffers reused from batch to batch (no copy of the whole data set)."""
+    if batch_size >= len(X) and order is None:
+        return ((X, Y),)  # one full batch: no slicing, no generator (W3's 1000 epochs feel it)
+    return _minibatches(net, X, Y, batch_size, order)
+
+
+def _minibatches(net, X, Y, batch_size, order):
     n = len(X)
     if order is not None:
         buffers = net._workspaces.get("batch")
