@@ -352,11 +352,13 @@ def test_unmeasured_epochs_hold_none_and_a_long_run_stays_cheap():
 
 
 def test_a_climb_between_measured_epochs_is_still_seen():
-    # sin x with a tanh layer at η = 0.1: its loss jumps from 0.006 back to 0.17 at epoch 1002, an
-    # epoch the schedule does not measure; the climb makes the next epoch a measured one
+    # sin x with a tanh layer at η = 0.1: near epoch 1000 its loss jumps from about 0.006 back to
+    # 0.2, between two epochs of the schedule (640, 704, …, 1024); the climb makes the next epoch a
+    # measured one, off the schedule
     X, y = datasets.sine(200)
     net = net_of([1, 16, 1], ["tanh", "linear"], "mse")
     history, _ = train(net, X, y, optimizer=cr.SGD(0.1), epochs=1100)
-    assert not diagnostics.measured_epoch(1002)
+    jump = int(np.argmax(np.diff(history.loss))) + 2  # the epoch whose loss rose the most
     [f] = [f for f in history.findings if f.code == "lr_too_high"]
-    assert f.epoch == 1003 and "climbed back" in f.message
+    assert not diagnostics.measured_epoch(f.epoch) and abs(f.epoch - jump) <= 5
+    assert "climbed back" in f.message
