@@ -103,7 +103,7 @@ def make_floor(w, dtype):
     return run
 
 
-def make_chainrule(w, dtype, shuffle=False):
+def make_chainrule(w, dtype, shuffle=False, diagnostics=True):
     sizes = w["sizes"]
     acts = [w["hidden"]] * (len(sizes) - 2) + [output_activation(w)]
     loss = "bce" if sizes[-1] == 1 else "cross_entropy"
@@ -114,7 +114,8 @@ def make_chainrule(w, dtype, shuffle=False):
     opt = cr.SGD(LR)
 
     def run():
-        net.fit(X, y, optimizer=opt, epochs=epochs, batch_size=w["batch"], shuffle=shuffle, progress=False)
+        net.fit(X, y, optimizer=opt, epochs=epochs, batch_size=w["batch"], shuffle=shuffle, progress=False,
+                diagnostics=diagnostics)
 
     return run
 
@@ -258,7 +259,8 @@ def round_robin(runners, repeats):
 
 
 def compare(w, dtype, repeats, contenders):
-    runners = {"floor": make_floor(w, dtype), "chainrule": make_chainrule(w, dtype)}
+    runners = {"floor": make_floor(w, dtype), "chainrule": make_chainrule(w, dtype),
+               "chainrule_nodiag": make_chainrule(w, dtype, diagnostics=False)}
     for name in contenders:
         runners[name] = {"numpy": make_numpy, "sklearn": make_sklearn, "torch": make_torch}[name](w, dtype)
     medians, raw = round_robin(runners, repeats)
@@ -367,14 +369,15 @@ def main(argv=None):
     threads = f"BLAS limited to {args.blas_threads} thread(s), " if args.blas_threads else ""
     print(f"chainrule benchmark — {'quick, ' if args.quick else ''}{threads}{CLOCK.__name__}, {repeats} repeats, "
           "medians; ratios to the floor")
-    header = f"{'workload':<14}" + "".join(f"{c:>11}" for c in ["floor", "chainrule"] + contenders)
+    columns = ["floor", "chainrule", "chainrule_nodiag"] + contenders
+    header = f"{'workload':<14}" + "".join(f"{c.replace('chainrule_nodiag', 'diag off'):>11}" for c in columns)
     print(header)
     wl = workloads(args.quick)
     for name, w in wl.items():
         for dtype in (np.float64, np.float32):
             r = compare(w, dtype, repeats, contenders)
             results["workloads"][f"{name}/{np.dtype(dtype).name}"] = r
-            cells = "".join(f"{r['ratio'][c]:>10.2f}×" for c in ["floor", "chainrule"] + contenders)
+            cells = "".join(f"{r['ratio'][c]:>10.2f}×" for c in columns)
             print(f"{name + ' ' + np.dtype(dtype).name:<14}{cells}   (floor {r['seconds']['floor'] * 1e3:.1f} ms; "
                   f"chainrule paired {r['paired_ratio']['chainrule']:.2f}×)")
     results["shuffle"] = shuffle_cost(wl["W2"], np.float64, repeats)

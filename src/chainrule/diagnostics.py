@@ -288,15 +288,17 @@ def _init_scale(net):
     layer. Threshold: off by more than INIT_FACTOR = 10 either way. The default initializers
     give ratios 0.8–1.25 on the healthy test runs (1 in expectation); the seeds' 0.01·randn gives
     0.01/√(2/(n_in+n_out)) — 0.06 for 64 → 128 — and is reported; the lab's randn on the 2-4-1
-    XOR network gives 1.7 and is not. Layers with all-equal weights are left to symmetric_init."""
+    XOR network gives 1.7 and is not. Layers with all-zero weights are left to symmetric_init.
+    The scale is measured as the root mean square √mean(W²), the std of a zero-mean initializer:
+    unlike the sample std it does not collapse when a small layer's few weights happen to be
+    close to each other (two weights drawn from N(0, 1) have a std below 0.07 one time in 12, an
+    RMS below 0.07 one time in 200)."""
     findings = []
     for l, layer in enumerate(net.layers, start=1):
-        std = float(layer.W.std())
-        if not math.isfinite(std):  # weights so large that their squares overflow
-            top = float(np.max(np.abs(layer.W)))
-            std = top * float((layer.W / top).std())
-        if std == 0 or layer.W.size < 2:
+        top = float(np.max(np.abs(layer.W)))
+        if top == 0 or layer.W.size < 2:
             continue
+        std = top * math.sqrt(float(np.mean(np.square(layer.W / top))))  # RMS, scaled so W² cannot overflow
         want, name = _recommended_std(layer)
         ratio = std / want
         if 1 / INIT_FACTOR <= ratio <= INIT_FACTOR:
@@ -479,10 +481,10 @@ class Monitor:
         return where
 
     def finish(self):
-        """Checks that need the whole run (the plateau), unless it diverged."""
+        """Checks that judge the whole run (saturation, the plateau), unless it diverged."""
         if any(f.code == "nan_loss" for f in self.history.findings):
             return
-        self._report(_plateau(self.history, self.baseline))
+        self._report(_saturation(self.history, self.net, self.baseline) + _plateau(self.history, self.baseline))
 
     # -- helpers --
 
@@ -544,12 +546,13 @@ def _caller_level():
 
 def check_epoch(history, net, epoch, baseline, best, climb, clipping=False):
     """Findings from the History's per-layer statistics up to ``epoch`` (1-based): vanishing and
-    exploding gradients, dead ReLU units, saturation, learning rate too high or too low. Kept by
+    exploding gradients, dead ReLU units, learning rate too high or too low (saturation and the
+    plateau are judged at the end of training). Kept by
     the caller, so that a check costs the same at epoch 10 and at epoch 10,000: ``best``, the
     lowest loss of the epochs before; ``climb``, (lowest loss before, loss) of the largest rise of
     the loss since the previous check (it may have happened on an epoch that was not measured)."""
     e = epoch - 1
-    return (_gradients(history, net, e, best) + _units(history, net, e, baseline)
+    return (_gradients(history, net, e, best) + _units(history, net, e)
             + _learning_rate(history, net, e, baseline, climb, clipping))
 
 
@@ -602,17 +605,10 @@ def _gradients(history, net, e, best):
     return findings
 
 
-def _units(history, net, e, baseline):
-    """Dead ReLU units and saturated sigmoid/tanh units, on the rows sampled this epoch.
-
-    dead_relu: more than DEAD_FRACTION = ½ of a ReLU layer's units never active (z ≤ 0 on every
-    sampled row). The healthy test runs peak at 11% (digits 64-128-10) and 25% (4 of 16 units,
-    moons 2-16-16-1); SGD lr 3 on digits kills 94% within 2 epochs.
-    saturation: more than SATURATED_FRACTION = ½ of a hidden sigmoid/tanh layer's activations
-    where f′ is below 4% of its peak (σ outside (0.01, 0.99), |tanh| > 0.99), while the loss is
-    still above half the uninformative one. The healthy runs peak at 35% (digits 64-32-32-10 tanh,
-    late in training); unscaled inputs saturate 96–100% from the first epoch. A network that has
-    learned may saturate its hidden units on purpose — hence the condition on the loss."""
+def _units(history, net, e):
+    """dead_relu: more than DEAD_FRACTION = ½ of a ReLU layer's units never active (z ≤ 0 on every
+    sampled row of the epoch). The healthy test runs peak at 11% (digits 64-128-10) and 25% (4 of
+    16 units, moons 2-16-16-1); SGD lr 3 on digits kills 94% within 2 epochs."""
     findings = []
     for l, dead in enumerate(history.dead_fraction[e]):
         if dead is not None and dead > DEAD_FRACTION:
@@ -622,13 +618,29 @@ def _units(history, net, e, baseline):
                 "sampled row): a dead unit's gradient is 0, so it never recovers.",
                 "lower the learning rate, use He initialization and standardized inputs, or leaky_relu.",
                 epoch=e + 1, layer=l + 1))
+    return findings
+
+
+def _saturation(history, net, baseline):
+    """saturation, at the end of training: on the last measured epoch more than SATURATED_FRACTION
+    = ½ of a hidden sigmoid/tanh layer's activations sit where f′ is below 4% of its peak (σ
+    outside (0.01, 0.99), |tanh| > 0.99) and the loss is still above half the uninformative one.
+    The healthy runs peak at 35% (digits 64-32-32-10 tanh, late in training); unscaled inputs
+    saturate 96–100% from the first epoch and stay there. Checked at the end, like the plateau:
+    a network may pass through saturation and learn (the ising experiment's 256-8-1 sigmoid
+    network is 54% saturated at epoch 20 with the loss at ln 2, and ends at 0.01), and one that
+    has learned may saturate its hidden units on purpose — hence the condition on the loss."""
+    e = max((e for e, row in enumerate(history.saturated_fraction) if any(v is not None for v in row)), default=None)
+    if e is None or not _still_high(history, len(history.loss) - 1, baseline):
+        return []
+    findings = []
     for l, sat in enumerate(history.saturated_fraction[e]):
-        if sat is not None and sat > SATURATED_FRACTION and _still_high(history, e, baseline):
+        if sat is not None and sat > SATURATED_FRACTION:
             name = net.layers[l].activation.name
             findings.append(Finding(
                 "saturation", "warning", sat, SATURATED_FRACTION,
-                f"{sat:.0%} of layer {l + 1}'s {name} activations are saturated during epoch {e + 1}, where "
-                f"f′(z) is almost 0, so little gradient passes through them.",
+                f"{sat:.0%} of layer {l + 1}'s {name} activations are saturated at epoch {e + 1}, where f′(z) is "
+                "almost 0, so little gradient passes through them, and the loss is still high.",
                 "standardize the inputs, use the default (Glorot) initialization, or ReLU hidden layers.",
                 epoch=e + 1, layer=l + 1))
     return findings
