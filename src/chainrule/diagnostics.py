@@ -71,6 +71,7 @@ PLATEAU_WINDOW = 10  # epochs without 1% improvement …
 PLATEAU_LEVEL = 0.9  # … while the loss is above this fraction of the uninformative loss
 SAMPLED_ROWS = 256  # rows per epoch on which unit statistics are taken
 INPUT_ROWS = 4096  # evenly spaced rows on which the feature scales are measured
+UPDATE_SAMPLE = 4096  # weights per layer, evenly spaced, on which ‖ΔW‖/‖W‖ is measured
 DENSE_EPOCHS = 10  # epochs measured one by one before the schedule thins out (see measured_epoch)
 
 
@@ -299,10 +300,14 @@ def _init_scale(net):
     RMS below 0.07 one time in 200)."""
     findings = []
     for l, layer in enumerate(net.layers, start=1):
-        top = float(np.max(np.abs(layer.W)))
-        if top == 0 or layer.W.size < 2:
+        if layer.W.size < 2:
             continue
-        std = top * math.sqrt(float(np.mean(np.square(layer.W / top))))  # RMS, scaled so W² cannot overflow
+        std = math.sqrt(float(np.vdot(layer.W, layer.W)) / layer.W.size)  # RMS, without a copy of W
+        if not math.isfinite(std):  # weights so large that their squares overflow: scale them first
+            top = float(np.max(np.abs(layer.W)))
+            std = top * math.sqrt(float(np.mean(np.square(layer.W / top))))
+        if std == 0:
+            continue
         want, name = _recommended_std(layer)
         ratio = std / want
         if 1 / INIT_FACTOR <= ratio <= INIT_FACTOR:
@@ -393,7 +398,10 @@ class Monitor:
         self.measuring = True  # epoch 1 is measured
         self.climb = (0.0, 0.0)  # (lowest loss before, loss) of the largest rise since the last check
         self.zmax = {l: np.empty(layers[l].n_out) for l in self.relu}  # max z per unit over the sampled rows
-        self.W_before = [np.empty_like(layer.W) for layer in layers]
+        # ‖ΔW‖/‖W‖ on every k-th weight, at most UPDATE_SAMPLE of them per layer (all of a small layer):
+        # a copy of those before the step, not of the whole network
+        self.watched = [layer.W.reshape(-1)[::-(-layer.W.size // UPDATE_SAMPLE)] for layer in layers]
+        self.W_before = [np.empty_like(w) for w in self.watched]
         self._reset()
 
     def _reset(self):
@@ -430,14 +438,14 @@ class Monitor:
             else:  # tanh′ = 1 − a² < 0.0199 ⇔ |a| > 0.99
                 self.saturated[l] += np.count_nonzero(np.abs(A) > 0.99)
         if first:
-            for before, layer in zip(self.W_before, net.layers):
-                np.copyto(before, layer.W)
+            for before, w in zip(self.W_before, self.watched):
+                np.copyto(before, w)
 
     def after_first_step(self, net):
-        """‖ΔW‖/‖W‖ per layer of the epoch's first step."""
-        for l, (before, layer) in enumerate(zip(self.W_before, net.layers)):
-            np.subtract(layer.W, before, out=before)
-            norm = math.sqrt(np.vdot(layer.W, layer.W))
+        """‖ΔW‖/‖W‖ per layer of the epoch's first step (on the watched weights)."""
+        for l, (before, w) in enumerate(zip(self.W_before, self.watched)):
+            np.subtract(w, before, out=before)
+            norm = math.sqrt(np.vdot(w, w))
             self.ratio[l] = math.sqrt(np.vdot(before, before)) / norm if norm else 0.0
 
     def end_epoch(self, epoch):
