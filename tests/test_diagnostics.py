@@ -362,3 +362,28 @@ def test_a_climb_between_measured_epochs_is_still_seen():
     [f] = [f for f in history.findings if f.code == "lr_too_high"]
     assert not diagnostics.measured_epoch(f.epoch) and abs(f.epoch - jump) <= 5
     assert "climbed back" in f.message
+
+
+def test_all_zero_targets_in_the_sample_do_not_break_the_checks():
+    # the uninformative loss of an mse output is mean y², 0 here: no check may divide by it
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((250, 3)), np.zeros(250)
+    net = net_of([3, 4, 1], ["tanh", "linear"], "mse")
+    history, _ = train(net, X, y, optimizer=cr.SGD(1e-9), epochs=30)
+    assert history.epochs == 30 and "plateau" not in problems(history.findings)
+
+
+def test_a_run_that_blew_up_is_not_called_a_plateau():
+    X, y = datasets.moons()
+    net = net_of([2, 16, 1], ["tanh", "sigmoid"], "bce")
+    history, _ = train(net, _standardized(X), y, optimizer=cr.SGD(1e9), epochs=30)
+    codes = problems(history.findings)
+    assert "lr_too_high" in codes and "plateau" not in codes
+
+
+@pytest.mark.parametrize("shape", [(1024, 64), (2048, 256), (512, 512), (4096, 10), (3, 4)])
+def test_the_watched_weights_reach_every_output_unit(shape):
+    W = np.zeros(shape)
+    k = diagnostics._stride(W)
+    columns = {i % shape[1] for i in range(0, W.size, k)}
+    assert W.size // k <= diagnostics.UPDATE_SAMPLE + 1 and len(columns) == shape[1]

@@ -327,7 +327,7 @@ def _parser():
     data.add_argument("--target", metavar="COLUMN", help="the column to predict (CSV files only; required there)")
     data.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
                       help="scale each feature to mean 0, std 1 using the training rows "
-                           "(default: on for CSV files, moons and circles)")
+                           "(default: on for CSV files, moons, circles and breast_cancer)")
     data.add_argument("--seed", type=int, default=0, help="seeds the weights, the shuffling and the split (default 0)")
 
     net = _Parser(add_help=False)

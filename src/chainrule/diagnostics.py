@@ -69,6 +69,7 @@ UPDATE_LOW = 1e-5  # ‖ΔW‖ / ‖W‖ below (while the loss is still high)
 STILL_HIGH = 0.5  # "the loss is still high": above this fraction of the uninformative loss
 PLATEAU_WINDOW = 10  # epochs without 1% improvement …
 PLATEAU_LEVEL = 0.9  # … while the loss is above this fraction of the uninformative loss
+PLATEAU_CEILING = 2.0  # … and below this multiple of it (above, training has blown up, not stalled)
 SAMPLED_ROWS = 256  # rows per epoch on which unit statistics are taken
 INPUT_ROWS = 4096  # evenly spaced rows on which the feature scales are measured
 UPDATE_SAMPLE = 4096  # weights per layer, evenly spaced, on which ‖ΔW‖/‖W‖ is measured
@@ -120,14 +121,15 @@ def check_before(net, X, Y, batch_size=128):
 
     ``X``, ``Y`` as ``net.check_data`` returns them (Y with shape (n_samples, n_out)). Nothing
     here changes the network or its random generator: training is the same with or without it.
-    The starting loss is taken on ``batch_size`` evenly spaced rows, through the buffers that
-    training with that batch size uses anyway (no memory beyond training's own).
+    The starting loss is taken on at most ``batch_size`` evenly spaced rows; when they are exactly
+    a batch, through the buffers that training uses anyway (no memory beyond training's own).
     """
     with np.errstate(over="ignore", invalid="ignore"):  # absurd weights or data are findings, not warnings
         findings = _inputs(_sample(X, Y, INPUT_ROWS)[0]) + _target_range(net, Y) + _pairing(net, Y)
         findings += _derivatives(net) + _symmetry(net) + _init_scale(net)
         if not any(f.severity == "error" for f in findings):  # a forward pass would raise or mean nothing
-            findings += _initial_loss(net, *_sample(X, Y, batch_size))
+            Xs, Ys = _sample(X, Y, batch_size)
+            findings += _initial_loss(net, Xs, Ys, reuse=len(Xs) == batch_size)
     return findings
 
 
@@ -326,8 +328,8 @@ def _init_scale(net):
 
 def _sample(X, Y, rows=128):
     """At most ``rows`` evenly spaced rows (no random draw: the network's generator is untouched)."""
-    step = max(1, len(X) // rows)
-    return X[::step][:rows], Y[::step][:rows]
+    step = -(-len(X) // rows)  # ⌈n / rows⌉: the sample spans the whole data
+    return X[::step], Y[::step]
 
 
 def uninformative_loss(net, Y):
@@ -337,7 +339,7 @@ def uninformative_loss(net, Y):
     return float(net.loss.value(neutral, Y))
 
 
-def _initial_loss(net, X, Y):
+def _initial_loss(net, X, Y, reuse=False):
     """For classification, the loss before any update against ``uninformative_loss`` (ln K, ln 2,
     1 for hinge). At initialization the logits are small, so the first loss is close to it:
     over 30 seeds each of 9 default-initialized classifiers (XOR, moons, digits raw and
@@ -350,7 +352,7 @@ def _initial_loss(net, X, Y):
     if not net.loss.classification:
         return []
     with np.errstate(all="ignore"):
-        net._forward(X)
+        net._forward(X, net._workspace(len(X), reuse=reuse))
         loss = float(net._data_loss(Y))
     baseline = uninformative_loss(net, Y)
     if not baseline > 0 or not loss > INITIAL_LOSS_FACTOR * baseline:
@@ -400,7 +402,7 @@ class Monitor:
         self.zmax = {l: np.empty(layers[l].n_out) for l in self.relu}  # max z per unit over the sampled rows
         # ‖ΔW‖/‖W‖ on every k-th weight, at most UPDATE_SAMPLE of them per layer (all of a small layer):
         # a copy of those before the step, not of the whole network
-        self.watched = [layer.W.reshape(-1)[::-(-layer.W.size // UPDATE_SAMPLE)] for layer in layers]
+        self.watched = [layer.W.reshape(-1)[::_stride(layer.W)] for layer in layers]
         self.W_before = [np.empty_like(w) for w in self.watched]
         self._reset()
 
@@ -477,7 +479,8 @@ class Monitor:
         """After ``epoch``: the lowest loss so far, and whether the next epoch is measured."""
         self.best = min(self.best, self.history.loss[-1])
         # a climb of the loss large enough for lr_too_high is looked at on the very next epoch
-        climbing = bool(self.baseline) and self.climb[1] - self.climb[0] > RISE * self.baseline
+        climbing = (bool(self.baseline) and self.climb[1] - self.climb[0] > RISE * self.baseline
+                    and ("lr_too_high", None) not in self.seen)  # once reported, the schedule is enough
         self.measuring = climbing or measured_epoch(epoch + 1)
 
     def diverged(self, epoch, reason):
@@ -513,6 +516,15 @@ class Monitor:
             if f.severity != "info":
                 self.newline()
                 warnings.warn(DiagnosticWarning(str(f)), stacklevel=_caller_level())
+
+
+def _stride(W):
+    """Every k-th weight of W, flattened, so that at most UPDATE_SAMPLE are watched; k prime to
+    W's row length, so the watched weights fall into every output unit's column, not a few."""
+    k = -(-W.size // UPDATE_SAMPLE)
+    while k > 1 and math.gcd(k, W.shape[1]) != 1:
+        k += 1
+    return k
 
 
 def measured_epoch(epoch):
@@ -569,7 +581,7 @@ def check_epoch(history, net, epoch, baseline, best, climb, clipping=False):
 
 def _still_high(history, e, baseline):
     """The loss is still above STILL_HIGH of the uninformative loss: not converged, nothing learned yet."""
-    return baseline is not None and history.loss[e] > STILL_HIGH * baseline
+    return bool(baseline) and history.loss[e] > STILL_HIGH * baseline  # no baseline (all-zero targets): no verdict
 
 
 def _gradients(history, net, e, best):
@@ -700,10 +712,11 @@ def _plateau(history, baseline):
     Checked at the end of training, so that an early plateau the run escapes (the 2-4-1 XOR net
     sits near ln 2 for its first few hundred SGD steps) is not reported."""
     loss = history.loss
-    if baseline is None or len(loss) <= PLATEAU_WINDOW:
+    if not baseline or len(loss) <= PLATEAU_WINDOW:  # all-zero targets give no scale to judge by
         return []
     before, now = loss[-PLATEAU_WINDOW - 1], loss[-1]
-    if now < PLATEAU_LEVEL * baseline or now < 0.99 * before:
+    # far above the uninformative loss the run has blown up, not stalled: that is lr_too_high's finding
+    if now < PLATEAU_LEVEL * baseline or now < 0.99 * before or now > PLATEAU_CEILING * baseline:
         return []
     return [Finding(
         "plateau", "warning", now / baseline, PLATEAU_LEVEL,
@@ -789,7 +802,7 @@ def diagnose(net, X, y, **fit_options):
     from .training import fit
 
     X, Y = net.check_data(X, y)
-    findings = check_before(net, X, Y)
+    findings = check_before(net, X, Y, fit_options.get("batch_size") or len(X))
     if any(f.severity == "error" for f in findings):
         return findings, None
     with warnings.catch_warnings():
