@@ -200,3 +200,11 @@ def test_python_dash_m_reports_errors_without_a_traceback():
     assert result.returncode == 2
     assert result.stderr.startswith("chainrule: error: unknown dataset 'nope'")
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_a_diagnostic_finding_is_one_line_on_stderr(capsys):
+    status, _, err = run(capsys, "train", "--data", "moons", "--lr", "1e9", "--optimizer", "sgd", "--epochs", "30")
+    assert status == 0
+    lines = err.strip().splitlines()
+    assert any(line.startswith("chainrule: warning [lr_too_high] ") for line in lines)
+    assert all(line.startswith("chainrule: ") for line in lines) and "DiagnosticWarning" not in err

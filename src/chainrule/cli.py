@@ -14,12 +14,13 @@ one line on stderr, ``chainrule: error: …``, and exit status 2; never a traceb
 import argparse
 import os
 import sys
+import warnings
 
 import numpy as np
 
 from . import __version__, datasets, experiments, plotting
 from .activations import ACTIVATIONS
-from .diagnostics import diagnose, format_findings
+from .diagnostics import DiagnosticWarning, diagnose, format_findings
 from .gradcheck import gradcheck
 from .layers import Dense
 from .losses import LOSSES
@@ -51,13 +52,24 @@ def main(argv=None):
     except SystemExit as e:  # --help, --version, or a flag argparse rejected (status 2)
         return e.code
     try:
-        return args.command(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return args.command(args)
     except (ValueError, OSError, ImportError) as e:
         print(f"chainrule: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
         return 130
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning (a diagnostic finding, a stopped run) as one line on stderr, without the Python
+    file and source line that mean nothing on the command line."""
+    text = " ".join(str(message).split())
+    # a diagnostic finding's text starts with its severity ("warning [code] …")
+    print(f"chainrule: {text}" if isinstance(message, DiagnosticWarning) else f"chainrule: warning: {text}",
+          file=sys.stderr)
 
 
 # ---- the commands ---------------------------------------------------------------------------

@@ -595,14 +595,15 @@ def _gradients(history, net, e, best):
     the loss is not at its best so far (x·tanh x from 0.01·N(0, 1) weights: 10³-fold growth as it learns)."""
     findings, norms = [], history.grad_norms
     L = len(net.layers)
+    sigmoid_bound = " (σ′ ≤ ¼)" if any(layer.activation.name == "sigmoid" for layer in net.layers[:-1]) else ""
     if L >= 2 and norms[e][-1] > 0:
         ratio = norms[e][0] / norms[e][-1]
         if ratio < VANISHING_RATIO:
             findings.append(Finding(
                 "vanishing_gradients", "warning", ratio, VANISHING_RATIO,
                 f"at epoch {e + 1} the first layer's gradient norm is {ratio:.2g} times the last layer's: the "
-                f"error signal shrinks through the {L - 1} layers' derivatives f′(z) (≤ ¼ for sigmoid) before "
-                "it reaches the first layers, which barely learn.",
+                f"error signal shrinks through the derivatives f′(z) of the {L - 1} hidden layer"
+                f"{'s' if L > 2 else ''}{sigmoid_bound} before it reaches the first layers, which barely learn.",
                 "use ReLU (or leaky_relu) hidden layers with He initialization, fewer layers, or a larger "
                 "lr_scale for the first layers.", epoch=e + 1, layer=1))
         elif ratio > EXPLODING_RATIO:
