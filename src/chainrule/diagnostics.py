@@ -458,7 +458,6 @@ class Monitor:
         if not self.measuring:
             for key in ("dead_fraction", "saturated_fraction", "update_ratio"):
                 getattr(h, key).append([None] * len(layers))
-            self.i = 0  # the next epoch's steps count from 0 again
             self._next(epoch)
             return
         dead = [None] * len(layers)
@@ -538,8 +537,9 @@ def measured_epoch(epoch):
 
 
 class _Watched:
-    """An optimizer seen through the monitor: ``step`` is the optimizer's own, with the monitor
-    taking statistics before and after it on every ``stride``-th step of the epoch."""
+    """An optimizer seen through the monitor, on the epochs it measures (``fit`` steps with the bare
+    optimizer on the others): ``step`` is the optimizer's own, with the monitor taking statistics
+    before and after it on every ``stride``-th step of the epoch."""
 
     def __init__(self, optimizer, monitor):
         self.optimizer, self.monitor = optimizer, monitor
@@ -547,7 +547,7 @@ class _Watched:
     def step(self, net):
         m = self.monitor
         i, m.i = m.i, m.i + 1  # the step's index in the epoch
-        if not m.measuring or i % m.stride:
+        if i % m.stride:
             return self.optimizer.step(net)
         m.before_step(net, first=i == 0)
         self.optimizer.step(net)

@@ -179,12 +179,13 @@ def fit(
     # a diverging run overflows: that is reported once, as stop_reason, not as a stream of warnings
     with np.errstate(over="ignore", invalid="ignore"), _Progress(epochs, progress) as bar:
         monitor = Monitor(net, X, Y, history, optimizer, batch_size, bar.newline) if diagnostics else None
-        stepper = monitor.watch(optimizer) if monitor else optimizer
+        watched = monitor.watch(optimizer) if monitor else None
         if monitor:
             monitor.start()
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
             order = net.rng.permutation(n) if shuffle and batch_size < n else None
+            stepper = watched if monitor and monitor.measuring else optimizer  # unmeasured epochs: no wrapper
             try:
                 loss, correct, norms = _epoch(net, stepper, X, Y, batch_size, order)
             except _Diverged as e:
