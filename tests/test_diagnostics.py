@@ -300,7 +300,7 @@ def test_history_as_dict_has_the_findings_and_the_statistics():
     assert set(d) >= {"dead_fraction", "saturated_fraction", "update_ratio"}
     dead, saturated, ratio = d["dead_fraction"][0], d["saturated_fraction"][0], d["update_ratio"][0]
     assert dead[0] is not None and dead[1] is None  # layer 1 ReLU; the softmax output has no dead units
-    assert saturated == [None, None]
+    assert saturated == (None, None)
     assert all(0 < r < 1 for r in ratio)
 
 

@@ -77,13 +77,19 @@ def test_saturated_outputs_give_finite_loss_and_gradients(out, loss):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("scale", [1.0, 30.0, 1e4])
-def test_cross_entropy_from_the_forward_softmax_equals_it_from_the_logits(scale, dtype):
+@pytest.mark.parametrize("targets", ["labels", "probabilities"])
+def test_cross_entropy_from_the_forward_softmax_equals_it_from_the_logits(targets, scale, dtype):
     # the training loop reads log Σ e^(z − max z) off the forward pass's softmax (−log a at the
-    # largest logit) instead of a second exp: same value as the loss from the logits alone
+    # largest logit) instead of a second exp: same value as the loss from the logits alone,
+    # also for probability rows that sum to 1 only within the 1e-6 that prepare_targets allows
     rng = np.random.default_rng(3)
     z = (rng.normal(size=(16, 5)) * scale).astype(dtype)
     loss = get_loss("cross_entropy")
-    y = loss.prepare_targets(rng.integers(0, 5, 16), 5, dtype)
+    if targets == "labels":
+        y = loss.prepare_targets(rng.integers(0, 5, 16), 5, dtype)
+    else:
+        p = rng.dirichlet(np.ones(5), 16) * (1 + 5e-7 * rng.uniform(-1, 1, (16, 1)))
+        y = loss.prepare_targets(p, 5, dtype)
     a = cr.activations.get_activation("softmax").forward(z)
     assert loss.fused_value(z, y, a) == pytest.approx(loss.value(z, y), rel=1e-12 if dtype == np.float64 else 1e-6)
 

@@ -2,31 +2,30 @@
 
 import numpy as np
 
-_MADE = {}
 
+class _Made(dict):
+    """``made[key]``: the read-only array ``make(*key)``, made the first time the key is asked for."""
 
-def _frozen(shape, value, dtype):
-    """np.full(shape, value, dtype), read-only, made the first time it is asked for."""
-    key = (shape, value, dtype)
-    a = _MADE.get(key)
-    if a is None:
-        a = _MADE[key] = np.full(shape, value, dtype)
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key):
+        a = self[key] = self.make(*key) if isinstance(key, tuple) else self.make(key)
         a.flags.writeable = False
-    return a
+        return a
 
 
-def const(value, dtype):
-    """``value`` as a 0-d array of ``dtype``.
+# CONST[value, dtype]: ``value`` as a 0-d array of ``dtype``.
+# Why: NumPy converts a Python number operand (the 0 in max(z, 0)) on every ufunc call, about
+# 0.4 µs — as long as the whole operation takes on a small batch (W3's XOR step has a dozen of
+# them). A 0-d array of the operand's own dtype skips that conversion and keeps float32
+# arithmetic float32; a dict lookup finds it in about 0.1 µs. The results are the same numbers.
+CONST = _Made(lambda value, dtype: np.full((), value, dtype))
 
-    Why: NumPy converts a Python number operand (the 0 in max(z, 0)) on every ufunc call,
-    about 0.4 µs — as long as the whole operation takes on a small batch (W3's XOR step has a
-    dozen of them). A 0-d array of the operand's own dtype skips that conversion and keeps
-    float32 arithmetic float32. The results are the same numbers.
-    """
-    return _frozen((), value, dtype)
+# ONES[m, dtype]: a vector of m ones, so that Σ_rows δ = 1ᵀ δ runs as one BLAS product: about
+# half the time of np.add.reduce on a batch's δ.
+ONES = _Made(lambda m, dtype: np.ones(m, dtype))
 
-
-def ones(m, dtype):
-    """A vector of m ones in ``dtype``, so that Σ_rows δ = 1ᵀ δ runs as one BLAS product:
-    about half the time of np.add.reduce on a batch's δ."""
-    return _frozen((m,), 1, dtype)
+# ROWS[m]: 0, 1, …, m − 1, the row indices that pick one entry per row: z[ROWS[m], k].
+ROWS = _Made(np.arange)

@@ -11,7 +11,7 @@ Jacobian-vector product δ = a ⊙ (g − Σ_k g_k a_k) instead of an elementwis
 
 import numpy as np
 
-from ._constants import const
+from ._constants import CONST
 
 __all__ = ["Activation", "ACTIVATIONS", "get_activation", "leaky_relu"]
 
@@ -115,13 +115,13 @@ class Sigmoid(_Builtin):
     def forward(self, z, out=None):
         """σ(z) = 1/(1 + e^−z), computed as exp(−log(1 + e^−z)) so that e^−z never overflows."""
         out = np.negative(z, out=out)
-        np.logaddexp(const(0, z.dtype), out, out=out)
+        np.logaddexp(CONST[0, z.dtype], out, out=out)
         np.negative(out, out=out)
         return np.exp(out, out=out)
 
     def backward(self, grad_a, z, a, out=None, scratch=None):
         """δ = ∂L/∂a ⊙ σ′(z), σ′(z) = a(1 − a)."""
-        d = np.subtract(const(1, a.dtype), a, out=scratch)
+        d = np.subtract(CONST[1, a.dtype], a, out=scratch)
         d *= a
         return np.multiply(grad_a, d, out=out)
 
@@ -136,7 +136,7 @@ class Tanh(_Builtin):
     def backward(self, grad_a, z, a, out=None, scratch=None):
         """δ = ∂L/∂a ⊙ (1 − a²)."""
         d = np.multiply(a, a, out=scratch)
-        np.subtract(1, d, out=d)
+        np.subtract(CONST[1, a.dtype], d, out=d)
         return np.multiply(grad_a, d, out=out)
 
 
@@ -146,11 +146,11 @@ class ReLU(_Builtin):
 
     def forward(self, z, out=None):
         """a = max(z, 0)."""
-        return np.maximum(z, const(0, z.dtype), out=out)
+        return np.maximum(z, CONST[0, z.dtype], out=out)
 
     def backward(self, grad_a, z, a, out=None, scratch=None):
         """δ = ∂L/∂a ⊙ [z > 0]."""
-        d = np.greater(z, const(0, z.dtype), out=scratch) if scratch is not None else (z > 0)
+        d = np.greater(z, CONST[0, z.dtype], out=scratch) if scratch is not None else (z > 0)
         return np.multiply(grad_a, d, out=out)
 
 

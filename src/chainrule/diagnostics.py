@@ -376,13 +376,13 @@ class Monitor:
     ``end_epoch(epoch)`` after each epoch's History entries, ``diverged(epoch, reason)`` when the
     loss or a gradient went non-finite, ``finish()`` at the end.
 
-    History keys it fills, one entry per epoch, each a list with one value per layer (None
+    History keys it fills, one entry per epoch, each a tuple with one value per layer (None
     where the statistic does not apply): ``dead_fraction`` (ReLU layers: fraction of units never
     active on the sampled rows), ``saturated_fraction`` (sigmoid/tanh layers: fraction of
     activations where f′ < 4% of its peak), ``update_ratio`` (‖ΔW‖/‖W‖ of the epoch's first
     step). The unit statistics are taken on the epoch's first batch and then every ``stride``-th,
     so on about SAMPLED_ROWS rows per epoch, and on the epochs of ``measured_epoch``'s schedule;
-    the epochs between hold a list of None, and the checks run on the measured epochs.
+    the epochs between hold a tuple of None, and the checks run on the measured epochs.
     """
 
     def __init__(self, net, X, Y, history, optimizer, batch_size, newline=None):
@@ -397,8 +397,10 @@ class Monitor:
                        if layer.activation.builtin and layer.activation.name in ("sigmoid", "tanh")]
         self.seen = set()
         self.baseline, self.best = None, math.inf  # the uninformative loss; the lowest loss so far
+        self.rise = math.inf  # a climb of the loss that calls for a look at the next epoch (set by start)
         self.measuring = True  # epoch 1 is measured
-        self.climb = (0.0, 0.0)  # (lowest loss before, loss) of the largest rise since the last check
+        self.none_row = (None,) * len(layers)  # the row of an epoch not measured (shared: a tuple)
+        self.checked, self.checked_best = 0, math.inf  # the last epoch checked, the lowest loss up to it
         self.zmax = {l: np.empty(layers[l].n_out) for l in self.relu}  # max z per unit over the sampled rows
         # ‖ΔW‖/‖W‖ on every k-th weight, at most UPDATE_SAMPLE of them per layer (all of a small layer):
         # a copy of those before the step, not of the whole network
@@ -421,6 +423,8 @@ class Monitor:
         findings = check_before(self.net, self.X, self.Y, self.batch_size)
         Ys = _sample(self.X, self.Y)[1]
         self.baseline = uninformative_loss(self.net, Ys)
+        if self.baseline:  # all-zero targets give no scale to judge a climb by
+            self.rise = RISE * self.baseline
         self._report(findings)
         return findings
 
@@ -451,36 +455,54 @@ class Monitor:
             self.ratio[l] = math.sqrt(np.vdot(before, before)) / norm if norm else 0.0
 
     def end_epoch(self, epoch):
-        """Record the epoch's statistics in the History, run the checks, report new findings."""
+        """After each epoch: on a measured epoch record its statistics in the History and run the
+        checks; follow the lowest loss; decide whether the next epoch is measured."""
+        loss = self.history.loss[-1]
+        if self.measuring:
+            self._measured(epoch)
+        # a climb of the loss large enough for lr_too_high is looked at on the very next epoch
+        climbing = loss - self.best > self.rise
+        self.best = min(self.best, loss)
+        self.measuring = climbing or measured_epoch(epoch + 1)
+
+    def _measured(self, epoch):
+        """The measured epoch's row of statistics (after None rows for the epochs before it that
+        were not measured), then the checks."""
         h, layers = self.history, self.net.layers
-        if h.loss[-1] - self.best > self.climb[1] - self.climb[0]:  # the largest climb since the last check
-            self.climb = (self.best, h.loss[-1])
-        if not self.measuring:
-            for key in ("dead_fraction", "saturated_fraction", "update_ratio"):
-                getattr(h, key).append([None] * len(layers))
-            self._next(epoch)
-            return
+        self._unmeasured(epoch - 1)
         dead = [None] * len(layers)
         for l in self.relu:
             dead[l] = float(np.mean(self.zmax[l] <= 0))
         saturated = [None] * len(layers)
         for l in self.squash:
             saturated[l] = self.saturated[l] / (self.rows * layers[l].n_out)
-        h.dead_fraction.append(dead)
-        h.saturated_fraction.append(saturated)
-        h.update_ratio.append(self.ratio)
+        h.dead_fraction.append(tuple(dead))
+        h.saturated_fraction.append(tuple(saturated))
+        h.update_ratio.append(tuple(self.ratio))
         self._reset()
-        self._report(check_epoch(h, self.net, epoch, self.baseline, self.best, self.climb, self._clipping()))
-        self.climb = (0.0, 0.0)
-        self._next(epoch)
+        self._report(check_epoch(h, self.net, epoch, self.baseline, self.best, self._climb(epoch), self._clipping()))
+        if ("lr_too_high", None) in self.seen:
+            self.rise = math.inf  # once reported, the schedule is enough
+        self.checked, self.checked_best = epoch, min(self.best, h.loss[-1])
 
-    def _next(self, epoch):
-        """After ``epoch``: the lowest loss so far, and whether the next epoch is measured."""
-        self.best = min(self.best, self.history.loss[-1])
-        # a climb of the loss large enough for lr_too_high is looked at on the very next epoch
-        climbing = (bool(self.baseline) and self.climb[1] - self.climb[0] > RISE * self.baseline
-                    and ("lr_too_high", None) not in self.seen)  # once reported, the schedule is enough
-        self.measuring = climbing or measured_epoch(epoch + 1)
+    def _climb(self, epoch):
+        """(lowest loss before, loss) of the largest rise of the loss over the epochs since the last
+        check, up to ``epoch`` (read from the History here, not followed epoch by epoch)."""
+        best, climb = self.checked_best, (0.0, 0.0)
+        for value in self.history.loss[self.checked : epoch]:
+            if value - best > climb[1] - climb[0]:
+                climb = (best, value)
+            best = min(best, value)
+        return climb
+
+    def _unmeasured(self, epochs):
+        """A row of None per layer in each statistic for the epochs up to ``epochs`` not yet recorded:
+        written when the next measured epoch or the end comes, not at every epoch, and one shared
+        tuple rather than new lists (a long run of tiny epochs otherwise spends more on them than
+        on the measurements)."""
+        for key in ("dead_fraction", "saturated_fraction", "update_ratio"):
+            rows = getattr(self.history, key)
+            rows.extend([self.none_row] * (epochs - len(rows)))
 
     def diverged(self, epoch, reason):
         """The nan_loss finding for a loss or gradient that went non-finite; returns where."""
@@ -495,6 +517,7 @@ class Monitor:
 
     def finish(self):
         """Checks that judge the whole run (saturation, the plateau), unless it diverged."""
+        self._unmeasured(self.history.epochs)
         if any(f.code == "nan_loss" for f in self.history.findings):
             return
         self._report(_saturation(self.history, self.net, self.baseline) + _plateau(self.history, self.baseline))
@@ -654,7 +677,8 @@ def _saturation(history, net, baseline):
     a network may pass through saturation and learn (the ising experiment's 256-8-1 sigmoid
     network is 54% saturated at epoch 20 with the loss at ln 2, and ends at 0.01), and one that
     has learned may saturate its hidden units on purpose — hence the condition on the loss."""
-    e = max((e for e, row in enumerate(history.saturated_fraction) if any(v is not None for v in row)), default=None)
+    rows = history.saturated_fraction
+    e = next((e for e in reversed(range(len(rows))) if any(v is not None for v in rows[e])), None)  # last measured
     if e is None or not _still_high(history, len(history.loss) - 1, baseline):
         return []
     findings = []

@@ -15,7 +15,7 @@ memory instead of allocating.
 
 import numpy as np
 
-from ._constants import const
+from ._constants import CONST, ONES, ROWS
 from .activations import Softmax
 
 _softmax = Softmax().forward
@@ -25,7 +25,7 @@ __all__ = ["Loss", "LOSSES", "get_loss"]
 
 def _softplus(z):
     """log(1 + e^z) = logaddexp(0, z), stable for any z."""
-    return np.logaddexp(const(0, z.dtype), z)
+    return np.logaddexp(CONST[0, z.dtype], z)
 
 
 def _mean(x):
@@ -156,17 +156,17 @@ class BCE(Loss):
         """With ŷ = σ(z): −log σ(z) = softplus(−z) and −log(1 − σ(z)) = softplus(z), so
         L = mean[y softplus(−z) + (1 − y) softplus(z)] — each term accurate, no cancellation
         when a confident output is right. (a = σ(z) is not needed: log a would underflow.)"""
-        one = const(1, z.dtype)
+        one = CONST[1, z.dtype]
         return (_dot(y, _softplus(-z)) + _dot(one - y, _softplus(z))) / z.size
 
     def fused_delta(self, a, y, out=None):
         """δ = ∂L/∂z = (σ(z) − y)/(N·K), with a = σ(z) from the forward pass."""
         out = np.subtract(a, y, out=out)
-        out *= const(1.0 / a.size, a.dtype)
+        out *= CONST[1.0 / a.size, a.dtype]
         return out
 
     def accuracy(self, a, y):
-        half = const(0.5, a.dtype)
+        half = CONST[0.5, a.dtype]
         return _fraction(np.greater(a, half) == np.greater(y, half))
 
 
@@ -213,19 +213,20 @@ class CrossEntropy(Loss):
     def fused_value(self, z, y, a=None):
         """L from the logits z; with a = softmax(z) from the forward pass, without a second exp:
 
-        log softmax(z) = (z − max z) − log Σ_j e^(z_j − max z), and at the row's largest logit k*
-        the forward pass's a_k* = e⁰ / Σ_j e^(z_j − max z), so that log Σ = −log a_k*."""
+        L = (1/N) Σ_n [(Σ_k y_nk) lse_n − Σ_k y_nk z_nk], with lse_n = log Σ_j e^(z_nj). At the row's
+        largest logit k*, a_nk* = e^(z_nk* − lse_n) ≥ 1/K, so lse_n = z_nk* − log a_nk*: no log 0."""
         if a is None:
             return self.value(z, y)
-        rows, k = np.arange(len(z)), z.argmax(axis=1)
-        log_p = np.subtract(z, z[rows, k][:, None])  # z − max z
-        log_p += np.log(a[rows, k])[:, None]  # − log Σ
-        return -_dot(y, log_p) / z.shape[0]
+        rows, top = ROWS[len(z)], a.argmax(axis=1)
+        lse = np.log(a[rows, top])
+        np.subtract(z[rows, top], lse, out=lse)
+        weight = np.matmul(y, ONES[y.shape[1], y.dtype])  # Σ_k y_nk: 1 for a one-hot row
+        return (_dot(weight, lse) - _dot(y, z)) / z.shape[0]
 
     def fused_delta(self, a, y, out=None):
         """δ = ∂L/∂z = (softmax(z) − y)/N, with a = softmax(z) from the forward pass."""
         out = np.subtract(a, y, out=out)
-        out *= const(1.0 / a.shape[0], a.dtype)
+        out *= CONST[1.0 / a.shape[0], a.dtype]
         return out
 
     def probabilities(self, a):

@@ -24,9 +24,10 @@ class History:
     per layer (None where it does not apply), measured on a few sampled batches:
     ``dead_fraction`` (ReLU layers: fraction of units never active), ``saturated_fraction``
     (hidden sigmoid/tanh layers: fraction of activations where f′ < 4% of its peak) and
-    ``update_ratio`` (‖ΔW‖/‖W‖ of a step) — on the epochs of ``diagnostics.measured_epoch``'s
-    schedule, a list of None on the others. ``stop_reason`` says why training ended early,
-    ``findings`` holds what the diagnostics found (a list of ``diagnostics.Finding``).
+    ``update_ratio`` (‖ΔW‖/‖W‖ of a step), each row a tuple — on the epochs of
+    ``diagnostics.measured_epoch``'s schedule, a tuple of None on the others. ``stop_reason``
+    says why training ended early, ``findings`` holds what the diagnostics found (a list of
+    ``diagnostics.Finding``).
     """
 
     KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "grad_norms", "time",
