@@ -1,14 +1,16 @@
 """Speed and memory of chainrule's training, as ratios to the matrix-multiply floor measured in the
 same run.
 
-    python benchmarks/bench.py [--quick] [--repeats 5] [--out benchmarks/results.json] [--blas-threads N] [--cpu-time]
+    python benchmarks/bench.py [--quick] [--repeats 5] [--budget 20] [--out benchmarks/results.json]
+                               [--blas-threads N] [--cpu-time]
 
 Workloads (plain SGD, lr 0.01, no momentum, no decay, no shuffling; the same work for everyone):
   W1  digits 64-128-10, ReLU, softmax + cross-entropy, batch 64, one epoch
   W2  784-256-256-10, ReLU, softmax + cross-entropy, 60,000 random rows, batch 128, one epoch
   W3  XOR 2-4-1 sigmoid, bce, full batch, 1000 steps
 
-Contenders, timed round-robin (one run of each per repeat), medians over the repeats:
+Contenders, timed round-robin (one run of each per round), medians over the rounds — at least
+``--repeats`` of them, and as many as fit in ``--budget`` seconds per workload and dtype:
   floor       only the matrix products one training step needs — A@W per layer, Aᵀ@δ per layer,
               δ@Wᵀ for every layer but the first — into preallocated buffers
   chainrule   Network.fit as users call it (progress off)
@@ -103,12 +105,17 @@ def make_floor(w, dtype):
     return run
 
 
-def make_chainrule(w, dtype, shuffle=False, diagnostics=True):
+def make_network(w, dtype):
+    """The workload's network in chainrule, with the weights every contender starts from."""
     sizes = w["sizes"]
     acts = [w["hidden"]] * (len(sizes) - 2) + [output_activation(w)]
     loss = "bce" if sizes[-1] == 1 else "cross_entropy"
     layers = [cr.Dense(a, b, act, init=W) for (a, b), act, W in zip(zip(sizes, sizes[1:]), acts, init_weights(sizes, np.float64))]
-    net = cr.Network(layers, loss=loss, seed=0, dtype=dtype)
+    return cr.Network(layers, loss=loss, seed=0, dtype=dtype)
+
+
+def make_chainrule(w, dtype, shuffle=False, diagnostics=True):
+    net = make_network(w, dtype)
     X, y = w["X"].astype(dtype), w["y"]
     epochs = w["steps"] or 1
     opt = cr.SGD(LR)
@@ -246,29 +253,39 @@ def timed(fn):
     return CLOCK() - t
 
 
-def round_robin(runners, repeats):
-    """Median seconds of each runner, timed in turn, ``repeats`` times (after one warm-up each)."""
+def round_robin(runners, repeats, budget=0.0, max_rounds=100):
+    """Median seconds of each runner, timed in turn, round after round, after one warm-up round.
+
+    At least ``repeats`` rounds, and as many more (up to ``max_rounds``) as fit in ``budget``
+    seconds of wall-clock time judged by the warm-up round: short workloads get many rounds,
+    whose medians a load that comes and goes on a shared machine moves far less than it moves
+    five rounds."""
+    start = time.perf_counter()
     for fn in runners.values():
+        time.sleep(0.05)
         fn()
+    one_round = time.perf_counter() - start
+    rounds = max(repeats, min(max_rounds, int(budget / one_round)))
     times = {name: [] for name in runners}
-    for _ in range(repeats):
+    for _ in range(rounds):
         for name, fn in runners.items():
             time.sleep(0.05)  # let the previous contender's BLAS/OpenMP threads go idle
             times[name].append(timed(fn))
     return {name: statistics.median(t) for name, t in times.items()}, times
 
 
-def compare(w, dtype, repeats, contenders):
+def compare(w, dtype, repeats, contenders, budget):
     runners = {"floor": make_floor(w, dtype), "chainrule": make_chainrule(w, dtype),
                "chainrule_nodiag": make_chainrule(w, dtype, diagnostics=False)}
     for name in contenders:
         runners[name] = {"numpy": make_numpy, "sklearn": make_sklearn, "torch": make_torch}[name](w, dtype)
-    medians, raw = round_robin(runners, repeats)
-    # each repeat's time over the floor's in the same round, then the median: a load that comes
+    medians, raw = round_robin(runners, repeats, budget)
+    # each round's time over the floor's in the same round, then the median: a load that comes
     # and goes on a shared machine slows both sides of a round alike
-    paired = {k: statistics.median(t / f for t, f in zip(ts, raw["floor"])) for k, ts in raw.items()}
+    rounds = {k: [t / f for t, f in zip(ts, raw["floor"])] for k, ts in raw.items()}
     return {"seconds": medians, "ratio": {k: v / medians["floor"] for k, v in medians.items()},
-            "paired_ratio": paired, "raw": raw}
+            "paired_ratio": {k: statistics.median(r) for k, r in rounds.items()},
+            "paired_range": {k: [min(r), max(r)] for k, r in rounds.items()}, "raw": raw}
 
 
 def shuffle_cost(w, dtype, repeats):
@@ -297,7 +314,7 @@ def peak_memory(w, dtype):
             "note": "tracemalloc counts what fit allocates; the data already exist before fit starts"}
 
 
-def scaling(dtype, repeats, quick):
+def scaling(dtype, repeats, quick, budget):
     """Epoch time and ratio to the floor as width (784-w-w-10, batch 128) and batch size grow."""
     rng = np.random.default_rng(0)
     n = 2048 if quick else 8192
@@ -305,12 +322,12 @@ def scaling(dtype, repeats, quick):
     rows = []
     for width in (64, 128, 256, 512, 1024, 2048):
         w = dict(sizes=[784, width, width, 10], hidden="relu", X=X, y=y, batch=128, steps=None)
-        med, _ = round_robin({"floor": make_floor(w, dtype), "chainrule": make_chainrule(w, dtype)}, repeats)
+        med, _ = round_robin({"floor": make_floor(w, dtype), "chainrule": make_chainrule(w, dtype)}, repeats, budget)
         rows.append({"vary": "width", "width": width, "batch": 128, **_row(med)})
     for batch in (1, 4, 16, 64, 256, 1024):
         m = min(n, max(batch * 16, 1024))  # enough rows for several batches, few enough to stay quick
         w = dict(sizes=[784, 256, 256, 10], hidden="relu", X=X[:m], y=y[:m], batch=batch, steps=None)
-        med, _ = round_robin({"floor": make_floor(w, dtype), "chainrule": make_chainrule(w, dtype)}, repeats)
+        med, _ = round_robin({"floor": make_floor(w, dtype), "chainrule": make_chainrule(w, dtype)}, repeats, budget)
         rows.append({"vary": "batch", "width": 256, "batch": batch, "rows": m, **_row(med)})
     return rows
 
@@ -341,7 +358,10 @@ def machine():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller W2 and scaling data, fewer repeats")
-    parser.add_argument("--repeats", type=int, default=None, help="timed runs per contender (default 5, quick 3)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed rounds at least (default 5, quick 3)")
+    parser.add_argument("--budget", type=float, default=None,
+                        help="seconds per workload and dtype: short workloads get more rounds, up to 100 "
+                             "(default 20, quick 3; a scaling row gets a quarter)")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results.json"))
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--blas-threads", type=int, default=None,
@@ -363,23 +383,26 @@ def main(argv=None):
 
             torch.set_num_threads(args.blas_threads)
     repeats = args.repeats or (3 if args.quick else 5)
+    budget = args.budget if args.budget is not None else (3.0 if args.quick else 20.0)
     contenders = ["numpy", "sklearn"] + (["torch"] if have_torch() else [])
-    results = {"machine": machine(), "repeats": repeats, "quick": args.quick, "blas_threads": args.blas_threads,
+    results = {"machine": machine(), "repeats": repeats, "budget_s": budget, "quick": args.quick,
+               "blas_threads": args.blas_threads,
                "clock": CLOCK.__name__, "workloads": {}}
     threads = f"BLAS limited to {args.blas_threads} thread(s), " if args.blas_threads else ""
-    print(f"chainrule benchmark — {'quick, ' if args.quick else ''}{threads}{CLOCK.__name__}, {repeats} repeats, "
-          "medians; ratios to the floor")
+    print(f"chainrule benchmark — {'quick, ' if args.quick else ''}{threads}{CLOCK.__name__}, at least {repeats} "
+          f"rounds or {budget:g} s per workload, medians; ratios to the floor")
     columns = ["floor", "chainrule", "chainrule_nodiag"] + contenders
     header = f"{'workload':<14}" + "".join(f"{c.replace('chainrule_nodiag', 'diag off'):>11}" for c in columns)
     print(header)
     wl = workloads(args.quick)
     for name, w in wl.items():
         for dtype in (np.float64, np.float32):
-            r = compare(w, dtype, repeats, contenders)
+            r = compare(w, dtype, repeats, contenders, budget)
             results["workloads"][f"{name}/{np.dtype(dtype).name}"] = r
             cells = "".join(f"{r['ratio'][c]:>10.2f}×" for c in columns)
             print(f"{name + ' ' + np.dtype(dtype).name:<14}{cells}   (floor {r['seconds']['floor'] * 1e3:.1f} ms; "
-                  f"chainrule paired {r['paired_ratio']['chainrule']:.2f}×)")
+                  f"{len(r['raw']['floor'])} rounds; chainrule paired {r['paired_ratio']['chainrule']:.2f}×, "
+                  f"range {r['paired_range']['chainrule'][0]:.2f}–{r['paired_range']['chainrule'][1]:.2f}×)")
     results["shuffle"] = shuffle_cost(wl["W2"], np.float64, repeats)
     print(f"W2 shuffling every epoch costs {100 * results['shuffle']['shuffle_overhead']:+.1f}% of the epoch")
     results["memory"] = peak_memory(wl["W2"], np.float64)
@@ -388,7 +411,7 @@ def main(argv=None):
           f"bound data + 1.3 × {mem['model_bytes'] / 2**20:.1f} MiB = {mem['bound_bytes'] / 2**20:.1f} MiB "
           f"({'within' if mem['within_bound'] else 'OVER'})")
     if not args.skip_scaling:
-        results["scaling"] = scaling(np.float64, repeats, args.quick)
+        results["scaling"] = scaling(np.float64, repeats, args.quick, budget / 4)
         print("scaling (float64, 784-w-w-10): " + ", ".join(
             f"{r['vary']} {r[r['vary']]}: {r['ratio']:.2f}×" for r in results["scaling"]))
     tmp = args.out + ".tmp"
