@@ -21,7 +21,6 @@ ratios count calls and Python: the flat step is at about 2.8×, the target is 3�
 
 import argparse
 import math
-import statistics
 import time
 import warnings
 
@@ -29,6 +28,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import chainrule as cr
+import bench
 from bench import LR, init_weights, make_floor, make_network, workloads
 from chainrule import training
 
@@ -98,6 +98,7 @@ def main():
     args = parser.parse_args()
     dtype = np.dtype(args.dtype).type
     threadpool_limits(1)
+    bench.CLOCK = time.process_time  # CPU time, as bench.py --cpu-time
     warnings.simplefilter("ignore", cr.DiagnosticWarning)  # W3's lr 0.01 learns little in 1000 steps: a plateau
     w = workloads(quick=False)[args.workload]
     X, y = w["X"].astype(dtype), w["y"]
@@ -127,19 +128,11 @@ def main():
         "fit, diag. off": lambda: nets[2].fit(X, y, diagnostics=False, **options),
         "fit": lambda: nets[2].fit(X, y, **options),
     })
-    times = {name: [] for name in runners}
-    for fn in runners.values():
-        fn()
-    for _ in range(args.rounds):
-        for name, fn in runners.items():
-            t = time.process_time()
-            fn()
-            times[name].append(time.process_time() - t)
-    floor, steps = statistics.median(times["floor"]), len(batches)
+    medians, _ = bench.round_robin(runners, args.rounds)
+    floor, steps = medians["floor"], len(batches)
     print(f"{args.workload} {args.dtype} ({'-'.join(map(str, sizes))}, {steps} steps), {args.rounds} rounds, CPU time, "
           "one BLAS thread; per step and as a ratio to the floor")
-    for name, ts in times.items():
-        med = statistics.median(ts)
+    for name, med in medians.items():
         print(f"  {name:<16}{med / steps * 1e6:9.1f} µs {med / floor:6.2f}×")
 
 

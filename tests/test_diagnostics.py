@@ -387,3 +387,30 @@ def test_the_watched_weights_reach_every_output_unit(shape):
     k = diagnostics._stride(W)
     columns = {i % shape[1] for i in range(0, W.size, k)}
     assert W.size // k <= diagnostics.UPDATE_SAMPLE + 1 and len(columns) == shape[1]
+
+
+@pytest.mark.filterwarnings("ignore::chainrule.DiagnosticWarning")  # lr_too_low: the SGD is a stand-in
+def test_only_a_climb_on_an_unmeasured_epoch_adds_a_measured_epoch():
+    # a loss curve written by hand: a spike on epoch 40 (on the schedule: checked there) adds
+    # nothing; a spike on epoch 45 (off it) makes epoch 46 a measured one
+    X, y = datasets.xor()
+    net = net_of([2, 4, 1], ["sigmoid", "sigmoid"], "bce")
+    X, Y = net.check_data(X, y)
+    history, optimizer = cr.History(), cr.SGD(1e-6)
+    monitor = diagnostics.Monitor(net, X, Y, history, optimizer, 4)
+    watched = monitor.watch(optimizer)
+    monitor.start()
+    measured = []
+    for epoch in range(1, 81):
+        measured.append(monitor.measuring)
+        net._backward(X, Y)
+        (watched if monitor.measuring else optimizer).step(net)
+        history.loss.append(0.6 * 0.99**epoch + (0.5 if epoch in (40, 45) else 0.0))
+        history.grad_norms.append([1.0, 1.0])
+        monitor.end_epoch(epoch)
+    monitor.finish()
+    schedule = {e for e in range(1, 81) if diagnostics.measured_epoch(e)}
+    assert 40 in schedule and 45 not in schedule
+    assert {e for e, m in enumerate(measured, start=1) if m} == schedule | {46}
+    assert len(history.update_ratio) == 80
+    assert history.update_ratio[45][0] is not None and history.update_ratio[46] == (None, None)  # epochs 46, 47

@@ -137,3 +137,19 @@ def test_registry():
     assert set(LOSSES) == {"mse", "half_sse", "bce", "cross_entropy", "hinge"}
     with pytest.raises(ValueError, match="unknown loss 'l1'"):
         get_loss("l1")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("offset", [0.0, 1e4])
+def test_cross_entropy_of_confident_right_outputs_keeps_its_digits(offset, dtype):
+    # logits 10 apart, the target on the largest: each row's loss is log(1 + 4e^-10) ≈ 1.8e-4, a
+    # small difference of large numbers unless it is formed row by row (z − max z + log a_max ≤ 0)
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 5, 1000)
+    z = np.full((1000, 5), offset) + 10.0 * np.eye(5)[labels]
+    exact = np.mean(np.log1p(4 * np.exp(-10.0)))
+    loss = get_loss("cross_entropy")
+    zd = z.astype(dtype)
+    value = loss.fused_value(zd, loss.prepare_targets(labels, 5, dtype), cr.activations.get_activation("softmax").forward(zd))
+    assert value >= 0
+    assert value == pytest.approx(exact, rel=1e-9 if dtype == np.float64 else 1e-3)  # float32: a_max ≈ 1 − 1.8e-4 to 6e-8

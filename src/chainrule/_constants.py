@@ -11,7 +11,7 @@ class _Made(dict):
         self.make = make
 
     def __missing__(self, key):
-        a = self[key] = self.make(*key) if isinstance(key, tuple) else self.make(key)
+        a = self[key] = self.make(*key)
         a.flags.writeable = False
         return a
 
@@ -26,6 +26,3 @@ CONST = _Made(lambda value, dtype: np.full((), value, dtype))
 # ONES[m, dtype]: a vector of m ones, so that Σ_rows δ = 1ᵀ δ runs as one BLAS product: about
 # half the time of np.add.reduce on a batch's δ.
 ONES = _Made(lambda m, dtype: np.ones(m, dtype))
-
-# ROWS[m]: 0, 1, …, m − 1, the row indices that pick one entry per row: z[ROWS[m], k].
-ROWS = _Made(np.arange)

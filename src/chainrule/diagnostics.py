@@ -381,8 +381,10 @@ class Monitor:
     active on the sampled rows), ``saturated_fraction`` (sigmoid/tanh layers: fraction of
     activations where f′ < 4% of its peak), ``update_ratio`` (‖ΔW‖/‖W‖ of the epoch's first
     step). The unit statistics are taken on the epoch's first batch and then every ``stride``-th,
-    so on about SAMPLED_ROWS rows per epoch, and on the epochs of ``measured_epoch``'s schedule;
-    the epochs between hold a tuple of None, and the checks run on the measured epochs.
+    so on about SAMPLED_ROWS rows per epoch, and on the epochs of ``measured_epoch``'s schedule
+    (and the epoch after an unmeasured one where the loss climbed back sharply); the epochs between
+    hold a tuple of None, written when the next measured epoch comes (the rows are complete after
+    ``finish()``), and the checks run on the measured epochs.
     """
 
     def __init__(self, net, X, Y, history, optimizer, batch_size, newline=None):
@@ -457,11 +459,12 @@ class Monitor:
     def end_epoch(self, epoch):
         """After each epoch: on a measured epoch record its statistics in the History and run the
         checks; follow the lowest loss; decide whether the next epoch is measured."""
-        loss = self.history.loss[-1]
-        if self.measuring:
+        loss, measured = self.history.loss[-1], self.measuring
+        if measured:
             self._measured(epoch)
-        # a climb of the loss large enough for lr_too_high is looked at on the very next epoch
-        climbing = loss - self.best > self.rise
+        # a climb of the loss large enough for lr_too_high, on an epoch that was not checked, is
+        # looked at on the very next epoch (one on a measured epoch has just been checked)
+        climbing = not measured and loss - self.best > self.rise
         self.best = min(self.best, loss)
         self.measuring = climbing or measured_epoch(epoch + 1)
 

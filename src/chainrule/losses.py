@@ -15,7 +15,7 @@ memory instead of allocating.
 
 import numpy as np
 
-from ._constants import CONST, ONES, ROWS
+from ._constants import CONST
 from .activations import Softmax
 
 _softmax = Softmax().forward
@@ -213,15 +213,14 @@ class CrossEntropy(Loss):
     def fused_value(self, z, y, a=None):
         """L from the logits z; with a = softmax(z) from the forward pass, without a second exp:
 
-        L = (1/N) Σ_n [(Σ_k y_nk) lse_n − Σ_k y_nk z_nk], with lse_n = log Σ_j e^(z_nj). At the row's
-        largest logit k*, a_nk* = e^(z_nk* − lse_n) ≥ 1/K, so lse_n = z_nk* − log a_nk*: no log 0."""
+        log softmax(z) = (z − max z) − log Σ_j e^(z_j − max z), and at the row's largest logit k*
+        the forward pass's a_k* = e⁰ / Σ_j e^(z_j − max z), so that log Σ = −log a_k*."""
         if a is None:
             return self.value(z, y)
-        rows, top = ROWS[len(z)], a.argmax(axis=1)
-        lse = np.log(a[rows, top])
-        np.subtract(z[rows, top], lse, out=lse)
-        weight = np.matmul(y, ONES[y.shape[1], y.dtype])  # Σ_k y_nk: 1 for a one-hot row
-        return (_dot(weight, lse) - _dot(y, z)) / z.shape[0]
+        rows, k = np.arange(len(z)), z.argmax(axis=1)
+        log_p = np.subtract(z, z[rows, k][:, None])  # z − max z
+        log_p += np.log(a[rows, k])[:, None]  # − log Σ
+        return -_dot(y, log_p) / z.shape[0]
 
     def fused_delta(self, a, y, out=None):
         """δ = ∂L/∂z = (softmax(z) − y)/N, with a = softmax(z) from the forward pass."""
