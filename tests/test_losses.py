@@ -77,21 +77,31 @@ def test_saturated_outputs_give_finite_loss_and_gradients(out, loss):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("scale", [1.0, 30.0, 1e4])
-@pytest.mark.parametrize("targets", ["labels", "probabilities"])
-def test_cross_entropy_from_the_forward_softmax_equals_it_from_the_logits(targets, scale, dtype):
-    # the training loop reads log Σ e^(z − max z) off the forward pass's softmax (−log a at the
-    # largest logit) instead of a second exp: same value as the loss from the logits alone,
-    # also for probability rows that sum to 1 only within the 1e-6 that prepare_targets allows
+def test_the_forward_pass_leaves_log_softmax_and_log_sigmoid(scale, dtype):
+    # log a on the way to a, for the fused losses: scipy's log_softmax and −log(1 + e^−z), finite
+    # where a itself underflows to 0 (scale 1e4); the loss from it is the loss from the logits alone
+    from scipy.special import log_softmax
+
     rng = np.random.default_rng(3)
     z = (rng.normal(size=(16, 5)) * scale).astype(dtype)
+    tol = dict(rtol=1e-12, atol=1e-14) if dtype == np.float64 else dict(rtol=2e-6, atol=2e-6)
+    log_a = np.empty_like(z)
+    a = cr.activations.get_activation("softmax").forward(z, log_out=log_a)
+    exact = log_softmax(z.astype(np.float64), axis=1)
+    np.testing.assert_allclose(log_a, exact, **tol)
+    np.testing.assert_allclose(a, np.exp(exact), **tol)
     loss = get_loss("cross_entropy")
-    if targets == "labels":
-        y = loss.prepare_targets(rng.integers(0, 5, 16), 5, dtype)
-    else:
-        p = rng.dirichlet(np.ones(5), 16) * (1 + 5e-7 * rng.uniform(-1, 1, (16, 1)))
-        y = loss.prepare_targets(p, 5, dtype)
-    a = cr.activations.get_activation("softmax").forward(z)
-    assert loss.fused_value(z, y, a) == pytest.approx(loss.value(z, y), rel=1e-12 if dtype == np.float64 else 1e-6)
+    y = loss.prepare_targets(rng.integers(0, 5, 16), 5, dtype)
+    assert loss.fused_value(z, y, log_a) == pytest.approx(-np.sum(y * exact) / 16, rel=tol["rtol"], abs=tol["atol"])
+
+    a = cr.activations.get_activation("sigmoid").forward(z, log_out=log_a)
+    exact = -np.logaddexp(0, -z.astype(np.float64))
+    np.testing.assert_allclose(log_a, exact, **tol)
+    np.testing.assert_allclose(a, np.exp(exact), **tol)
+    loss, y = get_loss("bce"), rng.integers(0, 2, (16, 5)).astype(dtype)
+    expected = -np.mean(y * exact + (1 - y) * -np.logaddexp(0, z.astype(np.float64)))
+    assert loss.fused_value(z, y, log_a) == pytest.approx(expected, rel=tol["rtol"], abs=tol["atol"])
+    assert loss.fused_value(z, y) == loss.fused_value(z, y, log_a)
 
 
 @pytest.mark.parametrize("loss", ["bce", "cross_entropy"])
@@ -143,13 +153,15 @@ def test_registry():
 @pytest.mark.parametrize("offset", [0.0, 1e4])
 def test_cross_entropy_of_confident_right_outputs_keeps_its_digits(offset, dtype):
     # logits 10 apart, the target on the largest: each row's loss is log(1 + 4e^-10) ≈ 1.8e-4, a
-    # small difference of large numbers unless it is formed row by row (z − max z + log a_max ≤ 0)
+    # small difference of large numbers unless it is formed row by row (z − max z − log Σ e^(z − max z) ≤ 0)
     rng = np.random.default_rng(5)
     labels = rng.integers(0, 5, 1000)
     z = np.full((1000, 5), offset) + 10.0 * np.eye(5)[labels]
     exact = np.mean(np.log1p(4 * np.exp(-10.0)))
     loss = get_loss("cross_entropy")
     zd = z.astype(dtype)
-    value = loss.fused_value(zd, loss.prepare_targets(labels, 5, dtype), cr.activations.get_activation("softmax").forward(zd))
+    log_a = np.empty_like(zd)
+    cr.activations.get_activation("softmax").forward(zd, log_out=log_a)
+    value = loss.fused_value(zd, loss.prepare_targets(labels, 5, dtype), log_a)
     assert value >= 0
     assert value == pytest.approx(exact, rel=1e-9 if dtype == np.float64 else 1e-3)  # float32: a_max ≈ 1 − 1.8e-4 to 6e-8

@@ -11,7 +11,7 @@ Jacobian-vector product δ = a ⊙ (g − Σ_k g_k a_k) instead of an elementwis
 
 import numpy as np
 
-from ._constants import CONST
+from ._constants import CONST, ONES
 
 __all__ = ["Activation", "ACTIVATIONS", "get_activation", "leaky_relu"]
 
@@ -26,7 +26,9 @@ class Activation:
 
     ``forward`` and ``backward`` take an optional ``out`` array (and ``backward`` a
     ``scratch`` array of the same shape) so that training reuses buffers instead of
-    allocating; ``out`` may be ``grad_a`` itself.
+    allocating; ``out`` may be ``grad_a`` itself. An activation with ``has_log`` (sigmoid,
+    softmax) can also leave log f(z) in ``forward``'s ``log_out`` buffer, from the logits: its
+    fused loss reads it there, with no second exp and no log of an a that underflowed to 0.
     """
 
     # Points where f is not differentiable (the finite-difference gradient check
@@ -35,6 +37,8 @@ class Activation:
     # Built-in activations can be saved by name; user-defined ones need their
     # definition passed to ``chainrule.load``.
     builtin = False
+    # forward(z, out, log_out) also writes log f(z) into log_out
+    has_log = False
 
     def __init__(self, name, f, df):
         if not isinstance(name, str) or not name:
@@ -111,13 +115,15 @@ class _Builtin(Activation):
 
 class Sigmoid(_Builtin):
     name = "sigmoid"
+    has_log = True
 
-    def forward(self, z, out=None):
-        """σ(z) = 1/(1 + e^−z), computed as exp(−log(1 + e^−z)) so that e^−z never overflows."""
-        out = np.negative(z, out=out)
-        np.logaddexp(CONST[0, z.dtype], out, out=out)
-        np.negative(out, out=out)
-        return np.exp(out, out=out)
+    def forward(self, z, out=None, log_out=None):
+        """σ(z) = 1/(1 + e^−z), computed as exp(log σ(z)) with log σ(z) = −log(1 + e^−z), so that
+        e^−z never overflows; log σ(z) is left in ``log_out`` when it is given."""
+        log_a = np.negative(z, out=out if log_out is None else log_out)
+        np.logaddexp(CONST[0, z.dtype], log_a, out=log_a)
+        np.negative(log_a, out=log_a)
+        return np.exp(log_a, out=log_a if log_out is None else out)
 
     def backward(self, grad_a, z, a, out=None, scratch=None):
         """δ = ∂L/∂a ⊙ σ′(z), σ′(z) = a(1 − a)."""
@@ -195,12 +201,20 @@ class Linear(_Builtin):
 
 class Softmax(_Builtin):
     name = "softmax"
+    has_log = True
 
-    def forward(self, z, out=None):
-        """softmax(z)_k = e^(z_k − max z) / Σ_j e^(z_j − max z), row by row."""
-        out = np.subtract(z, z.max(axis=1, keepdims=True), out=out)
-        np.exp(out, out=out)
-        out /= out.sum(axis=1, keepdims=True)
+    def forward(self, z, out=None, log_out=None):
+        """softmax(z)_k = e^(s_k) / Σ_j e^(s_j) with s = z − max z, row by row; when ``log_out`` is
+        given, also log softmax(z) = s − log Σ_j e^(s_j) into it."""
+        # the row max as z at the row's argmax, and Σ_j as a product with a ones vector: on a
+        # batch's few columns these take half the time of max(axis=1) and sum(axis=1)
+        z_max = z[np.arange(len(z)), z.argmax(axis=1)]
+        s = np.subtract(z, z_max[:, None], out=out if log_out is None else log_out)
+        out = np.exp(s, out=s if log_out is None else out)
+        total = np.matmul(out, ONES[z.shape[1], z.dtype])  # Σ_j e^(s_j) ≥ 1: e^0 is one of its terms
+        out /= total[:, None]
+        if log_out is not None:
+            log_out -= np.log(total)[:, None]
         return out
 
     def backward(self, grad_a, z, a, out=None, scratch=None):

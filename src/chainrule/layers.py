@@ -17,7 +17,8 @@ class Dense:
     ``W`` has shape (n_in, n_out): row i holds the weights from input i, column j the
     weights into neuron j, so that Z = A_prev @ W + b for a batch whose samples are rows.
     ``b`` has shape (n_out,). After ``Network.backward``, ``dW`` and ``db`` hold ∂L/∂W and
-    ∂L/∂b, and ``Z``, ``A``, ``delta`` the batch's pre-activations, activations and δ = ∂L/∂z.
+    ∂L/∂b, and ``Z``, ``A``, ``delta`` the batch's pre-activations, activations and δ = ∂L/∂z
+    (a sigmoid or softmax layer also ``log_A`` = log a, until the backward pass reuses it).
     These are buffers that the next pass overwrites: copy what you keep.
 
     ``init`` is an initializer name (see ``chainrule.initializers.INITIALIZERS``; default He
@@ -38,7 +39,7 @@ class Dense:
         self.bias = bool(bias)
         self._W = self._b = None
         self.dW = self.db = None
-        self.A_prev = self.Z = self.A = self.delta = None
+        self.A_prev = self.Z = self.A = self.log_A = self.delta = None
         if init is None:
             init = default_init(self.activation.name)
         if isinstance(init, str):
@@ -116,13 +117,18 @@ class Dense:
             yield "b", self.b, self.db
 
     def forward(self, A_prev, buf):
-        """z = a_prev W + b;  a = f(z), into the batch's buffers ``buf.Z``, ``buf.A``.
+        """z = a_prev W + b;  a = f(z), into the batch's buffers ``buf.Z``, ``buf.A`` (and log a into ``buf.S``).
         Caches a_prev, z and a for the backward pass."""
         self.A_prev = A_prev
         self.Z = np.matmul(A_prev, self.W, out=buf.Z)
         if self.bias:
             self.Z += self.b
-        self.A = self.activation.forward(self.Z, out=buf.A)
+        if self.activation.has_log:
+            # log a from the logits, on the way to a: what the fused loss reads (into the scratch buffer)
+            self.A = self.activation.forward(self.Z, out=buf.A, log_out=buf.S)
+            self.log_A = buf.S
+        else:
+            self.A = self.activation.forward(self.Z, out=buf.A)
         return self.A
 
     def backward(self, delta, grad_out=None):

@@ -39,10 +39,10 @@ def _fraction(hits):
 
 
 def _log_softmax(z):
-    """log softmax(z) = z − logsumexp(z), row by row, without overflow."""
-    s = z - z.max(axis=1, keepdims=True)
-    s -= np.log(np.exp(s).sum(axis=1, keepdims=True))
-    return s
+    """log softmax(z), row by row, without overflow: what the softmax's forward pass leaves in log_out."""
+    log_p = np.empty_like(z)
+    _softmax(z, log_out=log_p)
+    return log_p
 
 
 def _dot(x, y):
@@ -54,8 +54,9 @@ class Loss:
     """A loss: ``value(a, y)``, ``grad(a, y)`` = ∂L/∂a, and target checking.
 
     ``fuses`` names the output activation with which the output delta is simply
-    δ = (ŷ − y)/(number of averaged terms): ``fused_value(z, y, a)`` is the loss from the
-    logits (a, that activation of z, when at hand), ``fused_delta(a, y)`` that delta.
+    δ = (ŷ − y)/(number of averaged terms): ``fused_value(z, y, log_a)`` is the loss from the
+    logits (log_a, the log of that activation of z that its forward pass leaves, when at hand),
+    ``fused_delta(a, y)`` that delta.
     """
 
     name = None
@@ -152,12 +153,13 @@ class BCE(Loss):
         """∂L/∂ŷ = (ŷ − y) / (ŷ(1 − ŷ)) / (N·K), the denominator kept ≥ 1e-12 as PyTorch does."""
         return np.divide(a - y, np.maximum(a * (1 - a), 1e-12) * a.size, out=out)
 
-    def fused_value(self, z, y, a=None):
+    def fused_value(self, z, y, log_a=None):
         """With ŷ = σ(z): −log σ(z) = softplus(−z) and −log(1 − σ(z)) = softplus(z), so
         L = mean[y softplus(−z) + (1 − y) softplus(z)] — each term accurate, no cancellation
-        when a confident output is right. (a = σ(z) is not needed: log a would underflow.)"""
-        one = CONST[1, z.dtype]
-        return (_dot(y, _softplus(-z)) + _dot(one - y, _softplus(z))) / z.size
+        when a confident output is right. ``log_a`` = log σ(z) = −softplus(−z) from the forward
+        pass, when given, saves computing it again."""
+        minus_y_log_a = _dot(y, _softplus(-z)) if log_a is None else -_dot(y, log_a)  # −Σ y log σ(z)
+        return (minus_y_log_a + _dot(CONST[1, z.dtype] - y, _softplus(z))) / z.size
 
     def fused_delta(self, a, y, out=None):
         """δ = ∂L/∂z = (σ(z) − y)/(N·K), with a = σ(z) from the forward pass."""
@@ -204,23 +206,17 @@ class CrossEntropy(Loss):
         return y
 
     def value(self, a, y):
-        return -_dot(y, _log_softmax(a)) / a.shape[0]
+        return self.fused_value(a, y)
 
     def grad(self, a, y, out=None):
         """∂L/∂ŷ = (softmax(ŷ) − y)/N with ŷ taken as logits."""
         return self.fused_delta(_softmax(a, out=out), y, out=out)
 
-    def fused_value(self, z, y, a=None):
-        """L from the logits z; with a = softmax(z) from the forward pass, without a second exp:
-
-        log softmax(z) = (z − max z) − log Σ_j e^(z_j − max z), and at the row's largest logit k*
-        the forward pass's a_k* = e⁰ / Σ_j e^(z_j − max z), so that log Σ = −log a_k*."""
-        if a is None:
-            return self.value(z, y)
-        rows, k = np.arange(len(z)), z.argmax(axis=1)
-        log_p = np.subtract(z, z[rows, k][:, None])  # z − max z
-        log_p += np.log(a[rows, k])[:, None]  # − log Σ
-        return -_dot(y, log_p) / z.shape[0]
+    def fused_value(self, z, y, log_a=None):
+        """L = −(1/N) Σ y ⊙ log softmax(z) from the logits z, each log softmax(z) = (z − max z) −
+        log Σ_j e^(z_j − max z) formed row by row before the sum (no cancellation when a confident
+        output is right); ``log_a`` is log softmax(z) when the forward pass left it."""
+        return -_dot(y, _log_softmax(z) if log_a is None else log_a) / z.shape[0]
 
     def fused_delta(self, a, y, out=None):
         """δ = ∂L/∂z = (softmax(z) − y)/N, with a = softmax(z) from the forward pass."""

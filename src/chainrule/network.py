@@ -145,7 +145,7 @@ class Network:
         out = self.layers[-1]
         if fused is None:
             fused = self._fused()
-        return self.loss.fused_value(out.Z, Y, out.A) if fused else self.loss.value(out.A, Y)
+        return self.loss.fused_value(out.Z, Y, out.log_A) if fused else self.loss.value(out.A, Y)
 
     def penalty(self, m):
         """The L2 penalty λ/(2m) Σ_l ‖W(l)‖² for a batch of m rows."""
