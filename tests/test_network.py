@@ -221,3 +221,21 @@ def test_forward_results_are_not_overwritten_by_the_next_call():
     net.forward(XOR_X[::-1])
     net.fit(XOR_X, XOR_Y, epochs=2, progress=False)
     np.testing.assert_array_equal(a, kept)
+
+
+@pytest.mark.parametrize("out, k", [("softmax", 3), ("sigmoid", 1)])
+def test_a_softmax_or_sigmoid_layer_keeps_log_a_from_its_logits(out, k):
+    # log a, which the fused loss reads, taken on the way to a: log of a where a is representable,
+    # and still the exact log (−z + …, not −inf) where a underflows to 0
+    W = np.array([[1.0, -1.0, 0.5][:k]])
+    net = cr.Network([cr.Dense(1, k, out, init=W)], loss="cross_entropy" if k > 1 else "bce")
+    net.forward(np.array([[0.3], [-2.0], [1e4], [-1e4]]))
+    layer = net.layers[0]
+    z = layer.Z.astype(np.float64)
+    if k > 1:
+        exact = z - z.max(axis=1, keepdims=True) - np.log(np.exp(z - z.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True))
+    else:
+        exact = -np.log1p(np.exp(-np.maximum(z, -700))) + np.minimum(z + 700, 0)  # −log(1 + e^−z)
+    np.testing.assert_allclose(layer.log_A, exact, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(np.exp(layer.log_A), layer.A, rtol=1e-14, atol=0)
+    assert layer.A.min() == 0 and np.isfinite(layer.log_A).all()
