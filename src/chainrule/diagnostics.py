@@ -659,16 +659,18 @@ def _units(history, net, e):
     """dead_relu: more than DEAD_FRACTION = ½ of a ReLU layer's units never active (z ≤ 0 on every
     sampled row of the epoch). The healthy test runs peak at 11% (digits 64-128-10) and 25% (4 of
     16 units, moons 2-16-16-1); SGD lr 3 on digits kills 94% within 2 epochs."""
-    findings = []
-    for l, dead in enumerate(history.dead_fraction[e]):
-        if dead is not None and dead > DEAD_FRACTION:
-            findings.append(Finding(
-                "dead_relu", "warning", dead, DEAD_FRACTION,
-                f"{dead:.0%} of layer {l + 1}'s ReLU units were never active during epoch {e + 1} (z ≤ 0 for every "
-                "sampled row): a dead unit's gradient is 0, so it never recovers.",
-                "lower the learning rate, use He initialization and standardized inputs, or leaky_relu.",
-                epoch=e + 1, layer=l + 1))
-    return findings
+    return [Finding(
+        "dead_relu", "warning", dead, DEAD_FRACTION,
+        f"{dead:.0%} of layer {l + 1}'s ReLU units were never active during epoch {e + 1} (z ≤ 0 for every "
+        "sampled row): a dead unit's gradient is 0, so it never recovers.",
+        "lower the learning rate, use He initialization and standardized inputs, or leaky_relu.",
+        epoch=e + 1, layer=l + 1) for l, dead in _above(history.dead_fraction[e], DEAD_FRACTION)]
+
+
+def _above(row, threshold):
+    """(layer index, value) for each layer whose statistic in ``row`` (None where it does not apply)
+    exceeds ``threshold``."""
+    return [(l, v) for l, v in enumerate(row) if v is not None and v > threshold]
 
 
 def _saturation(history, net, baseline):
@@ -684,17 +686,12 @@ def _saturation(history, net, baseline):
     e = next((e for e in reversed(range(len(rows))) if any(v is not None for v in rows[e])), None)  # last measured
     if e is None or not _still_high(history, len(history.loss) - 1, baseline):
         return []
-    findings = []
-    for l, sat in enumerate(history.saturated_fraction[e]):
-        if sat is not None and sat > SATURATED_FRACTION:
-            name = net.layers[l].activation.name
-            findings.append(Finding(
-                "saturation", "warning", sat, SATURATED_FRACTION,
-                f"{sat:.0%} of layer {l + 1}'s {name} activations are saturated at epoch {e + 1}, where f′(z) is "
-                "almost 0, so little gradient passes through them, and the loss is still high.",
-                "standardize the inputs, use the default (Glorot) initialization, or ReLU hidden layers.",
-                epoch=e + 1, layer=l + 1))
-    return findings
+    return [Finding(
+        "saturation", "warning", sat, SATURATED_FRACTION,
+        f"{sat:.0%} of layer {l + 1}'s {net.layers[l].activation.name} activations are saturated at epoch {e + 1}, "
+        "where f′(z) is almost 0, so little gradient passes through them, and the loss is still high.",
+        "standardize the inputs, use the default (Glorot) initialization, or ReLU hidden layers.",
+        epoch=e + 1, layer=l + 1) for l, sat in _above(rows[e], SATURATED_FRACTION)]
 
 
 def _learning_rate(history, net, e, baseline, climb, clipping):
