@@ -414,3 +414,18 @@ def test_only_a_climb_on_an_unmeasured_epoch_adds_a_measured_epoch():
     assert {e for e, m in enumerate(measured, start=1) if m} == schedule | {46}
     assert len(history.update_ratio) == 80
     assert history.update_ratio[45][0] is not None and history.update_ratio[46] == (None, None)  # epochs 46, 47
+
+
+def test_the_starting_loss_is_taken_on_one_batch_spread_over_the_data():
+    # only the last 10 of 100 rows make the outputs confidently wrong: a sample of the first rows
+    # misses them; one batch of 64 rows spread over all 100 does not, and it runs in the batch
+    # size's own buffers (the ones training uses), not in buffers of a size of its own
+    rng = np.random.default_rng(0)
+    X = np.zeros((100, 4))
+    X[90:] = 300 * rng.standard_normal((10, 4))
+    y = rng.integers(0, 3, 100)
+    net = net_of([4, 8, 3], ["relu", "softmax"], "cross_entropy")
+    X, Y = net.check_data(X, y)
+    assert "initial_loss" in problems(check_before(net, X, Y, batch_size=64))
+    assert list(net._workspaces) == [64]
+    assert "initial_loss" not in problems(check_before(net, X[:90], Y[:90], batch_size=64))

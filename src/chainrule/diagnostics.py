@@ -116,20 +116,20 @@ class Finding:
 # ---- before training -------------------------------------------------------------------------
 
 
-def check_before(net, X, Y, batch_size=128):
+def check_before(net, X, Y, batch_size=128, baseline=None):
     """Findings about the data, targets, loss/activation pairing, derivatives and initial weights.
 
     ``X``, ``Y`` as ``net.check_data`` returns them (Y with shape (n_samples, n_out)). Nothing
     here changes the network or its random generator: training is the same with or without it.
-    The starting loss is taken on at most ``batch_size`` evenly spaced rows; when they are exactly
-    a batch, through the buffers that training uses anyway (no memory beyond training's own).
+    The starting loss is taken on one batch of ``batch_size`` evenly spaced rows, through the
+    buffers that training uses anyway, and compared with ``baseline`` (``uninformative_loss``;
+    computed here unless the caller has it).
     """
     with np.errstate(over="ignore", invalid="ignore"):  # absurd weights or data are findings, not warnings
         findings = _inputs(_sample(X, Y, INPUT_ROWS)[0]) + _target_range(net, Y) + _pairing(net, Y)
         findings += _derivatives(net) + _symmetry(net) + _init_scale(net)
         if not any(f.severity == "error" for f in findings):  # a forward pass would raise or mean nothing
-            Xs, Ys = _sample(X, Y, batch_size)
-            findings += _initial_loss(net, Xs, Ys, reuse=len(Xs) == batch_size)
+            findings += _initial_loss(net, *_batch_sample(X, Y, batch_size), baseline)
     return findings
 
 
@@ -236,13 +236,13 @@ def _derivatives(net):
     (The activation itself checks 6 points when first used and raises; this checks more,
     including where |z| is large.)"""
     findings, seen = [], set()
-    z = np.linspace(-6.0, 6.0, 48)
     h = 1e-5
     for l, layer in enumerate(net.layers, start=1):
         act = layer.activation
         if act.builtin or id(act) in seen:
             continue
         seen.add(id(act))
+        z = np.linspace(-6.0, 6.0, 48)
         with np.errstate(all="ignore"):
             numeric = (np.asarray(act._f(z + h), np.float64) - np.asarray(act._f(z - h), np.float64)) / (2 * h)
             analytic = np.asarray(act._df(z), np.float64)
@@ -267,7 +267,7 @@ def _symmetry(net):
     is an error, some of them a warning. Random initialization never produces exact copies."""
     findings = []
     for l, (layer, nxt) in enumerate(zip(net.layers, net.layers[1:]), start=1):
-        if len(np.unique(layer.W[0])) == layer.n_out:  # copies share their weight from input 1: none
+        if len(set(layer.W[0].tolist())) == layer.n_out:  # copies share their weight from input 1: none
             continue
         units = np.column_stack([layer.W.T, layer.b, nxt.W])  # one row per unit of layer l
         distinct = len({row.tobytes() for row in units})
@@ -332,6 +332,16 @@ def _sample(X, Y, rows=128):
     return X[::step], Y[::step]
 
 
+def _batch_sample(X, Y, m):
+    """Exactly m evenly spaced rows, ⌊i·n/m⌋ for i = 0 … m − 1 (all of X, not a copy, when m ≥ n):
+    a batch of training's size, so that its forward pass runs in training's own buffers."""
+    n = len(X)
+    if m >= n:
+        return X, Y
+    rows = np.arange(m) * n // m
+    return X[rows], Y[rows]
+
+
 def uninformative_loss(net, Y):
     """The loss of an output that knows nothing: logits 0 for cross_entropy (ln K), probability ½
     for bce (ln 2), 0 for mse, half_sse and hinge (mean y², ½ Σ_k mean y², 1)."""
@@ -339,7 +349,7 @@ def uninformative_loss(net, Y):
     return float(net.loss.value(neutral, Y))
 
 
-def _initial_loss(net, X, Y, reuse=False):
+def _initial_loss(net, X, Y, baseline=None):
     """For classification, the loss before any update against ``uninformative_loss`` (ln K, ln 2,
     1 for hinge). At initialization the logits are small, so the first loss is close to it:
     over 30 seeds each of 9 default-initialized classifiers (XOR, moons, digits raw and
@@ -352,9 +362,10 @@ def _initial_loss(net, X, Y, reuse=False):
     if not net.loss.classification:
         return []
     with np.errstate(all="ignore"):
-        net._forward(X, net._workspace(len(X), reuse=reuse))
+        net._forward(X)
         loss = float(net._data_loss(Y))
-    baseline = uninformative_loss(net, Y)
+    if baseline is None:
+        baseline = uninformative_loss(net, Y)
     if not baseline > 0 or not loss > INITIAL_LOSS_FACTOR * baseline:
         return []
     return [Finding(
@@ -422,9 +433,8 @@ class Monitor:
 
     def start(self):
         """Run the checks before training; report what they find."""
-        findings = check_before(self.net, self.X, self.Y, self.batch_size)
-        Ys = _sample(self.X, self.Y)[1]
-        self.baseline = uninformative_loss(self.net, Ys)
+        self.baseline = uninformative_loss(self.net, _sample(self.X, self.Y)[1])
+        findings = check_before(self.net, self.X, self.Y, self.batch_size, self.baseline)
         if self.baseline:  # all-zero targets give no scale to judge a climb by
             self.rise = RISE * self.baseline
         self._report(findings)

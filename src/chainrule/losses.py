@@ -196,7 +196,9 @@ class CrossEntropy(Loss):
                     f"outputs; got values in [{y.min():g}, {y.max():g}]. Renumber the classes from 0, "
                     "or give the last layer one unit per class"
                 )
-            return np.eye(n_out, dtype=dtype)[y.astype(np.intp)]
+            Y = np.zeros((len(y), n_out), dtype)
+            Y[np.arange(len(y)), y.astype(np.intp)] = 1  # one-hot rows: y_nk = 1 where k is sample n's label
+            return Y
         y = super().prepare_targets(y, n_out, dtype)
         if (y < 0).any() or not np.allclose(y.sum(axis=1), 1, atol=1e-6):
             raise ValueError(
