@@ -1,7 +1,7 @@
 """Speed and memory of chainrule's training, as ratios to the matrix-multiply floor measured in the
 same run.
 
-    python benchmarks/bench.py [--quick] [--repeats 5] [--budget 20] [--out benchmarks/results.json]
+    python benchmarks/bench.py [--quick] [--repeats 9] [--budget 20] [--out benchmarks/results.json]
                                [--blas-threads N] [--cpu-time]
 
 Workloads (plain SGD, lr 0.01, no momentum, no decay, no shuffling; the same work for everyone):
@@ -357,7 +357,7 @@ def machine():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller W2 and scaling data, fewer repeats")
-    parser.add_argument("--repeats", type=int, default=None, help="timed rounds at least (default 5, quick 3)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed rounds at least (default 9: W2 gets no more in the budget; quick 3)")
     parser.add_argument("--budget", type=float, default=None,
                         help="seconds per workload and dtype: short workloads get more rounds, up to 100 "
                              "(default 20, quick 3; a scaling row gets a quarter)")
@@ -384,7 +384,7 @@ def main(argv=None):
             import torch
 
             torch.set_num_threads(args.blas_threads)
-    repeats = args.repeats or (3 if args.quick else 5)
+    repeats = args.repeats or (3 if args.quick else 9)
     budget = args.budget if args.budget is not None else (3.0 if args.quick else 20.0)
     contenders = ["numpy", "sklearn"] + (["torch"] if have_torch() else [])
     results = {"machine": machine(), "repeats": repeats, "budget_s": budget, "quick": args.quick,
