@@ -258,7 +258,7 @@ def round_robin(runners, repeats, budget=0.0, max_rounds=100):
     At least ``repeats`` rounds, and as many more (up to ``max_rounds``) as fit in ``budget``
     seconds of wall-clock time judged by the warm-up round: short workloads get many rounds,
     whose medians a load that comes and goes on a shared machine moves far less than it moves
-    five rounds."""
+    a few."""
     start = time.perf_counter()
     for fn in runners.values():
         time.sleep(0.05)
@@ -357,7 +357,7 @@ def machine():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller W2 and scaling data, fewer repeats")
-    parser.add_argument("--repeats", type=int, default=None, help="timed rounds at least (default 9: W2 gets no more in the budget; quick 3)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed rounds at least (default 9: W2 and W3 get no more in the budget; quick 3)")
     parser.add_argument("--budget", type=float, default=None,
                         help="seconds per workload and dtype: short workloads get more rounds, up to 100 "
                              "(default 20, quick 3; a scaling row gets a quarter)")

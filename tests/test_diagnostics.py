@@ -417,9 +417,9 @@ def test_only_a_climb_on_an_unmeasured_epoch_adds_a_measured_epoch():
 
 
 def test_the_starting_loss_is_taken_on_one_batch_spread_over_the_data():
-    # only the last 10 of 100 rows make the outputs confidently wrong: a sample of the first rows
-    # misses them; one batch of 64 rows spread over all 100 does not, and it runs in the batch
-    # size's own buffers (the ones training uses), not in buffers of a size of its own
+    # only the last 10 of 100 rows make the outputs confidently wrong: the first 64 rows would miss
+    # them; one batch of 64 rows spread over all 100 does not, and it runs in the buffers for a
+    # batch of 64 (the ones fit trains in), not in buffers of a size of its own
     rng = np.random.default_rng(0)
     X = np.zeros((100, 4))
     X[90:] = 300 * rng.standard_normal((10, 4))
@@ -429,3 +429,13 @@ def test_the_starting_loss_is_taken_on_one_batch_spread_over_the_data():
     assert "initial_loss" in problems(check_before(net, X, Y, batch_size=64))
     assert list(net._workspaces) == [64]
     assert "initial_loss" not in problems(check_before(net, X[:90], Y[:90], batch_size=64))
+
+
+@pytest.mark.parametrize("batch_size", [0, -5, 2.5, True])
+def test_a_bad_batch_size_gets_fits_message_before_any_check(batch_size):
+    X, y = datasets.xor()
+    net = net_of([2, 4, 1], ["sigmoid"] * 2, "bce")
+    for call in (lambda: diagnostics.diagnose(net, X, y, batch_size=batch_size),
+                 lambda: check_before(net, *net.check_data(X, y), batch_size=batch_size)):
+        with pytest.raises(ValueError, match="batch_size must be None"):
+            call()

@@ -121,10 +121,13 @@ def check_before(net, X, Y, batch_size=128, baseline=None):
 
     ``X``, ``Y`` as ``net.check_data`` returns them (Y with shape (n_samples, n_out)). Nothing
     here changes the network or its random generator: training is the same with or without it.
-    The starting loss is taken on one batch of ``batch_size`` evenly spaced rows, through the
-    buffers that training uses anyway, and compared with ``baseline`` (``uninformative_loss``;
-    computed here unless the caller has it).
+    The starting loss is taken on one batch of ``batch_size`` evenly spaced rows (all of them for
+    None), through the network's buffers for that batch size (the ones ``fit`` trains in), and
+    compared with ``baseline`` (``uninformative_loss``; computed here unless the caller has it).
     """
+    from .training import batch_rows
+
+    batch_size = batch_rows(batch_size, len(X))
     with np.errstate(over="ignore", invalid="ignore"):  # absurd weights or data are findings, not warnings
         findings = _inputs(_sample(X, Y, INPUT_ROWS)[0]) + _target_range(net, Y) + _pairing(net, Y)
         findings += _derivatives(net) + _symmetry(net) + _init_scale(net)
@@ -267,7 +270,8 @@ def _symmetry(net):
     is an error, some of them a warning. Random initialization never produces exact copies."""
     findings = []
     for l, (layer, nxt) in enumerate(zip(net.layers, net.layers[1:]), start=1):
-        if len(set(layer.W[0].tolist())) == layer.n_out:  # copies share their weight from input 1: none
+        first = layer.W[0]  # copies share their weight from input 1: none when those are all distinct
+        if len(set(first.tolist())) == layer.n_out and not np.isnan(first).any():
             continue
         units = np.column_stack([layer.W.T, layer.b, nxt.W])  # one row per unit of layer l
         distinct = len({row.tobytes() for row in units})
@@ -338,7 +342,7 @@ def _batch_sample(X, Y, m):
     n = len(X)
     if m >= n:
         return X, Y
-    rows = np.arange(m) * n // m
+    rows = np.arange(m, dtype=np.intp) * n // m
     return X[rows], Y[rows]
 
 
@@ -364,6 +368,7 @@ def _initial_loss(net, X, Y, baseline=None):
     with np.errstate(all="ignore"):
         net._forward(X)
         loss = float(net._data_loss(Y))
+    net.layers[0].A_prev = None  # the first layer's cached input may be a gathered copy: not kept into training
     if baseline is None:
         baseline = uninformative_loss(net, Y)
     if not baseline > 0 or not loss > INITIAL_LOSS_FACTOR * baseline:
@@ -837,7 +842,7 @@ def diagnose(net, X, y, **fit_options):
     from .training import fit
 
     X, Y = net.check_data(X, y)
-    findings = check_before(net, X, Y, fit_options.get("batch_size") or len(X))
+    findings = check_before(net, X, Y, fit_options.get("batch_size"))
     if any(f.severity == "error" for f in findings):
         return findings, None
     with warnings.catch_warnings():

@@ -163,11 +163,7 @@ def fit(
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     X, Y = net.check_data(X, y)
     n = len(X)
-    if batch_size is None:
-        batch_size = n
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be None (full batch) or a positive integer, got {batch_size!r}")
-    batch_size = min(batch_size, n)
+    batch_size = batch_rows(batch_size, n)
     val = None if validation_data is None else net.check_data(*_pair(validation_data))
     if isinstance(early_stopping, int) and not isinstance(early_stopping, bool):
         early_stopping = EarlyStopping(patience=early_stopping)
@@ -213,6 +209,16 @@ def fit(
         if monitor:
             monitor.finish()
     return history
+
+
+def batch_rows(batch_size, n):
+    """The rows of a batch for ``batch_size`` on n rows: n for None (full batch), else the positive
+    integer given, at most n; ValueError otherwise."""
+    if batch_size is None:
+        return n
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be None (full batch) or a positive integer, got {batch_size!r}")
+    return min(batch_size, n)
 
 
 class _Diverged(ArithmeticError):
