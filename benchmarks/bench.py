@@ -357,7 +357,8 @@ def machine():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller W2 and scaling data, fewer repeats")
-    parser.add_argument("--repeats", type=int, default=None, help="timed rounds at least (default 9: W2 and W3 get no more in the budget; quick 3)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timed rounds at least (default 9: W2 and W3 get no more in the budget; quick 3)")
     parser.add_argument("--budget", type=float, default=None,
                         help="seconds per workload and dtype: short workloads get more rounds, up to 100 "
                              "(default 20, quick 3; a scaling row gets a quarter)")
