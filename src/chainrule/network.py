@@ -153,9 +153,9 @@ class Network:
             return 0.0
         return self.l2 / (2 * m) * sum(float(np.vdot(layer.W, layer.W)) for layer in self.layers)
 
-    def _loss_from_output(self, Y):
+    def _loss_from_output(self, Y, fused=None):
         """L for the cached forward pass, with the L2 penalty."""
-        return self._data_loss(Y) + self.penalty(len(Y))
+        return self._data_loss(Y, fused) + self.penalty(len(Y))
 
     def loss_value(self, X, y):
         """L(X, y): forward pass and loss (with the L2 penalty), no gradients."""
@@ -174,7 +174,7 @@ class Network:
         ws = ws or self._workspace(len(X))
         self._forward(X, ws)
         fused = self._fused()
-        loss = self._data_loss(Y, fused) + self.penalty(len(Y))
+        loss = self._loss_from_output(Y, fused)
         layers = self.layers
         out = layers[-1]
         # δ(L) = ∂L/∂z(L): (ŷ − y)/N when fused, else ∂L/∂a(L) ⊙ f′(z(L))
