@@ -221,7 +221,7 @@ def test_input_scales_differing_by_orders_of_magnitude():
     X = rng.normal(size=(100, 2)) * [1.0, 1e-5]  # both small, four orders of magnitude apart
     net = net_of([2, 4, 1], ["tanh", "sigmoid"], "bce")
     found = check_before(net, *net.check_data(X, X[:, 0] > 0))
-    assert [f.code for f in found] == ["unnormalized_inputs"] and found[0].threshold == diagnostics.INPUT_SPREAD
+    assert [f.code for f in found] == ["unnormalized_inputs"] and found[0].threshold == diagnostics.thresholds.INPUT_SPREAD
 
 
 # ---- NaN and inf -------------------------------------------------------------------------------
@@ -384,9 +384,9 @@ def test_a_run_that_blew_up_is_not_called_a_plateau():
 @pytest.mark.parametrize("shape", [(1024, 64), (2048, 256), (512, 512), (4096, 10), (3, 4)])
 def test_the_watched_weights_reach_every_output_unit(shape):
     W = np.zeros(shape)
-    k = diagnostics._stride(W)
+    k = diagnostics.monitor._stride(W)
     columns = {i % shape[1] for i in range(0, W.size, k)}
-    assert W.size // k <= diagnostics.UPDATE_SAMPLE + 1 and len(columns) == shape[1]
+    assert W.size // k <= diagnostics.thresholds.UPDATE_SAMPLE + 1 and len(columns) == shape[1]
 
 
 @pytest.mark.filterwarnings("ignore::chainrule.DiagnosticWarning")  # lr_too_low: the SGD is a stand-in
