@@ -251,8 +251,9 @@ def _initial_loss(net, X, Y, baseline=None):
     1 for hinge). At initialization the logits are small, so the first loss is close to it:
     over 30 seeds each of 9 default-initialized classifiers (XOR, moons, digits raw and
     standardized, breast_cancer and credit_risk standardized, from logistic regression to three
-    hidden layers of 128) the median ratio is 1.0–1.4, the largest 3.6 (logistic regression on
-    breast_cancer, whose 30 features are correlated). Above INITIAL_LOSS_FACTOR = 5 the network
+    hidden layers of 128; the loss on one batch of the training batch size, as ``check_before``
+    takes it) the median ratio is 1.0–1.4, the largest 3.6 (logistic regression on breast_cancer,
+    whose 30 features are correlated). Above INITIAL_LOSS_FACTOR = 5 the network
     starts confidently wrong — randn weights give 18×, unscaled inputs 100× and more — and its
     first epochs only undo that. Regression is left out: with standardized targets a default
     network's first mse is 1–35 times mean y² (its output variance adds to it), a normal start."""
