@@ -55,12 +55,12 @@ def make_flat(X, y, dtype):
     step_buf, hits = np.empty_like(theta), np.empty((m, 1), bool)
 
     def step():
-        np.matmul(Xa, W1a, out=Z1)  # z1 = [x, 1] [W1; b1]
+        np.dot(Xa, W1a, out=Z1)  # z1 = [x, 1] [W1; b1]
         np.negative(Z1, out=A1)  # a1 = σ(z1) = exp(−softplus(−z1))
         np.logaddexp(zero, A1, out=A1)
         np.negative(A1, out=A1)
         np.exp(A1, out=A1)
-        np.matmul(A1a, W2a, out=Z2)
+        np.dot(A1a, W2a, out=Z2)
         np.negative(Z2, out=S2)  # S2 = softplus(−z2) = −log a2
         np.logaddexp(zero, S2, out=S2)
         np.negative(S2, out=A2)
@@ -70,12 +70,12 @@ def make_flat(X, y, dtype):
         loss = (float(np.vdot(Y, S2)) + float(np.vdot(one_minus_y, P2))) / m
         np.subtract(A2, Y, out=D2)  # δ2 = (a2 − y)/m
         np.multiply(D2, inv_m, out=D2)
-        np.matmul(A1a.T, D2, out=dW2a)  # [dW2; db2]
-        np.matmul(D2, W2.T, out=D1)
+        np.dot(A1a.T, D2, out=dW2a)  # [dW2; db2]
+        np.dot(D2, W2.T, out=D1)
         np.subtract(one, A1, out=S1)  # δ1 = δ2 W2ᵀ ⊙ a1(1 − a1)
         np.multiply(S1, A1, out=S1)
         np.multiply(D1, S1, out=D1)
-        np.matmul(Xa.T, D1, out=dW1a)  # [dW1; db1]
+        np.dot(Xa.T, D1, out=dW1a)  # [dW1; db1]
         np.greater(A2, half, out=hits)
         correct = np.count_nonzero(hits == y_pos)
         norms = math.sqrt(np.vdot(dW1, dW1)), math.sqrt(np.vdot(dW2, dW2))

