@@ -25,7 +25,7 @@ from autograd import grad
 
 import chainrule as cr
 from chainrule.activations import ACTIVATIONS
-from chainrule.losses import LOSSES
+from chainrule.losses import LOSSES, MSE
 
 RTOL = 1e-7
 KINK_GAP = 1e-3
@@ -386,6 +386,42 @@ def test_float32_network_matches_float64(output, loss):
     for l, (l32, l64) in enumerate(zip(net32.layers, exact.layers), start=1):
         assert_close(l32.dW, l64.dW, rtol=1e-4, label=f"float32 dW{l} vs unrounded float64")
         assert_close(l32.db, l64.db, rtol=1e-4, label=f"float32 db{l} vs unrounded float64")
+
+
+class _Tanh64(cr.Activation):
+    """A user's activation that ignores ``out`` and returns float64 whatever the network's dtype."""
+
+    def forward(self, z, out=None):
+        return np.tanh(z.astype(np.float64))
+
+    def backward(self, grad_a, z, a, out=None, scratch=None):
+        return grad_a * (1.0 - np.tanh(z.astype(np.float64)) ** 2)
+
+
+class _MSE64(MSE):
+    """A user's loss whose gradient ignores ``out`` and comes back in float64."""
+
+    def grad(self, a, y, out=None):
+        return (a.astype(np.float64) - y) * (2.0 / a.size)
+
+
+def test_float32_network_with_extensions_that_return_float64():
+    # the products take float64 operands into float32 buffers (cast, as np.matmul does): the gradients
+    # still match the oracle, and θ and its gradient stay float32
+    case = draw_case(_seed("f64 extensions"), "tanh", "tanh", "mse", depth=2, batch=5)
+    rounded = [tuple(q.astype(np.float32).astype(np.float64) for q in p) for p in case["params"]]
+    X32 = case["X"].astype(np.float32)
+    act = _Tanh64("tanh64", np.tanh, lambda z: 1.0 - np.tanh(z) ** 2)
+    layers = [cr.Dense(W.shape[0], W.shape[1], act, init=(W, b)) for W, b in rounded]
+    net = cr.Network(layers, loss=_MSE64(), dtype=np.float32)
+    net.backward(X32, case["Y"])
+    auto = oracle_grad(rounded, X32.astype(np.float64), case["Y"], ["tanh", "tanh"], "mse")
+    for l, (layer, (gW, gb)) in enumerate(zip(net.layers, auto), start=1):
+        assert layer.dW.dtype == layer.db.dtype == np.float32
+        assert_close(layer.dW, gW, rtol=1e-4, label=f"dW{l} vs autograd")
+        assert_close(layer.db, gb, rtol=1e-4, label=f"db{l} vs autograd")
+    history = net.fit(X32, case["Y"], optimizer=cr.SGD(0.1), epochs=3, batch_size=2, progress=False)
+    assert net.theta.dtype == np.float32 and np.isfinite(history.loss).all()
 
 
 @pytest.mark.parametrize("output, loss", OUTPUT_LOSS)
