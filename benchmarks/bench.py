@@ -13,7 +13,7 @@ Contenders, timed round-robin (one run of each per round), medians over the roun
 ``--repeats`` of them, and as many as fit in ``--budget`` seconds per workload and dtype:
   floor       only the matrix products one training step needs — A@W per layer, Aᵀ@δ per layer,
               δ@Wᵀ for every layer but the first — into preallocated buffers, by np.dot(…, out=):
-              on small matrices about 1 µs a call less than np.matmul, the same BLAS call
+              on small matrices about 1 µs a call less than np.matmul, the same BLAS product
   chainrule   Network.fit as users call it (progress off)
   numpy       a plain NumPy training loop written the way the seeds write it
   sklearn     MLPClassifier.partial_fit (sgd, momentum 0, alpha 0, shuffle off)
