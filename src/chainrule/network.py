@@ -1,9 +1,5 @@
 """Network: a stack of Dense layers, a loss, and the backward pass as the delta recurrence."""
 
-import json
-import os
-import tempfile
-import zipfile
 from types import SimpleNamespace
 
 import numpy as np
@@ -11,12 +7,9 @@ import numpy as np
 from .activations import ACTIVATIONS, Activation, get_activation
 from .layers import Dense
 from .losses import get_loss
+from .modelfile import FORMAT, FORMAT_VERSION, read, write
 
 __all__ = ["Network", "load"]
-
-FORMAT = "chainrule-model"
-FORMAT_VERSION = 1
-
 
 class Network:
     """A feed-forward network ``layers[0] → … → layers[-1]`` trained on ``loss``.
@@ -258,22 +251,7 @@ class Network:
 
     def save(self, path):
         """Write the network to one ``.npz`` file (architecture as JSON, weights as arrays), atomically."""
-        path = os.fspath(path)
-        arrays = {"architecture": np.array(json.dumps(self.architecture()))}
-        for l, layer in enumerate(self.layers, start=1):
-            arrays[f"W{l}"] = layer.W
-            arrays[f"b{l}"] = layer.b
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".chainrule-", suffix=".npz.tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        write(path, self.architecture(), [(layer.W, layer.b) for layer in self.layers])
 
 
 def _check_finite(X, name):
@@ -295,21 +273,8 @@ def load(path, activations=None):
 
     A model with user-defined activations needs them again: ``activations={name: Activation(...)}``.
     """
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise ValueError(f"no model file at {path!r}; check the path")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arch = json.loads(str(data["architecture"][()]))
-            arrays = {k: data[k] for k in data.files if k != "architecture"}
-        if arch.get("format") != FORMAT:
-            raise ValueError("missing chainrule format tag")
-        if arch.get("version") != FORMAT_VERSION:
-            raise ValueError(f"format version {arch.get('version')!r}, this chainrule reads {FORMAT_VERSION}")
-        specs = arch["layers"]
-        weights = [(arrays[f"W{l}"], arrays[f"b{l}"]) for l in range(1, len(specs) + 1)]
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError, json.JSONDecodeError, EOFError) as e:
-        raise ValueError(f"{path!r} is not a readable chainrule model file ({e}); save it again with Network.save") from None
+    arch, weights = read(path)
+    specs = arch["layers"]
     layers = []
     for spec, (W, b) in zip(specs, weights):
         act = _activation_from_config(spec["activation"], activations or {})
