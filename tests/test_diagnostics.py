@@ -67,7 +67,8 @@ def test_healthy_training_raises_no_alarm(case):
     assert history.loss[-1] < 0.8 * history.loss[0]  # and it did learn (credit_risk's labels are noisy: 0.70)
     # the statistics the checks read were recorded, one entry per epoch and layer
     for key in ("dead_fraction", "saturated_fraction", "update_ratio"):
-        assert len(getattr(history, key)) == history.epochs and len(getattr(history, key)[0]) == len(net.layers)
+        rows = getattr(history.diagnostics, key)
+        assert len(rows) == history.epochs and len(rows[0]) == len(net.layers)
 
 
 # ---- each check fires on a case built to have its problem --------------------------------------
@@ -278,10 +279,10 @@ def test_diagnostics_change_nothing_that_training_computes():
         net = net_of([64, 16, 10], ["relu", "softmax"], "cross_entropy", seed=3)
         h = net.fit(X[:300], y[:300], optimizer=cr.SGD(0.1, momentum=0.9), epochs=3, batch_size=32,
                     progress=False, diagnostics=on)
-        runs.append((net.theta.copy(), h.loss, h.dead_fraction))
+        runs.append((net.theta.copy(), h.loss, h.diagnostics))
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
     assert runs[0][1] == runs[1][1]
-    assert len(runs[0][2]) == 3 and runs[1][2] == []  # off: no statistics either
+    assert len(runs[0][2].dead_fraction) == 3 and runs[1][2] is None  # off: no statistics either
 
 
 def test_diagnostics_off_shows_and_keeps_nothing():
@@ -297,8 +298,9 @@ def test_history_as_dict_has_the_findings_and_the_statistics():
     history, _ = train(net, X, y, epochs=2, **options)
     d = history.as_dict()
     assert d["findings"][0]["code"] == "init_scale" and d["findings"][0]["layer"] == 1
-    assert set(d) >= {"dead_fraction", "saturated_fraction", "update_ratio"}
-    dead, saturated, ratio = d["dead_fraction"][0], d["saturated_fraction"][0], d["update_ratio"][0]
+    stats = d["diagnostics"]
+    assert set(stats) == {"dead_fraction", "saturated_fraction", "update_ratio"}
+    dead, saturated, ratio = stats["dead_fraction"][0], stats["saturated_fraction"][0], stats["update_ratio"][0]
     assert dead[0] is not None and dead[1] is None  # layer 1 ReLU; the softmax output has no dead units
     assert saturated == (None, None)
     assert all(0 < r < 1 for r in ratio)
@@ -346,7 +348,7 @@ def test_unmeasured_epochs_hold_none_and_a_long_run_stays_cheap():
     X, y = datasets.xor()
     net = net_of([2, 4, 1], ["sigmoid", "sigmoid"], "bce")
     history, _ = train(net, X, y, optimizer=cr.SGD(1.0), epochs=300)
-    for e, ratios in enumerate(history.update_ratio, start=1):
+    for e, ratios in enumerate(history.diagnostics.update_ratio, start=1):
         assert (ratios[0] is not None) == diagnostics.measured_epoch(e), e
         assert ratios[0] is None or ratios[0] > 0, e  # a measured epoch measures its first step
 
@@ -396,24 +398,26 @@ def test_only_a_climb_on_an_unmeasured_epoch_adds_a_measured_epoch():
     X, y = datasets.xor()
     net = net_of([2, 4, 1], ["sigmoid", "sigmoid"], "bce")
     X, Y = net.check_data(X, y)
-    history, optimizer = cr.History(), cr.SGD(1e-6)
-    monitor = diagnostics.Monitor(net, X, Y, history, optimizer, 4)
-    watched = monitor.watch(optimizer)
-    monitor.start()
+    history, monitor = cr.History(), diagnostics.Diagnostics()
     measured = []
-    for epoch in range(1, 81):
-        measured.append(monitor.measuring)
-        net._backward(X, Y)
-        (watched if monitor.measuring else optimizer).step(net)
-        history.loss.append(0.6 * 0.99**epoch + (0.5 if epoch in (40, 45) else 0.0))
-        history.grad_norms.append([1.0, 1.0])
-        monitor.end_epoch(epoch)
-    monitor.finish()
+
+    class HandWrittenLoss(cr.Callback):
+        """Between the History and the diagnostics: the epoch's loss replaced by the curve above."""
+
+        def on_epoch_begin(self, trainer, epoch):
+            measured.append(monitor.measuring)
+
+        def on_epoch_end(self, trainer, epoch, logs):
+            history.loss[-1] = logs["loss"] = 0.6 * 0.99**epoch + (0.5 if epoch in (40, 45) else 0.0)
+
+    trainer = cr.training.Trainer(net, cr.SGD(1e-6), X, Y, 80, 4, False, None, [history, HandWrittenLoss(), monitor])
+    trainer.run()
     schedule = {e for e in range(1, 81) if diagnostics.measured_epoch(e)}
     assert 40 in schedule and 45 not in schedule
     assert {e for e, m in enumerate(measured, start=1) if m} == schedule | {46}
-    assert len(history.update_ratio) == 80
-    assert history.update_ratio[45][0] is not None and history.update_ratio[46] == (None, None)  # epochs 46, 47
+    ratios = history.diagnostics.update_ratio
+    assert len(ratios) == 80
+    assert ratios[45][0] is not None and ratios[46] == (None, None)  # epochs 46, 47
 
 
 def test_the_starting_loss_is_taken_on_one_batch_spread_over_the_data():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import training
+from chainrule import progress as progress_bar
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 XOR_Y = np.array([0, 1, 1, 0])
@@ -151,7 +151,7 @@ def test_progress_bar_only_on_a_terminal(monkeypatch):
     for is_tty, ci, progress, shown in [(True, None, True, True), (True, "true", True, False),
                                         (False, None, True, False), (True, None, False, False)]:
         stream = Tty() if is_tty else io.StringIO()
-        monkeypatch.setattr(training.sys, "stderr", stream)
+        monkeypatch.setattr(progress_bar.sys, "stderr", stream)
         if ci:
             monkeypatch.setenv("CI", ci)
         else:

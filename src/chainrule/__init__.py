@@ -1,6 +1,7 @@
 """chainrule: backpropagation written out as the textbooks derive it — readable, exact, robust, fast."""
 
 from .activations import Activation, leaky_relu
+from .callbacks import Callback
 from .diagnostics import DiagnosticWarning, Finding, diagnose
 from .gradcheck import gradcheck
 from .layers import Dense
@@ -14,6 +15,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Activation",
     "Adam",
+    "Callback",
     "Dense",
     "DiagnosticWarning",
     "EarlyStopping",

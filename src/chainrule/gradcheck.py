@@ -98,7 +98,8 @@ def gradcheck(net, X, y, eps=1e-5, tol=1e-5, max_entries=None, seed=0):
     if net.dtype != np.float64:
         net = net.copy(dtype=np.float64)
     X, Y = net.check_data(X, y)
-    loss = net._backward(X, Y)
+    ws = net.workspace(len(X))
+    loss = net.backprop(X, Y, ws)
     # central differences carry rounding of about 1e-16·|L|/ε; errors far below that are noise
     atol = 1e-9 * max(1.0, abs(loss))
     analytic = [(l, name, p, g.copy()) for l, name, p, g, _ in net.parameters()]
@@ -107,8 +108,8 @@ def gradcheck(net, X, y, eps=1e-5, tol=1e-5, max_entries=None, seed=0):
 
     def loss_at(p, idx, value):
         p[idx] = value
-        net._forward(X)
-        return net._loss_from_output(Y), _kink_pattern(net, Y)
+        net.propagate(X, ws)
+        return net.data_loss(Y, ws) + net.penalty(len(Y)), _kink_pattern(net, Y)
 
     checks = []
     for l, name, p, g in analytic:
@@ -210,7 +211,7 @@ def _explain(f, m, k):
 def _kink_pattern(net, Y):
     """Which side of each kink every pre-activation (and the hinge margin) lies on."""
     pattern = [layer.Z > k for layer in net.layers for k in layer.activation.kinks]
-    margin = getattr(net.loss, "kink_margin", None)
+    margin = net.loss.kink_margin
     if margin is not None:
         pattern.append(Y * net.layers[-1].A < margin)
     return pattern

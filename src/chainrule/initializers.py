@@ -5,7 +5,7 @@ Biases start at zero. Each initializer returns an array of shape (fan_in, fan_ou
 
 import numpy as np
 
-__all__ = ["INITIALIZERS", "initialize", "default_init"]
+__all__ = ["INITIALIZERS", "initialize", "std"]
 
 
 def glorot_uniform(rng, fan_in, fan_out):
@@ -45,9 +45,17 @@ INITIALIZERS = {
 }
 
 
-def default_init(activation_name):
-    """He for the ReLU family, Glorot uniform for everything else."""
-    return "he_normal" if activation_name in ("relu", "leaky_relu") else "glorot_uniform"
+def std(name, fan_in, fan_out):
+    """The standard deviation of the weights the named initializer draws: Glorot's
+    √(2/(fan_in + fan_out)) keeps the variance of z and δ through a layer whose f′(0) = 1, He's
+    √(2/fan_in) through a ReLU, which passes half of it."""
+    if name not in INITIALIZERS:
+        raise ValueError(f"unknown initializer {name!r}; use one of {', '.join(INITIALIZERS)}")
+    if name.startswith("glorot"):
+        return float(np.sqrt(2.0 / (fan_in + fan_out)))
+    if name.startswith("he"):
+        return float(np.sqrt(2.0 / fan_in))
+    return 0.01 if name == "small_normal" else 1.0
 
 
 def initialize(name, rng, fan_in, fan_out):

@@ -6,9 +6,28 @@ import numpy as np
 
 from ._constants import ONES
 from .activations import get_activation
-from .initializers import default_init, initialize
+from .initializers import initialize
 
-__all__ = ["Dense"]
+__all__ = ["Dense", "LayerBuffers"]
+
+
+class LayerBuffers:
+    """One layer's arrays for one batch of m rows, which every pass over such a batch overwrites:
+
+    ``z``        (m, n_out) pre-activations z = a_prev W + b
+    ``a``        activations a = f(z) (z itself for a linear layer)
+    ``delta``    δ = ∂L/∂z; during the backward pass first ∂L/∂a = δ(next) W(next)ᵀ, then δ in place
+    ``log_a``    log f(z), from the logits, for activations that leave it (sigmoid, softmax); else None
+    ``scratch``  f′(z) and the other temporaries of the backward pass
+    ``a_prev``   the input of the last forward pass (the batch X, or the previous layer's ``a``): a view
+    """
+
+    __slots__ = ("z", "a", "delta", "log_a", "scratch", "a_prev")
+
+    def __init__(self, m, n_out, dtype, has_log):
+        self.z, self.a, self.delta, self.scratch = (np.empty((m, n_out), dtype) for _ in range(4))
+        self.log_a = np.empty((m, n_out), dtype) if has_log else None
+        self.a_prev = None
 
 
 class Dense:
@@ -17,14 +36,14 @@ class Dense:
     ``W`` has shape (n_in, n_out): row i holds the weights from input i, column j the
     weights into neuron j, so that Z = A_prev @ W + b for a batch whose samples are rows.
     ``b`` has shape (n_out,). After ``Network.backward``, ``dW`` and ``db`` hold ∂L/∂W and
-    ∂L/∂b, and ``Z``, ``A``, ``delta`` the batch's pre-activations, activations and δ = ∂L/∂z
-    (a sigmoid or softmax layer also ``log_A`` = log a, until the backward pass reuses it).
-    These are buffers that the next pass overwrites: copy what you keep.
+    ∂L/∂b and ``delta`` the batch's δ = ∂L/∂z; ``Z``, ``A`` (and ``log_A`` = log a for a sigmoid
+    or softmax layer, ``A_prev`` the layer's input) are the last forward pass's, from ``buffers``,
+    the ``LayerBuffers`` it wrote into. The next pass overwrites them: copy what you keep.
 
-    ``init`` is an initializer name (see ``chainrule.initializers.INITIALIZERS``; default He
-    for ReLU-family activations, Glorot uniform otherwise), an array W of shape (n_in, n_out),
-    or a pair (W, b). ``lr_scale`` multiplies the optimizer's learning rate for this layer.
-    ``bias=False`` leaves b at zero and out of training.
+    ``init`` is an initializer name (see ``chainrule.initializers.INITIALIZERS``; default: the
+    activation's own ``init``, He for the ReLU family, Glorot uniform otherwise), an array W of
+    shape (n_in, n_out), or a pair (W, b). ``lr_scale`` multiplies the optimizer's learning rate
+    for this layer. ``bias=False`` leaves b at zero and out of training.
     """
 
     def __init__(self, n_in, n_out, activation="linear", init=None, lr_scale=1.0, bias=True):
@@ -39,9 +58,10 @@ class Dense:
         self.bias = bool(bias)
         self._W = self._b = None
         self.dW = self.db = None
-        self.A_prev = self.Z = self.A = self.log_A = self.delta = None
+        self.buffers = None  # the LayerBuffers of the last forward pass
+        self.delta = None  # δ of the last backward pass
         if init is None:
-            init = default_init(self.activation.name)
+            init = self.activation.init
         if isinstance(init, str):
             self.init = init
         else:
@@ -116,41 +136,60 @@ class Dense:
         if self.bias:
             yield "b", self.b, self.db
 
-    def forward(self, A_prev, buf):
-        """z = a_prev W + b;  a = f(z), into the batch's buffers ``buf.Z``, ``buf.A`` (and log a into ``buf.S``).
-        Caches a_prev, z and a for the backward pass."""
-        self.A_prev = A_prev
-        self.Z = _product(A_prev, self.W, buf.Z)
+    def new_buffers(self, m, dtype):
+        """The arrays a batch of m rows needs in this layer."""
+        return LayerBuffers(m, self.n_out, dtype, self.activation.has_log)
+
+    def forward(self, a_prev, buf):
+        """z = a_prev W + b;  a = f(z) — into ``buf`` (this layer's ``LayerBuffers``), which keeps
+        a_prev, z and a (and log a) for the backward pass."""
+        buf.a_prev = a_prev
+        z = _product(a_prev, self.W, buf.z)
         if self.bias:
-            self.Z += self.b
-        if self.activation.has_log:
-            # log a from the logits, on the way to a: what the fused loss reads (into the scratch buffer)
-            self.A = self.activation.forward(self.Z, out=buf.A, log_out=buf.S)
-            self.log_A = buf.S
+            z += self.b
+        if self.activation.has_log:  # log a from the logits, on the way to a: what a fused loss reads
+            buf.a = self.activation.forward(z, out=buf.a, log_out=buf.log_a)
         else:
-            self.A = self.activation.forward(self.Z, out=buf.A)
-        return self.A
+            buf.a = self.activation.forward(z, out=buf.a)
+        self.buffers = buf
+        return buf.a
 
     def backward(self, delta, grad_out=None):
-        """Given δ = ∂L/∂z of this layer (1/N already inside):
+        """Given δ = ∂L/∂z of this layer (1/N already inside), for the batch of the last forward pass:
 
         ∂L/∂W = a_prevᵀ δ,   ∂L/∂b = Σ_rows δ,   and returns ∂L/∂a_prev = δ Wᵀ into ``grad_out``
         (the previous layer's delta buffer; None for the first layer, where nobody needs it).
         """
         self.delta = delta
-        _product(self.A_prev.T, delta, self.dW)
+        _product(self.buffers.a_prev.T, delta, self.dW)
         if self.bias:
-            # Σ_rows δ = 1ᵀ δ: as a BLAS product it takes about half the time of np.add.reduce
-            _product(ONES[len(delta), delta.dtype], delta, self.db)
+            _product(ONES[len(delta), delta.dtype], delta, self.db)  # Σ_rows δ = 1ᵀ δ, as one BLAS product
         return None if grad_out is None else _product(delta, self.W.T, grad_out)
+
+    # the last pass's arrays, by the names of the equations (None before any pass)
+
+    @property
+    def A_prev(self):
+        return None if self.buffers is None else self.buffers.a_prev
+
+    @property
+    def Z(self):
+        return None if self.buffers is None else self.buffers.z
+
+    @property
+    def A(self):
+        return None if self.buffers is None else self.buffers.a
+
+    @property
+    def log_A(self):
+        return None if self.buffers is None else self.buffers.log_a
 
 
 def _product(a, b, out):
     """out ← a b by ``np.dot``: the BLAS product of ``a @ b`` without the matmul ufunc's dispatch,
-    about 1 µs less per call (a 4×2 by 2×4 product: 1.1 µs against 2.4 µs), which on a small
-    network's step is as much as the arithmetic. ``np.dot`` writes only into an ``out`` of its
-    result's dtype; an operand of another dtype (from a user's activation or loss that returns one)
-    goes through ``np.matmul``, which casts into ``out``."""
+    which on a small network's step costs as much as the arithmetic. ``np.dot`` writes only into an
+    ``out`` of its result's dtype; an operand of another dtype (from a user's activation or loss
+    that returns one) goes through ``np.matmul``, which casts into ``out``."""
     try:
         return np.dot(a, b, out=out)
     except ValueError:

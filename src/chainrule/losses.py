@@ -5,22 +5,38 @@ here, once: the gradients and deltas returned already contain it, so the layers'
 ∂L/∂W = a_prevᵀ δ and ∂L/∂b = Σ_rows δ are plain sums over the batch.
 
 For a sigmoid output with ``bce`` and a softmax output with ``cross_entropy`` the
-output delta simplifies to δ = (ŷ − y)/N (seeds 002 and 003 derive it), with ŷ the
-output layer's stable σ(z) or softmax(z); the loss itself is computed from the logits
-z, so that a saturated output gives no log(0) and no NaN.
+output delta simplifies to δ = (ŷ − y)/N (the chain rule through σ′ = ŷ(1 − ŷ), or through the
+softmax Jacobian, cancels the loss's denominator), with ŷ the output layer's stable σ(z) or
+softmax(z); the loss itself is computed from the logits z, so that a saturated output gives no
+log(0) and no NaN.
 
-``grad`` and ``fused_delta`` take an optional ``out`` buffer, so that training reuses
+Everything the library knows about one loss lives on its class: value, gradient, the fused
+pairing, target checks, accuracy, the loss of an output that knows nothing, how the trace
+writes it. ``grad`` and ``fused_delta`` take an optional ``out`` buffer, so that training reuses
 memory instead of allocating.
 """
 
 import numpy as np
 
 from ._constants import CONST
-from .activations import Softmax
+from .activations import Sigmoid, Softmax
 
 _softmax = Softmax().forward
 
-__all__ = ["Loss", "LOSSES", "get_loss"]
+__all__ = ["Loss", "LOSSES", "get_loss", "register"]
+
+LOSSES = {}
+
+
+def register(cls):
+    """Make a Loss subclass known by its ``name`` (the CLI, trace specs, saved models); returns the
+    class, so it can decorate one. Its constructor must take no argument."""
+    if not (isinstance(cls, type) and issubclass(cls, Loss)):
+        raise ValueError(f"register takes a Loss subclass, got {cls!r}")
+    if not isinstance(cls.name, str) or not cls.name:
+        raise ValueError(f"{cls.__name__} needs a class attribute name, a non-empty string")
+    LOSSES[cls.name] = cls
+    return cls
 
 
 def _softplus(z):
@@ -53,15 +69,47 @@ def _dot(x, y):
 class Loss:
     """A loss: ``value(a, y)``, ``grad(a, y)`` = ∂L/∂a, and target checking.
 
-    ``fuses`` names the output activation with which the output delta is simply
+    ``fuses`` is the output activation class with which the output delta is simply
     δ = (ŷ − y)/(number of averaged terms): ``fused_value(z, y, log_a)`` is the loss from the
     logits (log_a, the log of that activation of z that its forward pass leaves, when at hand),
     ``fused_delta(a, y)`` that delta.
+
+    Your own: a subclass with ``name``, ``value(a, y)`` and ``grad(a, y, out=None)``, registered
+    with ``chainrule.losses.register``.
     """
 
     name = None
     fuses = None
     classification = False
+    # K classes are K output units (integer labels become one-hot rows); otherwise one unit per target.
+    one_unit_per_class = False
+    # The output of a network that knows nothing: its loss is the baseline the diagnostics judge by.
+    uninformative_output = 0.0
+    # The baseline's name, when it has one (ln K for K classes).
+    uninformative_name = None
+    # Where the loss has a kink in the output, the margin y·ŷ it asks for (hinge): gradcheck skips
+    # crossing it; an output that cannot reach −margin cannot satisfy it.
+    kink_margin = None
+    # The loss takes the outputs as probabilities in [0, 1] (bce), or as logits it applies softmax to
+    # (cross_entropy): what the output activation must give it.
+    needs_probabilities = False
+    takes_logits = False
+    # How the trace writes it: one term of the sum and its derivative ∂(term)/∂a, templates in {a}
+    # (an output), {t} (its target) and {p} (a softmax probability); ``mean_over`` "N" (samples)
+    # or "NK" (samples and outputs); ``negated``: L is minus the mean; ``definition`` a sentence.
+    term = None
+    term_grad = None
+    mean_over = "NK"
+    negated = False
+    definition = None
+
+    def fuses_with(self, activation):
+        """Whether this loss computes the output delta from the logits of this output activation."""
+        return self.fuses is not None and type(activation) is self.fuses
+
+    def uninformative(self, Y):
+        """The loss of an output that knows nothing (``uninformative_output`` for every target)."""
+        return float(self.value(np.full_like(Y, self.uninformative_output), Y))
 
     def prepare_targets(self, y, n_out, dtype):
         """y as a float array of shape (N, n_out); raise ValueError if it cannot be a target."""
@@ -89,10 +137,13 @@ class Loss:
         return a
 
 
+@register
 class MSE(Loss):
     """L = (1/(N·K)) Σ_n Σ_k (ŷ_nk − y_nk)²   (torch.nn.MSELoss)."""
 
     name = "mse"
+    term, term_grad = "({a} − {t})²", "2·({a} − {t})"
+    definition = "mse, L = (1/(N·K))·Σₙ Σₖ (a[L][k] − t[k])², the mean over the N samples and K outputs"
 
     def value(self, a, y):
         return _mean((a - y) ** 2)
@@ -104,10 +155,14 @@ class MSE(Loss):
         return out
 
 
+@register
 class HalfSSE(Loss):
     """L = (1/N) Σ_n ½ Σ_k (ŷ_nk − y_nk)²   (the textbook and lab convention)."""
 
     name = "half_sse"
+    term, term_grad, mean_over = "½·({a} − {t})²", "({a} − {t})", "N"
+    definition = ("half_sse, L = (1/N)·Σₙ ½·Σₖ (a[L][k] − t[k])², half the squared error summed over the "
+                  "outputs, averaged over the N samples")
 
     def value(self, a, y):
         return 0.5 * float(np.add.reduce((a - y) ** 2, axis=None)) / a.shape[0]
@@ -119,6 +174,7 @@ class HalfSSE(Loss):
         return out
 
 
+@register
 class BCE(Loss):
     """L = −(1/(N·K)) Σ [y log ŷ + (1 − y) log(1 − ŷ)] on probabilities ŷ   (torch.nn.BCELoss).
 
@@ -126,8 +182,13 @@ class BCE(Loss):
     """
 
     name = "bce"
-    fuses = "sigmoid"
+    fuses = Sigmoid
     classification = True
+    needs_probabilities = True
+    uninformative_output = 0.5
+    uninformative_name = "ln 2"
+    term, term_grad, negated = "[{t}·log({a}) + (1 − {t})·log(1 − {a})]", "({a} − {t})/({a}·(1 − {a}))", True
+    definition = "bce, L = −(1/(N·K))·Σₙ Σₖ [t·log(a) + (1 − t)·log(1 − a)]"
 
     def prepare_targets(self, y, n_out, dtype):
         y = super().prepare_targets(y, n_out, dtype)
@@ -172,6 +233,7 @@ class BCE(Loss):
         return _fraction(np.greater(a, half) == np.greater(y, half))
 
 
+@register
 class CrossEntropy(Loss):
     """L = −(1/N) Σ_n Σ_k y_nk log softmax(ŷ_n)_k on the last layer's logits   (torch.nn.CrossEntropyLoss).
 
@@ -180,8 +242,13 @@ class CrossEntropy(Loss):
     """
 
     name = "cross_entropy"
-    fuses = "softmax"
+    fuses = Softmax
     classification = True
+    takes_logits = True
+    one_unit_per_class = True
+    uninformative_name = "ln K"
+    term, term_grad, mean_over, negated = "{t}·log({p})", "({p} − {t})", "N", True
+    definition = "cross_entropy, L = −(1/N)·Σₙ Σₖ t[k]·log(p[k]), p = softmax of the last layer's logits"
 
     def prepare_targets(self, y, n_out, dtype):
         y = np.asarray(y)
@@ -234,13 +301,15 @@ class CrossEntropy(Loss):
         return _fraction(a.argmax(axis=1) == y.argmax(axis=1))
 
 
+@register
 class Hinge(Loss):
     """L = (1/(N·K)) Σ max(0, 1 − y ŷ) with y in {−1, +1}   (a linear SVM's loss)."""
 
     name = "hinge"
     classification = True
-    # the loss has a kink where the margin y·ŷ equals 1
-    kink_margin = 1.0
+    kink_margin = 1.0  # the loss has a kink where the margin y·ŷ equals 1
+    term, term_grad = "max(0, 1 − {t}·{a})", "−{t}·[{t}·{a} < 1]"
+    definition = "hinge, L = (1/(N·K))·Σₙ Σₖ max(0, 1 − t·a)"
 
     def prepare_targets(self, y, n_out, dtype):
         y = super().prepare_targets(y, n_out, dtype)
@@ -262,9 +331,6 @@ class Hinge(Loss):
 
     def accuracy(self, a, y):
         return _fraction((a >= 0) == (y > 0))
-
-
-LOSSES = {cls.name: cls for cls in (MSE, HalfSSE, BCE, CrossEntropy, Hinge)}
 
 
 def get_loss(spec):

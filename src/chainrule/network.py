@@ -1,7 +1,5 @@
 """Network: a stack of Dense layers, a loss, and the backward pass as the delta recurrence."""
 
-from types import SimpleNamespace
-
 import numpy as np
 
 from .activations import ACTIVATIONS, Activation, get_activation
@@ -9,7 +7,22 @@ from .layers import Dense
 from .losses import get_loss
 from .modelfile import FORMAT, FORMAT_VERSION, read, write
 
-__all__ = ["Network", "load"]
+__all__ = ["Network", "Workspace", "load"]
+
+
+class Workspace:
+    """The arrays of one forward and backward pass over a batch of m rows: ``layers[l]`` is layer
+    l's ``LayerBuffers`` (z, a, δ, log a, scratch). ``fit`` reuses one per batch size; ``forward``,
+    ``backward`` and ``loss_value`` make a new one per call, so their results stay."""
+
+    def __init__(self, layers, m, dtype):
+        self.m = m
+        self.layers = [layer.new_buffers(m, dtype) for layer in layers]
+
+    def release(self):
+        """Forget the input of the last pass (the caller's batch, or a copy of its rows), so that the
+        workspace keeps no data alive."""
+        self.layers[0].a_prev = None
 
 class Network:
     """A feed-forward network ``layers[0] → … → layers[-1]`` trained on ``loss``.
@@ -51,7 +64,8 @@ class Network:
             part = slice(offset, offset + layer.size)
             layer.build(self.rng, self.theta[part], self.grad[part])
             offset += layer.size
-        self._workspaces = {}
+        self._workspaces = {}  # batch size m → the Workspace training reuses
+        self._l2_buffers = None
         self._lr_scales = (None, None)  # (the layers' lr_scale values, θ's per-entry factors)
 
     def __repr__(self):
@@ -96,49 +110,37 @@ class Network:
             raise ValueError(f"X has {len(X)} samples but y has {len(Y)}; they must have one target per row of X")
         return X, Y
 
-    # ---- forward ---------------------------------------------------------------------------
+    # ---- the passes ------------------------------------------------------------------------
+    # forward, backward, predict and loss_value check their input and allocate new buffers;
+    # propagate, data_loss and backprop take data as check_data returns it and the Workspace to use.
 
-    def forward(self, X):
-        """The network's output a(L) for a batch X of shape (n_samples, n_in)."""
-        X = self.check_X(X)
-        return self._forward(X, self._workspace(len(X), reuse=False))
-
-    def _workspace(self, m, reuse=True):
-        """Per-layer buffers for a batch of m rows: Z, A (A is Z for a linear layer), the delta
-        D and a scratch array S. Training reuses one set per batch size; other calls get new ones."""
-        ws = self._workspaces.get(m) if reuse else None
+    def workspace(self, m):
+        """The Workspace for batches of m rows that training reuses (made on first use)."""
+        ws = self._workspaces.get(m)
         if ws is None:
-            ws = [
-                SimpleNamespace(**{k: np.empty((m, layer.n_out), self.dtype) for k in "ZADS"})
-                for layer in self.layers
-            ]
-            if reuse:
-                self._workspaces[m] = ws
+            ws = self._workspaces[m] = Workspace(self.layers, m, self.dtype)
         return ws
 
-    def _forward(self, X, ws=None):
-        """a(L) for X, through the buffers ``ws`` (default: the reused ones for this batch size)."""
+    def new_workspace(self, m):
+        """A Workspace of its own for a batch of m rows, which no later pass overwrites."""
+        return Workspace(self.layers, m, self.dtype)
+
+    @property
+    def fused(self):
+        """True when the loss computes the output delta from the logits (σ + bce, softmax + cross_entropy)."""
+        return self.loss.fuses_with(self.layers[-1].activation)
+
+    def propagate(self, X, ws):
+        """a(L) for a checked batch X: z = a_prev W + b, a = f(z), layer after layer, into ``ws``."""
         a = X
-        for layer, buf in zip(self.layers, ws or self._workspace(len(X))):
+        for layer, buf in zip(self.layers, ws.layers):
             a = layer.forward(a, buf)
         return a
 
-    def predict(self, X):
-        """The output for X: probabilities for ``bce`` and ``cross_entropy``, values otherwise."""
-        a = self.forward(X)
-        return a if self._fused() else self.loss.probabilities(a)
-
-    def _fused(self):
-        """True when the loss computes the output delta from the logits (σ + bce, softmax + cross_entropy)."""
-        act = self.layers[-1].activation
-        return act.builtin and act.name == self.loss.fuses
-
-    def _data_loss(self, Y, fused=None):
-        """L for the cached forward pass: from the logits when fused, from a(L) otherwise."""
-        out = self.layers[-1]
-        if fused is None:
-            fused = self._fused()
-        return self.loss.fused_value(out.Z, Y, out.log_A) if fused else self.loss.value(out.A, Y)
+    def data_loss(self, Y, ws):
+        """L of the pass in ``ws`` against checked targets Y (no penalty): from the logits when fused."""
+        out = ws.layers[-1]
+        return self.loss.fused_value(out.z, Y, out.log_a) if self.fused else self.loss.value(out.a, Y)
 
     def penalty(self, m):
         """The L2 penalty λ/(2m) Σ_l ‖W(l)‖² for a batch of m rows."""
@@ -146,48 +148,61 @@ class Network:
             return 0.0
         return self.l2 / (2 * m) * sum(float(np.vdot(layer.W, layer.W)) for layer in self.layers)
 
-    def _loss_from_output(self, Y, fused=None):
-        """L for the cached forward pass, with the L2 penalty."""
-        return self._data_loss(Y, fused) + self.penalty(len(Y))
+    def backprop(self, X, Y, ws):
+        """One forward and backward pass over a checked batch (X, Y) in ``ws``: fills every layer's
+        dW, db (and δ); returns the loss L, penalty included. ``backward`` and ``fit`` both step
+        through here."""
+        layers, bufs = self.layers, ws.layers
+        self.propagate(X, ws)
+        loss = self.data_loss(Y, ws) + self.penalty(len(Y))
+        out = bufs[-1]
+        # δ(L) = ∂L/∂z(L): (ŷ − y)/N when fused, else ∂L/∂a(L) ⊙ f′(z(L))
+        if self.fused:
+            delta = self.loss.fused_delta(out.a, Y, out=out.delta)
+        else:
+            g = self.loss.grad(out.a, Y, out=out.delta)
+            delta = layers[-1].activation.backward(g, out.z, out.a, out=out.delta, scratch=out.scratch)
+        for l in range(len(layers) - 1, 0, -1):
+            prev = bufs[l - 1]
+            # ∂L/∂W(l) = a(l−1)ᵀ δ(l);  ∂L/∂b(l) = Σ_rows δ(l);  g = δ(l) W(l)ᵀ
+            g = layers[l].backward(delta, grad_out=prev.delta)
+            # δ(l−1) = (δ(l) W(l)ᵀ) ⊙ f′(z(l−1))
+            delta = layers[l - 1].activation.backward(g, prev.z, prev.a, out=prev.delta, scratch=prev.scratch)
+        layers[0].backward(delta)  # no δ Wᵀ for the first layer: nothing needs ∂L/∂X
+        if self.l2:
+            # ∂/∂W [λ/(2m) ‖W‖²] = (λ/m) W
+            for layer, tmp in zip(layers, self._penalty_grad()):
+                np.multiply(layer.W, self.l2 / len(Y), out=tmp)
+                layer.dW += tmp
+        return loss
 
-    def loss_value(self, X, y):
-        """L(X, y): forward pass and loss (with the L2 penalty), no gradients."""
-        X, Y = self.check_data(X, y)
-        self._forward(X, self._workspace(len(X), reuse=False))
-        return self._loss_from_output(Y)
+    def _penalty_grad(self):
+        """One array per layer, the shape of its W, for (λ/m) W."""
+        if self._l2_buffers is None:
+            self._l2_buffers = [np.empty_like(layer.W) for layer in self.layers]
+        return self._l2_buffers
 
-    # ---- backward --------------------------------------------------------------------------
+    def forward(self, X):
+        """The network's output a(L) for a batch X of shape (n_samples, n_in), a new array."""
+        X = self.check_X(X)
+        return self.propagate(X, self.new_workspace(len(X)))
 
     def backward(self, X, y):
         """Forward, then backward: fill every layer's dW, db (and δ); return the loss value."""
         X, Y = self.check_data(X, y)
-        return self._backward(X, Y, self._workspace(len(X), reuse=False))
+        return self.backprop(X, Y, self.new_workspace(len(X)))
 
-    def _backward(self, X, Y, ws=None):
-        ws = ws or self._workspace(len(X))
-        self._forward(X, ws)
-        fused = self._fused()
-        loss = self._loss_from_output(Y, fused)
-        layers = self.layers
-        out = layers[-1]
-        # δ(L) = ∂L/∂z(L): (ŷ − y)/N when fused, else ∂L/∂a(L) ⊙ f′(z(L))
-        if fused:
-            delta = self.loss.fused_delta(out.A, Y, out=ws[-1].D)
-        else:
-            g = self.loss.grad(out.A, Y, out=ws[-1].D)
-            delta = out.activation.backward(g, out.Z, out.A, out=g, scratch=ws[-1].S)
-        for l in range(len(layers) - 1, 0, -1):
-            prev, buf = layers[l - 1], ws[l - 1]
-            # ∂L/∂W(l) = a(l−1)ᵀ δ(l);  ∂L/∂b(l) = Σ_rows δ(l);  g = δ(l) W(l)ᵀ
-            g = layers[l].backward(delta, grad_out=buf.D)
-            # δ(l−1) = (δ(l) W(l)ᵀ) ⊙ f′(z(l−1))
-            delta = prev.activation.backward(g, prev.Z, prev.A, out=g, scratch=buf.S)
-        layers[0].backward(delta)  # no δ Wᵀ for the first layer: nothing needs ∂L/∂X
-        if self.l2:
-            # ∂/∂W [λ/(2m) ‖W‖²] = (λ/m) W
-            for layer in layers:
-                layer.dW += (self.l2 / len(Y)) * layer.W
-        return loss
+    def predict(self, X):
+        """The output for X: probabilities for ``bce`` and ``cross_entropy``, values otherwise."""
+        a = self.forward(X)
+        return a if self.fused else self.loss.probabilities(a)
+
+    def loss_value(self, X, y):
+        """L(X, y): forward pass and loss (with the L2 penalty), no gradients."""
+        X, Y = self.check_data(X, y)
+        ws = self.new_workspace(len(X))
+        self.propagate(X, ws)
+        return self.data_loss(Y, ws) + self.penalty(len(Y))
 
     def lr_scales(self):
         """The learning-rate factor of every entry of θ: 1.0 when no layer sets ``lr_scale``.

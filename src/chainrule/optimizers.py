@@ -2,9 +2,13 @@
 
 Each ``step(net)`` reads the gradients ``Network.backward`` left in the layers and updates
 the parameters: the learning rate is multiplied by the layer's ``lr_scale``, and when
-``clip_norm`` is set the gradients are first rescaled so that their global norm
-‖g‖ = √(Σ over all parameters of Σ g²) is at most ``clip_norm`` (seed 003:
-"if ‖g‖ > threshold: g = g × threshold/‖g‖").
+``clip_norm`` is set the step uses the gradients rescaled so that their global norm
+‖g‖ = √(Σ over all parameters of Σ g²) is at most ``clip_norm`` ("if ‖g‖ > c: g ← g · c/‖g‖",
+the moons experiment's remedy for exploding gradients). The gradients the layers hold
+(``dW``, ``db``) stay ∂L/∂W and ∂L/∂b: the rescaled copy is the optimizer's own.
+
+A step that would make a parameter NaN or inf is not applied: ``step`` raises ``NonFiniteStep``
+with θ as it was.
 """
 
 import math
@@ -12,7 +16,11 @@ import weakref
 
 import numpy as np
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "OPTIMIZERS", "get_optimizer"]
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "OPTIMIZERS", "NonFiniteStep", "get_optimizer"]
+
+
+class NonFiniteStep(ArithmeticError):
+    """An update that would have made a parameter NaN or inf; the parameters were left unchanged."""
 
 
 def _check(name, value, low=0.0, high=None, strict=False):
@@ -36,21 +44,40 @@ class Optimizer:
         self.state = weakref.WeakKeyDictionary()
 
     def step(self, net):
-        """Update every parameter of ``net`` from the gradients of the last backward pass."""
+        """θ ← θ − s for the gradients g of the last backward pass, s the optimizer's step. Raises
+        ``NonFiniteStep``, θ unchanged, when θ − s is not finite (the optimizer then forgets its
+        state for this network: its moving averages have taken in the non-finite step)."""
         g = net.grad
-        if self.clip_norm is not None:
-            # ‖g‖ = √Σ g²; if ‖g‖ > c: g ← g · c/‖g‖
-            norm = math.sqrt(np.vdot(g, g))
-            if norm > self.clip_norm:
-                g *= self.clip_norm / norm
         state = self.state.get(net)
         if state is None:
             state = self.state[net] = {"tmp": np.empty_like(g)}
+        if self.clip_norm is not None:
+            # ‖g‖ = √Σ g²; if ‖g‖ > c: g ← g · c/‖g‖ (a copy: dW, db keep the true gradient)
+            norm = math.sqrt(np.vdot(g, g))
+            if norm > self.clip_norm:
+                g = np.multiply(g, self.clip_norm / norm, out=state.setdefault("clipped", np.empty_like(g)))
         # η per entry: the optimizer's rate times the layer's lr_scale
-        self.update(net.theta, g, self.lr * net.lr_scales(), state)
+        s = self.update(g, self.lr * net.lr_scales(), state)
+        new = np.subtract(net.theta, s, out=s)  # θ − s, into the step's own buffer
+        if not _finite(new):
+            del self.state[net]
+            raise NonFiniteStep(
+                f"the {type(self).__name__} update made "
+                + ("the parameters NaN" if np.isnan(new).any() else "a parameter overflow to inf")
+            )
+        np.copyto(net.theta, new)
 
-    def update(self, p, g, lr, state):
+    def update(self, g, lr, state):
+        """The step s (in ``state["tmp"]``) of θ ← θ − s for gradient g, per-entry learning rate lr;
+        updates the optimizer's moving averages in ``state``."""
         raise NotImplementedError
+
+
+def _finite(x):
+    """Whether every entry of x is finite: Σ x is finite exactly when they are, unless the sum
+    itself overflows, which the entrywise test then settles."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(np.add.reduce(x))) or bool(np.isfinite(x).all())
 
 
 class SGD(Optimizer):
@@ -67,7 +94,7 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum needs momentum > 0, e.g. SGD(lr, momentum=0.9, nesterov=True)")
         self.nesterov = bool(nesterov)
 
-    def update(self, p, g, lr, state):
+    def update(self, g, lr, state):
         mu, step = self.momentum, state["tmp"]
         if mu:
             if "b" not in state:
@@ -81,8 +108,7 @@ class SGD(Optimizer):
                 g = step
             else:
                 g = state["b"]
-        np.multiply(g, lr, out=step)
-        p -= step
+        return np.multiply(g, lr, out=step)  # s = η g
 
 
 class RMSprop(Optimizer):
@@ -99,33 +125,35 @@ class RMSprop(Optimizer):
         self.momentum = _check("momentum", momentum)
         self.centered = bool(centered)
 
-    def update(self, p, g, lr, state):
+    def update(self, g, lr, state):
         a, tmp = self.alpha, state["tmp"]
-        v = state.setdefault("v", np.zeros_like(p))
+        v = state.setdefault("v", np.zeros_like(g))
         v *= a
         np.multiply(g, g, out=tmp)
         tmp *= 1 - a
         v += tmp
         if self.centered:
-            gbar = state.setdefault("gbar", np.zeros_like(p))
+            gbar = state.setdefault("gbar", np.zeros_like(g))
             gbar *= a
             np.multiply(g, 1 - a, out=tmp)
             gbar += tmp
             np.multiply(gbar, gbar, out=tmp)
             np.subtract(v, tmp, out=tmp)
+            # v − ḡ² ≥ 0 in exact arithmetic; rounding can take it below 0 after many steps of a constant
+            # gradient, where √ would be NaN (PyTorch's too): clamp it at 0
+            np.maximum(tmp, 0, out=tmp)
             np.sqrt(tmp, out=tmp)
         else:
             np.sqrt(v, out=tmp)
         tmp += self.eps
         np.divide(g, tmp, out=tmp)  # g / (√v + ε)
         if self.momentum:
-            b = state.setdefault("b", np.zeros_like(p))
+            b = state.setdefault("b", np.zeros_like(g))
             b *= self.momentum
             b += tmp
-            np.multiply(b, lr, out=tmp)
-        else:
-            tmp *= lr
-        p -= tmp
+            return np.multiply(b, lr, out=tmp)  # s = η b
+        tmp *= lr  # s = η g / (√v + ε)
+        return tmp
 
 
 class Adam(Optimizer):
@@ -140,11 +168,11 @@ class Adam(Optimizer):
         self.beta2 = _check("betas[1]", betas[1], high=1.0)
         self.eps = _check("eps", eps)
 
-    def update(self, p, g, lr, state):
+    def update(self, g, lr, state):
         b1, b2, tmp = self.beta1, self.beta2, state["tmp"]
         t = state["t"] = state.get("t", 0) + 1
-        m = state.setdefault("m", np.zeros_like(p))
-        v = state.setdefault("v", np.zeros_like(p))
+        m = state.setdefault("m", np.zeros_like(g))
+        v = state.setdefault("v", np.zeros_like(g))
         m *= b1
         np.multiply(g, 1 - b1, out=tmp)
         m += tmp
@@ -157,8 +185,8 @@ class Adam(Optimizer):
         tmp += self.eps
         np.divide(m, tmp, out=tmp)
         tmp *= lr
-        tmp *= 1 / (1 - b1**t)
-        p -= tmp
+        tmp *= 1 / (1 - b1**t)  # s = (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
+        return tmp
 
 
 OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}

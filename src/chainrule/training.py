@@ -1,52 +1,54 @@
-"""The training loop: batches, shuffling, History, early stopping and a progress bar."""
+"""The training loop: epochs of batches, each a backward pass and an optimizer step, with callbacks
+(the History, early stopping, the progress bar, the diagnostics, schedules, your own) at fixed points."""
 
 import math
-import os
-import sys
+import numbers
 import time
 import warnings
 
 import numpy as np
 
-from .diagnostics import Monitor
-from .optimizers import Adam, get_optimizer
+from .batches import Batches, batch_rows
+from .callbacks import HOOKS, Callback, overriding
+from .optimizers import Adam, NonFiniteStep, get_optimizer
 
-__all__ = ["fit", "History", "EarlyStopping"]
+__all__ = ["fit", "evaluate", "History", "EarlyStopping", "Trainer"]
 
 
-class History:
+class History(Callback):
     """What ``fit`` measured, one entry per epoch (Keras's History, as plain lists).
 
     ``loss`` (training loss, the mean over the epoch's batches before each update),
-    ``accuracy`` (classification losses only), ``val_loss`` and ``val_accuracy`` (with
-    ``validation_data``), ``grad_norms`` (per epoch, each layer's mean ‖∂L/∂W‖ over the
-    batches), ``time`` (seconds per epoch). With diagnostics on (the default) also, per epoch and
-    per layer (None where it does not apply), measured on a few sampled batches:
-    ``dead_fraction`` (ReLU layers: fraction of units never active), ``saturated_fraction``
-    (hidden sigmoid/tanh layers: fraction of activations where f′ < 4% of its peak) and
-    ``update_ratio`` (‖ΔW‖/‖W‖ of a step), each row a tuple — on the epochs of
-    ``diagnostics.measured_epoch``'s schedule, a tuple of None on the others. ``stop_reason``
-    says why training ended early, ``findings`` holds what the diagnostics found (a list of
-    ``diagnostics.Finding``).
+    ``accuracy`` (classification losses only), ``val_loss`` and ``val_accuracy`` (with validation
+    data), ``grad_norms`` (per epoch, each layer's mean ‖∂L/∂W‖ over the batches), ``time``
+    (seconds per epoch). ``stop_reason`` says why training ended early; ``findings`` holds what the
+    diagnostics found (``chainrule.diagnostics.Finding``s) and ``diagnostics`` their per-epoch
+    statistics (``chainrule.diagnostics.Statistics``), when they ran.
     """
 
-    KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "grad_norms", "time",
-            "dead_fraction", "saturated_fraction", "update_ratio")
+    KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "grad_norms", "time")
 
     def __init__(self):
         for key in self.KEYS:
             setattr(self, key, [])
         self.stop_reason = None
         self.findings = []
+        self.diagnostics = None
 
     @property
     def epochs(self):
         return len(self.loss)
 
+    def on_epoch_end(self, trainer, epoch, logs):
+        for key, value in logs.items():
+            getattr(self, key).append(value)
+
     def as_dict(self):
         d = {key: list(getattr(self, key)) for key in self.KEYS}
         d["stop_reason"] = self.stop_reason
         d["findings"] = [f.as_dict() for f in self.findings]
+        if self.diagnostics is not None:
+            d["diagnostics"] = self.diagnostics.as_dict()
         return d
 
     def __repr__(self):
@@ -54,83 +56,167 @@ class History:
         return f"History(epochs={self.epochs}{last})"
 
 
-class EarlyStopping:
-    """Stop when ``monitor`` ("val_loss" when there is validation data, else "loss") has not
-    improved by more than ``min_delta`` for ``patience`` epochs; ``restore_best`` puts back
-    the weights of the best epoch."""
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs;
+    ``restore_best`` puts back the weights of the best epoch. ``monitor``: "loss", "val_loss",
+    "accuracy" or "val_accuracy" (losses must fall, accuracies rise); default "val_loss" when
+    there is validation data, else "loss"."""
+
+    MONITORS = {"loss": 1, "val_loss": 1, "accuracy": -1, "val_accuracy": -1}  # +1: lower is better
 
     def __init__(self, patience=10, min_delta=0.0, monitor=None, restore_best=True):
-        if not isinstance(patience, int) or patience < 1:
+        if not isinstance(patience, numbers.Integral) or isinstance(patience, bool) or patience < 1:
             raise ValueError(f"EarlyStopping patience must be a positive integer, got {patience!r}")
-        if monitor not in (None, "loss", "val_loss"):
-            raise ValueError(f"EarlyStopping monitor must be 'loss' or 'val_loss', got {monitor!r}")
-        self.patience, self.min_delta, self.monitor, self.restore_best = patience, float(min_delta), monitor, restore_best
+        if monitor is not None and monitor not in self.MONITORS:
+            raise ValueError(f"EarlyStopping monitor must be one of {', '.join(self.MONITORS)}, got {monitor!r}")
+        if not isinstance(min_delta, numbers.Real) or not math.isfinite(min_delta) or min_delta < 0:
+            raise ValueError(f"EarlyStopping min_delta must be a finite number ≥ 0, got {min_delta!r}")
+        self.patience, self.min_delta, self.monitor = int(patience), float(min_delta), monitor
+        self.restore_best = bool(restore_best)
 
-    def start(self, has_validation):
-        self.watch = self.monitor or ("val_loss" if has_validation else "loss")
-        if self.watch == "val_loss" and not has_validation:
-            raise ValueError("EarlyStopping(monitor='val_loss') needs validation_data=(X_val, y_val)")
+    def on_train_begin(self, trainer):
+        validation = trainer.validation is not None
+        self.watch = self.monitor or ("val_loss" if validation else "loss")
+        if self.watch.startswith("val_") and not validation:
+            raise ValueError(f"EarlyStopping(monitor={self.watch!r}) needs validation_data=(X_val, y_val) "
+                             "or validation_split")
+        if self.watch.endswith("accuracy") and not trainer.net.loss.classification:
+            raise ValueError(f"EarlyStopping(monitor={self.watch!r}) needs a classification loss; "
+                             f"monitor {self.watch.replace('accuracy', 'loss')!r} instead")
+        self.sign = self.MONITORS[self.watch]
         self.best, self.best_epoch, self.best_weights = math.inf, 0, None
 
-    def should_stop(self, net, history):
-        """Record the epoch; True (with the best weights restored) once patience has run out."""
-        current, epoch = getattr(history, self.watch)[-1], history.epochs
-        if current < self.best - self.min_delta:
-            self.best, self.best_epoch = current, epoch
+    def on_epoch_end(self, trainer, epoch, logs):
+        score = self.sign * logs[self.watch]  # lower is better
+        if score < self.best - self.min_delta:
+            self.best, self.best_epoch = score, epoch
             if self.restore_best:
-                self.best_weights = [p.copy() for _, _, p, _, _ in net.parameters()]
-            return False
-        if epoch - self.best_epoch < self.patience:
-            return False
-        history.stop_reason = (
-            f"early stopping: {self.watch} did not improve for {self.patience} epochs "
-            f"(best {self.best:.6g} at epoch {self.best_epoch})"
-        )
-        if self.best_weights is not None:
-            for saved, (_, _, p, _, _) in zip(self.best_weights, net.parameters()):
-                p[...] = saved
-        return True
+                self.best_weights = trainer.net.theta.copy()
+        elif epoch - self.best_epoch >= self.patience:
+            trainer.stop(f"early stopping: {self.watch} did not improve for {self.patience} epochs "
+                         f"(best {self.sign * self.best:.6g} at epoch {self.best_epoch})")
+            if self.best_weights is not None:
+                trainer.net.theta[...] = self.best_weights
 
 
-class _Progress:
-    """A one-line progress bar on a terminal's stderr; silent elsewhere (CI logs, files, pipes)."""
+class Diverged(ArithmeticError):
+    """The loss, a gradient or an update became NaN or inf (``what``: "loss", "gradient" or
+    "update") at ``epoch``: the step was not applied. ``where`` may name the first quantity of the
+    pass that went non-finite (the diagnostics find it)."""
 
-    def __init__(self, epochs, enabled):
-        self.stream = sys.stderr
-        self.enabled = bool(enabled) and self.stream.isatty() and not os.environ.get("CI")
-        self.epochs, self.start, self.last = epochs, time.perf_counter(), 0.0
-        self.on_line = False
+    advice = ("training stopped before applying that step, keeping the last finite weights "
+              "(try a smaller learning rate, gradient clipping, or standardized inputs)")
 
-    def update(self, epoch, history):
-        if not self.enabled:
-            return
-        now = time.perf_counter()
-        if now - self.last < 0.1 and epoch < self.epochs:
-            return
-        self.last = now
-        done = epoch / self.epochs
-        eta = (now - self.start) * (1 - done) / done
-        bar = "█" * int(24 * done) + "·" * (24 - int(24 * done))
-        text = f"\repoch {epoch}/{self.epochs} {bar} loss {history.loss[-1]:.4g}"
-        if history.accuracy:
-            text += f" acc {history.accuracy[-1]:.3f}"
-        if history.val_loss:
-            text += f" val_loss {history.val_loss[-1]:.4g}"
-        self.stream.write(text + f" ETA {eta:.0f}s ")
-        self.stream.flush()
-        self.on_line = True
+    def __init__(self, what, message):
+        super().__init__(message)
+        self.what, self.epoch, self.where = what, None, None
 
-    def newline(self):
-        """End the bar's line, so that a warning printed now starts on a line of its own."""
-        if self.on_line:
-            self.stream.write("\n")
-            self.on_line = False
+    def reason(self):
+        """The History's stop_reason for it."""
+        where = f": {self.where}" if self.where else ""
+        return f"{self.args[0]} at epoch {self.epoch}{where}; {self.advice}"
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.newline()
+class Trainer:
+    """One run of ``fit``: the network, the optimizer, the checked data, the callbacks and where the
+    loop is. Callbacks receive it (see ``chainrule.callbacks``)."""
+
+    def __init__(self, net, optimizer, X, Y, epochs, batch_size, shuffle, validation, callbacks):
+        self.net, self.optimizer, self.X, self.Y = net, optimizer, X, Y
+        self.epochs, self.batch_size, self.shuffle, self.validation = epochs, batch_size, shuffle, validation
+        self.callbacks = list(callbacks)
+        self.history = next((cb for cb in self.callbacks if isinstance(cb, History)), None)
+        self.hooks = {hook: overriding(self.callbacks, hook) for hook in HOOKS}
+        self.batches = Batches(X, Y, batch_size)
+        self.epoch = 0
+        self.stop_reason = self.diverged = None
+
+    def stop(self, reason):
+        """End training after the current batch; ``reason`` becomes the History's stop_reason."""
+        self.stop_reason = str(reason)
+
+    def run(self):
+        """The loop: every epoch's batches, logs and hooks; then on_train_end, however it ended."""
+        hooks = self.hooks
+        try:
+            for hook in hooks["on_train_begin"]:
+                hook(self)
+            # a diverging run overflows: that is reported once, as the stop reason, not as warnings
+            with np.errstate(over="ignore", invalid="ignore"):
+                for self.epoch in range(1, self.epochs + 1):
+                    for hook in hooks["on_epoch_begin"]:
+                        hook(self, self.epoch)
+                    logs = self._epoch()
+                    if logs is None:
+                        break
+                    for hook in hooks["on_epoch_end"]:
+                        hook(self, self.epoch, logs)
+                    if self.stop_reason:
+                        break
+        finally:
+            for hook in hooks["on_train_end"]:
+                hook(self)
+            if self.diverged is not None:
+                self.stop_reason = self.diverged.reason()
+            if self.history is not None:
+                self.history.stop_reason = self.stop_reason
+
+    def _epoch(self):
+        """One pass over the data; its logs, or None when a NaN or inf stopped it."""
+        t0 = time.perf_counter()
+        n = len(self.X)
+        order = self.net.rng.permutation(n) if self.shuffle and self.batch_size < n else None
+        try:
+            loss, correct, norms, batches = self._steps(order)
+        except Diverged as e:
+            e.epoch, self.diverged = self.epoch, e
+            return None
+        rows = min(n, batches * self.batch_size)  # fewer than n when a callback stopped mid-epoch
+        logs = {"loss": loss / rows}
+        if self.net.loss.classification:
+            logs["accuracy"] = correct / rows
+        logs["grad_norms"] = [v / batches for v in norms]
+        if self.validation is not None:
+            logs["val_loss"], accuracy = evaluate(self.net, *self.validation, self.batch_size)
+            if accuracy is not None:
+                logs["val_accuracy"] = accuracy
+        logs["time"] = time.perf_counter() - t0
+        return logs
+
+    def _steps(self, order):
+        """Backward pass and step on each batch: (Σ m·loss, Σ m·accuracy, Σ ‖∂L/∂W(l)‖ per layer,
+        batches), all from before each update."""
+        net, optimizer, hooks = self.net, self.optimizer, self.hooks
+        on_gradients, on_batch_end = hooks["on_gradients"], hooks["on_batch_end"]
+        accuracy = net.loss.accuracy if net.loss.classification else None
+        layers = net.layers
+        total_loss = total_correct = 0.0
+        norms = [0.0] * len(layers)
+        batch = -1
+        for batch, (Xb, Yb) in enumerate(self.batches(order)):
+            m = len(Xb)
+            ws = net.workspace(m)
+            loss = net.backprop(Xb, Yb, ws)
+            if not math.isfinite(loss):
+                raise Diverged("loss", f"the loss became non-finite ({loss})")
+            total_loss += loss * m
+            if accuracy is not None:
+                total_correct += accuracy(ws.layers[-1].a, Yb) * m
+            for l, layer in enumerate(layers):
+                norms[l] += math.sqrt(np.vdot(layer.dW, layer.dW))  # ‖∂L/∂W(l)‖
+            if not math.isfinite(sum(norms)):
+                raise Diverged("gradient", "the gradient became non-finite")
+            for hook in on_gradients:
+                hook(self, batch)
+            try:
+                optimizer.step(net)
+            except NonFiniteStep as e:
+                raise Diverged("update", str(e)) from None
+            for hook in on_batch_end:
+                hook(self, batch, loss)
+            if self.stop_reason:
+                break
+        return total_loss, total_correct, norms, batch + 1
 
 
 def fit(
@@ -142,7 +228,9 @@ def fit(
     batch_size=None,
     shuffle=True,
     validation_data=None,
+    validation_split=0.0,
     early_stopping=None,
+    callbacks=(),
     progress=True,
     diagnostics=True,
 ):
@@ -151,139 +239,77 @@ def fit(
     ``optimizer``: an Optimizer, or "sgd"/"rmsprop"/"adam" with their defaults (default Adam()).
     ``batch_size``: None for full batch, 1 for stochastic, k for mini-batches of k rows.
     ``shuffle``: reshuffle the rows every epoch (from the network's seeded generator).
-    ``validation_data``: (X_val, y_val), evaluated after every epoch.
+    ``validation_data``: (X_val, y_val), evaluated after every epoch; or ``validation_split``, the
+    fraction of the rows of (X, y) held out for it: the last rows, before any shuffling (as Keras).
     ``early_stopping``: an EarlyStopping, or an int patience.
-    ``progress``: show a progress bar when stderr is a terminal (never in CI or in logs).
+    ``callbacks``: your ``chainrule.callbacks.Callback``s (and schedules), called after the History
+    and the diagnostics and before early stopping and the progress bar.
+    ``progress``: show a progress bar on a terminal or in Jupyter (never in CI or in logs).
     ``diagnostics``: check the data and network before training and per-layer statistics while
     training (``chainrule.diagnostics``); each problem found is kept in ``history.findings`` and
     shown once as a ``DiagnosticWarning``. False turns this off.
     """
     optimizer = Adam() if optimizer is None else get_optimizer(optimizer)
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+    if not isinstance(epochs, numbers.Integral) or isinstance(epochs, bool) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     X, Y = net.check_data(X, y)
-    n = len(X)
-    batch_size = batch_rows(batch_size, n)
-    val = None if validation_data is None else net.check_data(*_pair(validation_data))
-    if isinstance(early_stopping, int) and not isinstance(early_stopping, bool):
-        early_stopping = EarlyStopping(patience=early_stopping)
-    elif early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
-        raise ValueError("early_stopping must be None, an int patience, or chainrule.EarlyStopping(...)")
-    if early_stopping is not None:
-        early_stopping.start(val is not None)
-
+    X, Y, validation = _validation(net, X, Y, validation_data, validation_split)
+    batch_size = batch_rows(batch_size, len(X))
     history = History()
-    # a diverging run overflows: that is reported once, as stop_reason, not as a stream of warnings
-    with np.errstate(over="ignore", invalid="ignore"), _Progress(epochs, progress) as bar:
-        monitor = Monitor(net, X, Y, history, optimizer, batch_size, bar.newline) if diagnostics else None
-        watched = monitor.watch(optimizer) if monitor else None
-        if monitor:
-            monitor.start()
-        for epoch in range(1, epochs + 1):
-            t0 = time.perf_counter()
-            order = net.rng.permutation(n) if shuffle and batch_size < n else None
-            stepper = watched if monitor and monitor.measuring else optimizer  # unmeasured epochs: no wrapper
-            try:
-                loss, correct, norms = _epoch(net, stepper, X, Y, batch_size, order)
-            except _Diverged as e:
-                where = f": {monitor.diverged(epoch, e)}" if monitor else ""
-                history.stop_reason = f"{e} at epoch {epoch}{where}; " + _Diverged.advice
-                if not monitor:  # the monitor has shown it as its nan_loss finding
-                    warnings.warn(history.stop_reason, stacklevel=3)
-                break
-            history.loss.append(loss)
-            if net.loss.classification:
-                history.accuracy.append(correct)
-            history.grad_norms.append(norms)
-            if val is not None:
-                v_loss, v_acc = evaluate(net, *val, batch_size)
-                history.val_loss.append(v_loss)
-                if v_acc is not None:
-                    history.val_accuracy.append(v_acc)
-            history.time.append(time.perf_counter() - t0)
-            if monitor:
-                monitor.end_epoch(epoch)
-            bar.update(epoch, history)
-            if early_stopping is not None and early_stopping.should_stop(net, history):
-                break
-        if monitor:
-            monitor.finish()
+    watchers = [history]
+    if diagnostics:
+        from .diagnostics import Diagnostics
+
+        watchers.append(Diagnostics())
+    watchers += _user_callbacks(callbacks)
+    stopper = _early_stopping(early_stopping)
+    if stopper is not None:
+        watchers.append(stopper)
+    if progress:
+        from .progress import ProgressBar
+
+        watchers.append(ProgressBar())
+    trainer = Trainer(net, optimizer, X, Y, int(epochs), batch_size, shuffle, validation, watchers)
+    trainer.run()
+    if trainer.diverged and not diagnostics:  # the diagnostics report it as their nan_loss finding
+        warnings.warn(history.stop_reason, stacklevel=3)
     return history
 
 
-def batch_rows(batch_size, n):
-    """The rows of a batch for ``batch_size`` on n rows: n for None (full batch), else the positive
-    integer given, at most n; ValueError otherwise."""
-    if batch_size is None:
-        return n
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be None (full batch) or a positive integer, got {batch_size!r}")
-    return min(batch_size, n)
+def _validation(net, X, Y, validation_data, validation_split):
+    """(X, Y, validation): the training rows and the checked validation pair, or None."""
+    if not isinstance(validation_split, numbers.Real) or not 0 <= validation_split < 1:
+        raise ValueError(f"validation_split must be a fraction in [0, 1), got {validation_split!r}")
+    if validation_data is not None:
+        if validation_split:
+            raise ValueError("pass validation_data or validation_split, not both")
+        try:
+            X_val, y_val = validation_data
+        except (TypeError, ValueError):
+            raise ValueError("validation_data must be a pair (X_val, y_val)") from None
+        return X, Y, net.check_data(X_val, y_val)
+    if not validation_split:
+        return X, Y, None
+    keep = int(len(X) * (1 - validation_split))
+    if not 1 <= keep < len(X):
+        raise ValueError(f"validation_split={validation_split!r} of {len(X)} rows leaves no rows to "
+                         f"{'train on' if keep < 1 else 'validate on'}; use a fraction that leaves both")
+    return X[:keep], Y[:keep], (X[keep:], Y[keep:])
 
 
-class _Diverged(ArithmeticError):
-    advice = (
-        "training stopped before applying that step, keeping the last finite weights "
-        "(try a smaller learning rate, gradient clipping, or standardized inputs)"
-    )
+def _user_callbacks(callbacks):
+    callbacks = list(callbacks) if isinstance(callbacks, (list, tuple)) else None
+    if callbacks is None or not all(isinstance(cb, Callback) for cb in callbacks):
+        raise ValueError("callbacks must be a list of chainrule.callbacks.Callback instances")
+    return callbacks
 
 
-def _epoch(net, optimizer, X, Y, batch_size, order):
-    """One pass over the data: backward and step per batch. Returns the epoch's mean loss,
-    accuracy (classification) and per-layer mean gradient norms, all from before each update."""
-    n = len(X)
-    layers = net.layers
-    accuracy = net.loss.accuracy if net.loss.classification else None
-    total_loss = total_correct = 0.0
-    norms = [0.0] * len(layers)
-    for Xb, Yb in _batches(net, X, Y, batch_size, order):
-        loss = net._backward(Xb, Yb)
-        if not math.isfinite(loss):
-            raise _Diverged(f"the loss became non-finite ({loss})")
-        m = len(Xb)
-        total_loss += loss * m
-        if accuracy is not None:
-            total_correct += accuracy(layers[-1].A, Yb) * m
-        for l, layer in enumerate(layers):
-            norms[l] += math.sqrt(np.vdot(layer.dW, layer.dW))  # ‖∂L/∂W(l)‖
-        if not math.isfinite(sum(norms)):
-            raise _Diverged("the gradient became non-finite")
-        optimizer.step(net)
-    n_batches = -(-n // batch_size)
-    return total_loss / n, total_correct / n, [v / n_batches for v in norms]
-
-
-def _batches(net, X, Y, batch_size, order=None):
-    """(X_b, Y_b) for each batch: slices of X, Y in their order, or — shuffled — the rows of
-    ``order`` gathered into buffers reused from batch to batch (no copy of the whole data set)."""
-    if batch_size >= len(X) and order is None:
-        return ((X, Y),)  # one full batch: no slicing, no generator (W3's 1000 epochs feel it)
-    return _minibatches(net, X, Y, batch_size, order)
-
-
-def _minibatches(net, X, Y, batch_size, order):
-    n = len(X)
-    if order is not None:
-        buffers = net._workspaces.get("batch")
-        if buffers is None or buffers[0].shape[0] < batch_size or buffers[0].shape[1:] != X.shape[1:]:
-            buffers = net._workspaces["batch"] = (np.empty((batch_size,) + X.shape[1:], X.dtype),
-                                                  np.empty((batch_size,) + Y.shape[1:], Y.dtype))
-    for start in range(0, n, batch_size):
-        stop = min(start + batch_size, n)
-        if order is None:
-            yield X[start:stop], Y[start:stop]
-        else:
-            rows, m = order[start:stop], stop - start
-            yield (np.take(X, rows, axis=0, out=buffers[0][:m], mode="clip"),
-                   np.take(Y, rows, axis=0, out=buffers[1][:m], mode="clip"))
-
-
-def _pair(validation_data):
-    try:
-        X_val, y_val = validation_data
-    except (TypeError, ValueError):
-        raise ValueError("validation_data must be a pair (X_val, y_val)") from None
-    return X_val, y_val
+def _early_stopping(early_stopping):
+    if early_stopping is None or isinstance(early_stopping, EarlyStopping):
+        return early_stopping
+    if isinstance(early_stopping, numbers.Integral) and not isinstance(early_stopping, bool):
+        return EarlyStopping(patience=early_stopping)
+    raise ValueError("early_stopping must be None, an int patience, or chainrule.EarlyStopping(...)")
 
 
 def evaluate(net, X, Y, batch_size=None):
@@ -291,9 +317,10 @@ def evaluate(net, X, Y, batch_size=None):
     ``batch_size`` rows (every loss is a mean over rows, so the chunks' means weight by rows)."""
     n = len(X)
     total_loss = total_correct = 0.0
-    for Xb, Yb in _batches(net, X, Y, batch_size or n):
-        net._forward(Xb)
-        total_loss += net._data_loss(Yb) * len(Xb)
+    for Xb, Yb in Batches(X, Y, batch_rows(batch_size, n))():
+        ws = net.workspace(len(Xb))
+        net.propagate(Xb, ws)
+        total_loss += net.data_loss(Yb, ws) * len(Xb)
         if net.loss.classification:
-            total_correct += net.loss.accuracy(net.layers[-1].A, Yb) * len(Xb)
+            total_correct += net.loss.accuracy(ws.layers[-1].a, Yb) * len(Xb)
     return total_loss / n + net.penalty(n), (total_correct / n if net.loss.classification else None)

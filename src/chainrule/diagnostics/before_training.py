@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 
+from .. import initializers
+from ..batches import batch_rows
 from .findings import Finding
 from .thresholds import DERIVATIVE_TOL, INIT_FACTOR, INITIAL_LOSS_FACTOR, INPUT_ROWS, INPUT_SCALE, INPUT_SPREAD
 
@@ -14,19 +16,26 @@ def check_before(net, X, Y, batch_size=128, baseline=None):
 
     ``X``, ``Y`` as ``net.check_data`` returns them (Y with shape (n_samples, n_out)). Nothing
     here changes the network or its random generator: training is the same with or without it.
-    The starting loss is taken on one batch of ``batch_size`` evenly spaced rows (all of them for
-    None), through the network's buffers for that batch size (the ones ``fit`` trains in), and
-    compared with ``baseline`` (``uninformative_loss``; computed here unless the caller has it).
+    The starting loss is taken on one batch of ``batch_size`` rows spread over the data (all of
+    them for None), in the network's workspace for that batch size (the one ``fit`` trains in), and
+    compared with ``baseline`` (the loss of an uninformative output; computed here unless given).
     """
-    from ..training import batch_rows
+    return checks_and_start(net, X, Y, batch_size, baseline)[0]
 
+
+def checks_and_start(net, X, Y, batch_size=128, baseline=None):
+    """(check_before's findings, the starting loss): the loss before training on one batch, or None
+    when an error found before it means a forward pass would raise or mean nothing."""
     batch_size = batch_rows(batch_size, len(X))
     with np.errstate(over="ignore", invalid="ignore"):  # absurd weights or data are findings, not warnings
-        findings = _inputs(_sample(X, Y, INPUT_ROWS)[0]) + _target_range(net, Y) + _pairing(net, Y)
+        findings = _inputs(sample_rows(X, Y, INPUT_ROWS)[0]) + _target_range(net, Y) + _pairing(net, Y)
         findings += _derivatives(net) + _symmetry(net) + _init_scale(net)
-        if not any(f.severity == "error" for f in findings):  # a forward pass would raise or mean nothing
-            findings += _initial_loss(net, *_batch_sample(X, Y, batch_size), baseline)
-    return findings
+        if any(f.severity == "error" for f in findings):
+            return findings, None
+        start = starting_loss(net, X, Y, batch_size)
+    if baseline is None:
+        baseline = net.loss.uninformative(sample_rows(X, Y)[1])
+    return findings + _initial_loss(net, start, baseline), start
 
 
 def _inputs(X):
@@ -62,18 +71,15 @@ def _inputs(X):
                     "(chainrule.datasets.standardize(X_train, X_test)).")]
 
 
-_OUTPUT_RANGE = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, math.inf), "softmax": (0.0, 1.0)}
-
-
 def _target_range(net, Y):
     """Regression targets outside the output activation's range (σ: (0, 1), tanh: (−1, 1), ReLU:
     [0, ∞)): the loss can never reach 0, the output saturates chasing them. Threshold 0 targets
     outside: one is already unreachable. (Targets invalid for bce, cross_entropy or hinge are a
     ValueError from ``check_data``, before this runs.)"""
     act = net.layers[-1].activation
-    if net.loss.classification or not act.builtin or act.name not in _OUTPUT_RANGE:
+    low, high = act.output_range
+    if net.loss.classification or (low == -math.inf and high == math.inf):
         return []
-    low, high = _OUTPUT_RANGE[act.name]
     outside = (Y < low) | (Y > high)
     count = int(np.count_nonzero(outside))
     if not count:
@@ -87,37 +93,42 @@ def _target_range(net, Y):
 
 
 def _pairing(net, Y):
-    """Output activation and loss that do not go together (seed 001, pitfall 3):
+    """Output activation and loss that do not go together, judged from the output's range and
+    what the loss assumes of it:
 
-    softmax over one output (always 1) — error; relu/linear/tanh/… output with bce (not a
-    probability: bce raises, or clamps log 0) — error; sigmoid/softmax output with mse or
-    half_sse on 0/1 targets (classification: the gradient vanishes as σ saturates; use bce or
-    cross_entropy) — warning; sigmoid output with multi-class cross_entropy (softmax of
-    probabilities: logits squeezed into (0, 1)) — warning; a (0, 1) output with hinge (the
-    margin y·ŷ ≥ 1 is out of reach) — warning.
+    softmax (an activation that couples its outputs) over one unit, always 1 — error; a loss that
+    needs probabilities (bce) on an output not confined to [0, 1] — error; a regression loss
+    (mse, half_sse) on 0/1 targets with a (0, 1) output (classification: the gradient
+    (ŷ − y)·f′(z) vanishes as the output saturates; use bce or cross_entropy) — warning; a loss
+    that takes the outputs as logits (cross_entropy) on a bounded output it does not fuse with
+    (logits squeezed into a small range) — warning; a margin loss (hinge, y·ŷ ≥ 1) on an output
+    that cannot reach −1 — warning.
     """
-    out = net.layers[-1]
-    act, loss = out.activation.name, net.loss.name
+    out, loss = net.layers[-1], net.loss
+    act = out.activation
+    low, high = act.output_range
     said = None
-    if act == "softmax" and out.n_out == 1:
-        said = ("error", "the output layer is a softmax over a single unit, whose output is always 1",
+    if not act.elementwise and out.n_out == 1:
+        said = ("error", f"the output layer is a {act.name} over a single unit, whose output is always 1",
                 "give the output layer one unit per class with softmax, or use sigmoid with loss='bce' for two classes.")
-    elif loss == "bce" and act not in ("sigmoid", "softmax"):
-        said = ("error", f"loss 'bce' needs probabilities in [0, 1], but the output activation {act!r} does not "
-                         "produce them",
-                "use a sigmoid output layer with loss='bce'.")
-    elif loss in ("mse", "half_sse") and act in ("sigmoid", "softmax") and np.isin(Y, (0.0, 1.0)).all():
-        said = ("warning", f"a {act} output trained with {loss} on 0/1 class targets: the gradient "
-                           f"(ŷ − y)·f′(z) vanishes when the {act} saturates on a wrong answer",
+    elif loss.needs_probabilities and not (low >= 0 and high <= 1):
+        said = ("error", f"loss {loss.name!r} needs probabilities in [0, 1], but the output activation {act.name!r} "
+                         "does not produce them",
+                f"use a sigmoid output layer with loss={loss.name!r}.")
+    elif not loss.classification and (low, high) == (0, 1) and np.isin(Y, (0.0, 1.0)).all():
+        said = ("warning", f"a {act.name} output trained with {loss.name} on 0/1 class targets: the gradient "
+                           f"(ŷ − y)·f′(z) vanishes when the {act.name} saturates on a wrong answer",
                 "use loss='bce' with a sigmoid output (two classes) or loss='cross_entropy' with softmax "
                 "(K classes).")
-    elif loss == "cross_entropy" and act == "sigmoid":
-        said = ("warning", "a sigmoid output with cross_entropy: the loss applies softmax to the outputs, "
-                           "so its logits are squeezed into (0, 1) and the predictions can never be confident",
-                "use a softmax (or linear) output layer with loss='cross_entropy'.")
-    elif loss == "hinge" and act in ("sigmoid", "softmax", "relu"):
-        said = ("warning", f"a {act} output with hinge loss cannot reach the margin y·ŷ ≥ 1 for y = −1",
-                "use a linear or tanh output layer with loss='hinge'.")
+    elif loss.takes_logits and not net.fused and math.isfinite(high - low):
+        said = ("warning", f"a {act.name} output with {loss.name}: the loss applies softmax to the outputs, "
+                           f"so its logits are squeezed into ({low:g}, {high:g}) and the predictions can never be "
+                           "confident",
+                f"use a softmax (or linear) output layer with loss={loss.name!r}.")
+    elif loss.kink_margin is not None and low > -loss.kink_margin:
+        said = ("warning", f"a {act.name} output with {loss.name} loss cannot reach the margin y·ŷ ≥ "
+                           f"{loss.kink_margin:g} for y = −1",
+                f"use a linear or tanh output layer with loss={loss.name!r}.")
     if said is None:
         return []
     severity, cause, fix = said
@@ -135,13 +146,13 @@ def _derivatives(net):
     h = 1e-5
     for l, layer in enumerate(net.layers, start=1):
         act = layer.activation
-        if act.builtin or id(act) in seen:
+        if act.trusted or id(act) in seen:
             continue
         seen.add(id(act))
         z = np.linspace(-6.0, 6.0, 48)
         with np.errstate(all="ignore"):
-            numeric = (np.asarray(act._f(z + h), np.float64) - np.asarray(act._f(z - h), np.float64)) / (2 * h)
-            analytic = np.asarray(act._df(z), np.float64)
+            numeric = (np.asarray(act.f(z + h), np.float64) - np.asarray(act.f(z - h), np.float64)) / (2 * h)
+            analytic = np.asarray(act.df(z), np.float64)
             if analytic.shape != z.shape:
                 analytic = np.broadcast_to(np.nan, z.shape)
             error = np.abs(analytic - numeric) / np.maximum(1.0, np.abs(numeric))
@@ -179,13 +190,6 @@ def _symmetry(net):
     return findings
 
 
-def _recommended_std(layer):
-    """He's √(2/fan_in) for the ReLU family, Glorot's √(2/(fan_in + fan_out)) otherwise."""
-    if layer.activation.name in ("relu", "leaky_relu"):
-        return math.sqrt(2.0 / layer.n_in), "He"
-    return math.sqrt(2.0 / (layer.n_in + layer.n_out)), "Glorot"
-
-
 def _init_scale(net):
     """std(W) against the std He (ReLU) or Glorot (others) derive to keep the variance of z and δ
     constant from layer to layer. A factor r per layer multiplies the signal by about r per
@@ -207,7 +211,8 @@ def _init_scale(net):
             std = top * math.sqrt(float(np.mean(np.square(layer.W / top))))
         if std == 0:
             continue
-        want, name = _recommended_std(layer)
+        name = layer.activation.init  # the initializer that suits the activation
+        want = initializers.std(name, layer.n_in, layer.n_out)
         ratio = std / want
         if 1 / INIT_FACTOR <= ratio <= INIT_FACTOR:
             continue
@@ -218,58 +223,45 @@ def _init_scale(net):
             "init_scale", "warning", ratio, INIT_FACTOR if ratio > 1 else 1 / INIT_FACTOR,
             f"layer {l}'s initial weights have std {std:.3g}, {max(ratio, 1 / ratio):.3g}× too {way} for its "
             f"{layer.activation.name} activation ({name}: {want:.3g}); {effect}.",
-            f"use init='{'he_normal' if name == 'He' else 'glorot_uniform'}' (the default) for this layer.",
+            f"use init='{name}' (the default) for this layer.",
             layer=l))
     return findings
 
 
-def _sample(X, Y, rows=128):
+def sample_rows(X, Y, rows=128):
     """At most ``rows`` evenly spaced rows (no random draw: the network's generator is untouched)."""
     step = -(-len(X) // rows)  # ⌈n / rows⌉: the sample spans the whole data
     return X[::step], Y[::step]
 
 
-def _batch_sample(X, Y, m):
-    """Exactly m evenly spaced rows, ⌊i·n/m⌋ for i = 0 … m − 1 (all of X, not a copy, when m ≥ n):
-    a batch of training's size, so that its forward pass runs in training's own buffers."""
+def starting_loss(net, X, Y, m):
+    """The data loss before training on exactly m rows spread over the data, ⌊i·n/m⌋ for
+    i = 0 … m − 1 (all of X when m ≥ n): a batch of training's size, so that its forward pass runs
+    in the workspace training will use; the workspace does not keep the gathered rows."""
     n = len(X)
-    if m >= n:
-        return X, Y
-    rows = np.arange(m, dtype=np.intp) * n // m
-    return X[rows], Y[rows]
-
-
-def uninformative_loss(net, Y):
-    """The loss of an output that knows nothing: logits 0 for cross_entropy (ln K), probability ½
-    for bce (ln 2), 0 for mse, half_sse and hinge (mean y², ½ Σ_k mean y², 1)."""
-    neutral = np.full_like(Y, 0.5 if net.loss.name == "bce" else 0.0)
-    return float(net.loss.value(neutral, Y))
-
-
-def _initial_loss(net, X, Y, baseline=None):
-    """For classification, the loss before any update against ``uninformative_loss`` (ln K, ln 2,
-    1 for hinge). At initialization the logits are small, so the first loss is close to it:
-    over 30 seeds each of 9 default-initialized classifiers (XOR, moons, digits raw and
-    standardized, breast_cancer and credit_risk standardized, from logistic regression to three
-    hidden layers of 128; the loss on one batch of the training batch size, as ``check_before``
-    takes it) the median ratio is 1.0–1.4, the largest 3.6 (logistic regression on breast_cancer,
-    whose 30 features are correlated). Above INITIAL_LOSS_FACTOR = 5 the network
-    starts confidently wrong — randn weights give 18×, unscaled inputs 100× and more — and its
-    first epochs only undo that. Regression is left out: with standardized targets a default
-    network's first mse is 1–35 times mean y² (its output variance adds to it), a normal start."""
-    if not net.loss.classification:
-        return []
+    if m < n:
+        rows = np.arange(m, dtype=np.intp) * n // m
+        X, Y = X[rows], Y[rows]
+    ws = net.workspace(m)
     with np.errstate(all="ignore"):
-        net._forward(X)
-        loss = float(net._data_loss(Y))
-    net.layers[0].A_prev = None  # the first layer's cached input may be a gathered copy: not kept into training
-    if baseline is None:
-        baseline = uninformative_loss(net, Y)
-    if not baseline > 0 or not loss > INITIAL_LOSS_FACTOR * baseline:
+        net.propagate(X, ws)
+        loss = float(net.data_loss(Y, ws))
+    ws.release()
+    return loss
+
+
+def _initial_loss(net, loss, baseline):
+    """For classification, the loss before any update against the loss of an uninformative output
+    (ln K, ln 2, 1 for hinge). At initialization the logits are small, so the first loss is close to
+    it; above INITIAL_LOSS_FACTOR times it the network starts confidently wrong (randn weights,
+    unscaled inputs), and its first epochs only undo that. Regression is left out: with standardized
+    targets a default network's first mse is a few times mean y² (its output variance adds to it),
+    a normal start. (The measurements behind the threshold: docs/diagnostics.md.)"""
+    if not net.loss.classification or not baseline > 0 or not loss > INITIAL_LOSS_FACTOR * baseline:
         return []
+    name = f", {net.loss.uninformative_name}" if net.loss.uninformative_name else ""
     return [Finding(
         "initial_loss", "warning", loss / baseline, INITIAL_LOSS_FACTOR,
         f"the loss before training is {loss:.4g}, {loss / baseline:.3g}× that of an uninformative output "
-        f"({baseline:.4g}{', ln K' if net.loss.name == 'cross_entropy' else ''}): the network starts confidently "
-        "wrong because its initial outputs are too large.",
+        f"({baseline:.4g}{name}): the network starts confidently wrong because its initial outputs are too large.",
         "standardize the inputs and use the default initializers (He for ReLU, Glorot otherwise).")]

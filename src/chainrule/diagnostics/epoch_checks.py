@@ -2,25 +2,26 @@
 rate (on measured epochs), saturation and the plateau (at the end of training)."""
 
 from .findings import Finding
-from .thresholds import (DEAD_FRACTION, EXPLODING_RATIO, PLATEAU_CEILING, PLATEAU_LEVEL, PLATEAU_WINDOW, RISE,
+from .thresholds import (BLOWUP, DEAD_FRACTION, EXPLODING_RATIO, PLATEAU_CEILING, PLATEAU_LEVEL, PLATEAU_WINDOW, RISE,
                          SATURATED_FRACTION, STILL_HIGH, UPDATE_HIGH, UPDATE_LOW, VANISHING_RATIO)
 
 
-def check_epoch(history, net, epoch, baseline, best, climb, clipping=False):
-    """Findings from the History's per-layer statistics up to ``epoch`` (1-based): vanishing and
-    exploding gradients, dead ReLU units, learning rate too high or too low (saturation and the
-    plateau are judged at the end of training). Kept by
-    the caller, so that a check costs the same at epoch 10 and at epoch 10,000: ``best``, the
-    lowest loss of the epochs before; ``climb``, (lowest loss before, loss) of the largest rise of
-    the loss since the previous check (it may have happened on an epoch that was not measured)."""
+def check_epoch(history, stats, net, epoch, baseline, start, best, climb, clipping=False):
+    """Findings from the History (loss, gradient norms) and the diagnostics' ``Statistics`` up to
+    ``epoch`` (1-based): vanishing and exploding gradients, dead ReLU units, learning rate too high or
+    too low (saturation and the plateau are judged at the end of training). ``start``: the loss
+    before training (None when it could not be taken). Kept by the caller, so that a check costs
+    the same at epoch 10 and at epoch 10,000: ``best``, the lowest loss of the epochs before;
+    ``climb``, (lowest loss before, loss) of the largest rise of the loss since the previous check
+    (it may have happened on an epoch that was not measured)."""
     e = epoch - 1
-    return (_gradients(history, net, e, best) + _units(history, net, e)
-            + _learning_rate(history, net, e, baseline, climb, clipping))
+    return (_gradients(history, net, e, best) + _units(stats, e)
+            + _learning_rate(history, stats, e, baseline, start, climb, clipping))
 
 
-def check_end(history, net, baseline):
+def check_end(history, stats, net, baseline):
     """Findings that judge the whole run, at the end of training: saturation and the plateau."""
-    return _saturation(history, net, baseline) + _plateau(history, baseline)
+    return _saturation(history, stats, net, baseline) + _plateau(history, baseline)
 
 
 def _still_high(history, e, baseline):
@@ -39,7 +40,9 @@ def _gradients(history, net, e, best):
     the loss is not at its best so far (x·tanh x from 0.01·N(0, 1) weights: 10³-fold growth as it learns)."""
     findings, norms = [], history.grad_norms
     L = len(net.layers)
-    sigmoid_bound = " (σ′ ≤ ¼)" if any(layer.activation.name == "sigmoid" for layer in net.layers[:-1]) else ""
+    bounds = dict.fromkeys(layer.activation.derivative_bound for layer in net.layers[:-1]
+                           if layer.activation.derivative_bound)
+    bound = f" ({', '.join(bounds)})" if bounds else ""
     if L >= 2 and norms[e][-1] > 0:
         ratio = norms[e][0] / norms[e][-1]
         if ratio < VANISHING_RATIO:
@@ -47,7 +50,7 @@ def _gradients(history, net, e, best):
                 "vanishing_gradients", "warning", ratio, VANISHING_RATIO,
                 f"at epoch {e + 1} the first layer's gradient norm is {ratio:.2g} times the last layer's: the "
                 f"error signal shrinks through the derivatives f′(z) of the {L - 1} hidden layer"
-                f"{'s' if L > 2 else ''}{sigmoid_bound} before it reaches the first layers, which barely learn.",
+                f"{'s' if L > 2 else ''}{bound} before it reaches the first layers, which barely learn.",
                 "use ReLU (or leaky_relu) hidden layers with He initialization, fewer layers, or a larger "
                 "lr_scale for the first layers.", epoch=e + 1, layer=1))
         elif ratio > EXPLODING_RATIO:
@@ -73,7 +76,7 @@ def _gradients(history, net, e, best):
     return findings
 
 
-def _units(history, net, e):
+def _units(stats, e):
     """dead_relu: more than DEAD_FRACTION = ½ of a ReLU layer's units never active (z ≤ 0 on every
     sampled row of the epoch). The healthy test runs peak at 11% (digits 64-128-10) and 25% (4 of
     16 units, moons 2-16-16-1); SGD lr 3 on digits kills 94% within 2 epochs."""
@@ -82,7 +85,7 @@ def _units(history, net, e):
         f"{dead:.0%} of layer {l + 1}'s ReLU units were never active during epoch {e + 1} (z ≤ 0 for every "
         "sampled row): a dead unit's gradient is 0, so it never recovers.",
         "lower the learning rate, use He initialization and standardized inputs, or leaky_relu.",
-        epoch=e + 1, layer=l + 1) for l, dead in _above(history.dead_fraction[e], DEAD_FRACTION)]
+        epoch=e + 1, layer=l + 1) for l, dead in _above(stats.dead_fraction[e], DEAD_FRACTION)]
 
 
 def _above(row, threshold):
@@ -91,7 +94,7 @@ def _above(row, threshold):
     return [(l, v) for l, v in enumerate(row) if v is not None and v > threshold]
 
 
-def _saturation(history, net, baseline):
+def _saturation(history, stats, net, baseline):
     """saturation, at the end of training: on the last measured epoch more than SATURATED_FRACTION
     = ½ of a hidden sigmoid/tanh layer's activations sit where f′ is below 4% of its peak (σ
     outside (0.01, 0.99), |tanh| > 0.99) and the loss is still above half the uninformative one.
@@ -100,7 +103,7 @@ def _saturation(history, net, baseline):
     a network may pass through saturation and learn (the ising experiment's 256-8-1 sigmoid
     network is 54% saturated at epoch 20 with the loss at ln 2, and ends at 0.01), and one that
     has learned may saturate its hidden units on purpose — hence the condition on the loss."""
-    rows = history.saturated_fraction
+    rows = stats.saturated_fraction
     e = next((e for e in reversed(range(len(rows))) if any(v is not None for v in rows[e])), None)  # last measured
     if e is None or not _still_high(history, len(history.loss) - 1, baseline):
         return []
@@ -112,7 +115,7 @@ def _saturation(history, net, baseline):
         epoch=e + 1, layer=l + 1) for l, sat in _above(rows[e], SATURATED_FRACTION)]
 
 
-def _learning_rate(history, net, e, baseline, climb, clipping):
+def _learning_rate(history, stats, e, baseline, start, climb, clipping):
     """The learning rate from the loss curve and the update-to-weight ratio ‖ΔW‖/‖W‖ (CS231n's rule
     of thumb: about 1e-3).
 
@@ -123,12 +126,22 @@ def _learning_rate(history, net, e, baseline, climb, clipping):
     at epoch 12, with ratios of 0.007). The 2-16-1 XOR nets of the CLI under full-batch Adam lr 0.1,
     which learn, have ratios 0.2–0.4 in their first epochs and climb back by up to 0.095: both
     conditions are needed. Moons under SGD lr 10–30 climbs back by 0.9–50 with ratios 0.3–1.
+    A blow-up is lr_too_high too: an epoch's loss above BLOWUP = 10 times both the loss before
+    training and the uninformative loss (a first epoch millions of times worse than the start, after
+    which ReLU units die).
     lr_too_low: in the first 3 epochs every layer's ratio stayed below UPDATE_LOW = 1e-5 while
     the loss is still above half the uninformative one (the healthy runs' largest ratio in their
     first 3 epochs is 0.03–0.06; SGD lr 1e-5 on digits: 4e-6)."""
     findings = []
-    loss, ratios = history.loss, history.update_ratio
-    if e >= 1 and baseline:
+    loss, ratios = history.loss, stats.update_ratio
+    if start and loss[e] > BLOWUP * max(start, baseline):
+        findings.append(Finding(
+            "lr_too_high", "warning", loss[e] / start, BLOWUP,
+            f"the loss rose from {start:.4g} before training to {loss[e]:.4g} at epoch {e + 1}, {loss[e] / start:.3g} "
+            "times as much: the first steps threw the weights far from where they started.",
+            "divide the learning rate by 10 or more" + ("" if clipping else ", or clip the gradients (clip_norm=1.0)")
+            + ".", epoch=e + 1))
+    elif e >= 1 and baseline:
         top, (best, peak) = max(ratios[e]), climb
         rise = (peak - best) / baseline
         if rise > RISE and top > UPDATE_HIGH:

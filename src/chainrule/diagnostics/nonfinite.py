@@ -62,7 +62,7 @@ def locate_nonfinite(net, loss_finite=True):
     return "no value of the last pass is non-finite now"
 
 
-def _layer_of(where):
+def layer_of(where):
     """The 1-based layer a locate_nonfinite phrase names, or None (the loss)."""
     m = re.search(r"of layer (\d+)", where)
     return int(m.group(1)) if m else None

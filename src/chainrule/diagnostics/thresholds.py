@@ -11,6 +11,7 @@ EXPLODING_RATIO = 1e3  # ‖∂L/∂W(1)‖ / ‖∂L/∂W(L)‖ above, or growt
 DEAD_FRACTION = 0.5  # fraction of a ReLU layer's units never active over the sampled rows
 SATURATED_FRACTION = 0.5  # fraction of a hidden sigmoid/tanh layer's activations with f′ < 4% of its peak
 UPDATE_HIGH = 0.1  # ‖ΔW‖ / ‖W‖ above (with the loss rising)
+BLOWUP = 10.0  # an epoch's loss above this multiple of the starting and the uninformative loss
 RISE = 0.2  # the loss back above its best by this fraction of the uninformative loss
 UPDATE_LOW = 1e-5  # ‖ΔW‖ / ‖W‖ below (while the loss is still high)
 STILL_HIGH = 0.5  # "the loss is still high": above this fraction of the uninformative loss

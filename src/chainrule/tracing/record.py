@@ -181,7 +181,7 @@ def _by_engine(spec, steps):
             LayerStep(W, b, z, a, delta, dW, db, -(eta * dW), None if db is None else -(eta * db), W_new, b_new)
             for (W, b), (z, a, delta, dW, db), (W_new, b_new) in zip(before, grads, after)
         ]))
-    return record, net.forward(X), net.loss_value(X, Y), net._fused()
+    return record, net.forward(X), net.loss_value(X, Y), net.fused
 
 
 def _by_hand(spec, steps, digits):
@@ -189,7 +189,7 @@ def _by_hand(spec, steps, digits):
     decimals before it is used (NumPy's rounding, half to even): z, a, L, ∂L/∂a at the output, δ,
     δ Wᵀ, ∂L/∂W, ∂L/∂b, the updates and the new parameters.
 
-    The engine cannot round between its operations, so this follows Network._backward's recurrence
+    The engine cannot round between its operations, so this follows Network.backprop's recurrence
     step by step with the engine's own activation and loss objects; its numbers are deliberately
     not exact, and the worked solution reports how far they drift from the exact trace."""
 
@@ -198,7 +198,7 @@ def _by_hand(spec, steps, digits):
 
     params = [(r(W), None if b is None else r(b)) for W, b in zip(spec.weights, spec.biases)]
     net = _network(spec, *zip(*params))
-    acts, loss, fused = [layer.activation for layer in net.layers], net.loss, net._fused()
+    acts, loss, fused = [layer.activation for layer in net.layers], net.loss, net.fused
     X, Y, eta = r(spec.X), spec.Y, spec.learning_rate
 
     def forward(params):
