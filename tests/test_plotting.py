@@ -26,8 +26,12 @@ def test_gradient_norms_one_line_per_layer_on_a_log_scale(tmp_path):
     [ax] = fig.axes
     assert ax.get_yscale() == "log" and ax.get_xlabel() == "epoch" and "‖∂L/∂W‖" in ax.get_ylabel()
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["layer 1 (W1)", "layer 2 (W2)", "layer 3 (W3)"]
+    # epochs 1–20 record their norms, then every 2nd (22, 24, …, 30): the line skips the others
+    recorded = list(range(1, 21)) + list(range(22, 31, 2))
+    assert [e for e, norms in enumerate(history.grad_norms, start=1) if norms is not None] == recorded
     for l, line in enumerate(ax.get_lines()):
-        assert list(line.get_ydata()) == [norms[l] for norms in history.grad_norms]
+        assert list(line.get_xdata()) == recorded
+        assert list(line.get_ydata()) == [history.grad_norms[e - 1][l] for e in recorded]
     assert (tmp_path / "norms.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -7,6 +7,7 @@ from .gradcheck import gradcheck
 from .layers import Dense
 from .network import Network, load
 from .optimizers import SGD, Adam, RMSprop
+from .schedules import CosineAnnealingLR, ExponentialLR, LearningRateScheduler, StepLR
 from .tracing import trace
 from .training import EarlyStopping, History
 
@@ -16,14 +17,18 @@ __all__ = [
     "Activation",
     "Adam",
     "Callback",
+    "CosineAnnealingLR",
     "Dense",
     "DiagnosticWarning",
     "EarlyStopping",
+    "ExponentialLR",
     "Finding",
     "History",
+    "LearningRateScheduler",
     "Network",
     "RMSprop",
     "SGD",
+    "StepLR",
     "diagnose",
     "gradcheck",
     "leaky_relu",

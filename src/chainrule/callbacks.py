@@ -5,7 +5,8 @@ progress bar, the diagnostics, learning-rate schedules, and your own. ``fit`` ca
 of each callback at its point of the loop (Keras's names):
 
     on_train_begin(trainer)              before the first epoch
-    on_epoch_begin(trainer, epoch)       epochs count from 1
+    on_epoch_begin(trainer, epoch)       epochs count from 1; set trainer.recording = True to have
+                                         this epoch's accuracy and gradient norms taken
     on_gradients(trainer, batch)         after batch's backward pass, before the optimizer's step:
                                          the layers' dW, db (and net.grad) hold its gradients,
                                          their Z, A, delta its forward and backward pass;

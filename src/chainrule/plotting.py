@@ -95,16 +95,17 @@ def plot_gradient_norms(history, ax=None, path=None, title="Gradient norm per la
     the last's, exploding ones as lines climbing by orders of magnitude.
 
     ``ax``: draw into these matplotlib axes (default: a new figure). ``path``: also save the figure
-    there as a PNG. Returns the figure. The first layer is drawn dark, the last light.
+    there as a PNG. Returns the figure. The first layer is drawn dark, the last light. Epochs that did
+    not record their norms (see ``fit``'s ``record``) are left out.
     """
-    norms = np.asarray(history.grad_norms, dtype=float)
-    if norms.ndim != 2 or not norms.size:
+    recorded = [(e, n) for e, n in enumerate(history.grad_norms, start=1) if n is not None]
+    if not recorded:
         raise ValueError("the history has no gradient norms to plot; train with fit() for at least one epoch")
+    epochs, norms = np.array([e for e, _ in recorded]), np.array([n for _, n in recorded], dtype=float)
     if ax is None:
         ax = figure((6.4, 4.0)).subplots()
     from matplotlib import colormaps
 
-    epochs = np.arange(1, len(norms) + 1)
     colours = colormaps["viridis"](np.linspace(0, 0.9, norms.shape[1]))
     for l in range(norms.shape[1]):
         ax.plot(epochs, norms[:, l], color=colours[l], label=f"layer {l + 1} (W{l + 1})")

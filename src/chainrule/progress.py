@@ -42,7 +42,7 @@ class ProgressBar(Callback):
         if self.bar is None:
             return
         shown = {"loss": "loss", "accuracy": "acc", "val_loss": "val_loss", "val_accuracy": "val_acc"}
-        self.bar.set_postfix({label: f"{logs[key]:.4g}" for key, label in shown.items() if key in logs},
+        self.bar.set_postfix({label: f"{logs[key]:.4g}" for key, label in shown.items() if logs.get(key) is not None},
                              refresh=False)
         self.bar.update(1)
 

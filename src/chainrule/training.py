@@ -10,6 +10,7 @@ import numpy as np
 
 from .batches import Batches, batch_rows
 from .callbacks import HOOKS, Callback, overriding
+from .epochs import thinned
 from .optimizers import Adam, NonFiniteStep, get_optimizer
 
 __all__ = ["fit", "evaluate", "History", "EarlyStopping", "Trainer"]
@@ -19,9 +20,12 @@ class History(Callback):
     """What ``fit`` measured, one entry per epoch (Keras's History, as plain lists).
 
     ``loss`` (training loss, the mean over the epoch's batches before each update),
-    ``accuracy`` (classification losses only), ``val_loss`` and ``val_accuracy`` (with validation
-    data), ``grad_norms`` (per epoch, each layer's mean ‖∂L/∂W‖ over the batches), ``time``
-    (seconds per epoch). ``stop_reason`` says why training ended early; ``findings`` holds what the
+    ``accuracy`` (classification losses only: the fraction right, over the epoch's batches before
+    each update), ``val_loss`` and ``val_accuracy`` (with validation data), ``grad_norms`` (each
+    layer's mean ‖∂L/∂W‖ over the epoch's batches), ``time`` (seconds per epoch). ``accuracy`` and
+    ``grad_norms`` cost a little per batch: they are taken on the epochs ``fit``'s ``record`` asks
+    for (by default every epoch of a short run and about 10 per doubling of a long one, and the
+    last) and hold None on the others. ``stop_reason`` says why training ended early; ``findings`` holds what the
     diagnostics found (``chainrule.diagnostics.Finding``s) and ``diagnostics`` their per-epoch
     statistics (``chainrule.diagnostics.Statistics``), when they ran.
     """
@@ -74,6 +78,10 @@ class EarlyStopping(Callback):
         self.patience, self.min_delta, self.monitor = int(patience), float(min_delta), monitor
         self.restore_best = bool(restore_best)
 
+    def on_epoch_begin(self, trainer, epoch):
+        if self.watch == "accuracy":
+            trainer.recording = True  # judged on every epoch
+
     def on_train_begin(self, trainer):
         validation = trainer.validation is not None
         self.watch = self.monitor or ("val_loss" if validation else "loss")
@@ -121,9 +129,11 @@ class Trainer:
     """One run of ``fit``: the network, the optimizer, the checked data, the callbacks and where the
     loop is. Callbacks receive it (see ``chainrule.callbacks``)."""
 
-    def __init__(self, net, optimizer, X, Y, epochs, batch_size, shuffle, validation, callbacks):
+    def __init__(self, net, optimizer, X, Y, epochs, batch_size, shuffle, validation, callbacks, record=None):
         self.net, self.optimizer, self.X, self.Y = net, optimizer, X, Y
         self.epochs, self.batch_size, self.shuffle, self.validation = epochs, batch_size, shuffle, validation
+        self.record = _recorded(record)
+        self.recording = False  # whether this epoch takes accuracy and gradient norms
         self.callbacks = list(callbacks)
         self.history = next((cb for cb in self.callbacks if isinstance(cb, History)), None)
         self.hooks = {hook: overriding(self.callbacks, hook) for hook in HOOKS}
@@ -144,7 +154,8 @@ class Trainer:
             # a diverging run overflows: that is reported once, as the stop reason, not as warnings
             with np.errstate(over="ignore", invalid="ignore"):
                 for self.epoch in range(1, self.epochs + 1):
-                    for hook in hooks["on_epoch_begin"]:
+                    self.recording = self.epoch == self.epochs or self.record(self.epoch)
+                    for hook in hooks["on_epoch_begin"]:  # a hook may set self.recording
                         hook(self, self.epoch)
                     logs = self._epoch()
                     if logs is None:
@@ -174,8 +185,8 @@ class Trainer:
         rows = min(n, batches * self.batch_size)  # fewer than n when a callback stopped mid-epoch
         logs = {"loss": loss / rows}
         if self.net.loss.classification:
-            logs["accuracy"] = correct / rows
-        logs["grad_norms"] = [v / batches for v in norms]
+            logs["accuracy"] = correct / rows if self.recording else None
+        logs["grad_norms"] = [v / batches for v in norms] if self.recording else None
         if self.validation is not None:
             logs["val_loss"], accuracy = evaluate(self.net, *self.validation, self.batch_size)
             if accuracy is not None:
@@ -185,10 +196,10 @@ class Trainer:
 
     def _steps(self, order):
         """Backward pass and step on each batch: (Σ m·loss, Σ m·accuracy, Σ ‖∂L/∂W(l)‖ per layer,
-        batches), all from before each update."""
-        net, optimizer, hooks = self.net, self.optimizer, self.hooks
+        batches), all from before each update; accuracy and norms only when the epoch records them."""
+        net, optimizer, hooks, recording = self.net, self.optimizer, self.hooks, self.recording
         on_gradients, on_batch_end = hooks["on_gradients"], hooks["on_batch_end"]
-        accuracy = net.loss.accuracy if net.loss.classification else None
+        accuracy = net.loss.accuracy if net.loss.classification and recording else None
         layers = net.layers
         total_loss = total_correct = 0.0
         norms = [0.0] * len(layers)
@@ -202,21 +213,39 @@ class Trainer:
             total_loss += loss * m
             if accuracy is not None:
                 total_correct += accuracy(ws.layers[-1].a, Yb) * m
-            for l, layer in enumerate(layers):
-                norms[l] += math.sqrt(np.vdot(layer.dW, layer.dW))  # ‖∂L/∂W(l)‖
-            if not math.isfinite(sum(norms)):
-                raise Diverged("gradient", "the gradient became non-finite")
+            if recording:
+                for l, layer in enumerate(layers):
+                    norms[l] += math.sqrt(np.vdot(layer.dW, layer.dW))  # ‖∂L/∂W(l)‖
             for hook in on_gradients:
                 hook(self, batch)
             try:
                 optimizer.step(net)
             except NonFiniteStep as e:
-                raise Diverged("update", str(e)) from None
+                raise _non_finite(net.grad, e) from None
             for hook in on_batch_end:
                 hook(self, batch, loss)
             if self.stop_reason:
                 break
         return total_loss, total_correct, norms, batch + 1
+
+
+def _non_finite(grad, refused):
+    """The Diverged for a refused step: the gradient itself was not finite, or the update was."""
+    with np.errstate(over="ignore"):
+        if math.isfinite(np.vdot(grad, grad)) or np.isfinite(grad).all():
+            return Diverged("update", str(refused))
+    return Diverged("gradient", "the gradient became non-finite")
+
+
+def _recorded(record):
+    """``fit``'s ``record`` as a function of the epoch: None, the thinning schedule; k, every k-th."""
+    if record is None:
+        return thinned
+    if isinstance(record, numbers.Integral) and not isinstance(record, bool) and record >= 1:
+        k = int(record)
+        return lambda epoch: epoch % k == 0
+    raise ValueError(f"record must be None (every epoch of a short run, fewer of a long one) or a positive "
+                     f"integer k (every k-th epoch), got {record!r}")
 
 
 def fit(
@@ -231,6 +260,7 @@ def fit(
     validation_split=0.0,
     early_stopping=None,
     callbacks=(),
+    record=None,
     progress=True,
     diagnostics=True,
 ):
@@ -244,6 +274,10 @@ def fit(
     ``early_stopping``: an EarlyStopping, or an int patience.
     ``callbacks``: your ``chainrule.callbacks.Callback``s (and schedules), called after the History
     and the diagnostics and before early stopping and the progress bar.
+    ``record``: the epochs whose accuracy and gradient norms the History takes (they cost a little
+    per batch): None, every epoch up to 20, then about 10 per doubling of the run, and the last
+    (``chainrule.epochs.thinned``); k, every k-th epoch and the last (1: every epoch). Callbacks may
+    ask for more (the diagnostics do on the epochs they measure). The others hold None.
     ``progress``: show a progress bar on a terminal or in Jupyter (never in CI or in logs).
     ``diagnostics``: check the data and network before training and per-layer statistics while
     training (``chainrule.diagnostics``); each problem found is kept in ``history.findings`` and
@@ -269,7 +303,7 @@ def fit(
         from .progress import ProgressBar
 
         watchers.append(ProgressBar())
-    trainer = Trainer(net, optimizer, X, Y, int(epochs), batch_size, shuffle, validation, watchers)
+    trainer = Trainer(net, optimizer, X, Y, int(epochs), batch_size, shuffle, validation, watchers, record)
     trainer.run()
     if trainer.diverged and not diagnostics:  # the diagnostics report it as their nan_loss finding
         warnings.warn(history.stop_reason, stacklevel=3)

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from ..callbacks import Callback
+from ..epochs import thinned
 from .before_training import checks_and_start, sample_rows
 from .epoch_checks import check_end, check_epoch
 from .findings import DiagnosticWarning, Finding
@@ -80,6 +81,11 @@ class Diagnostics(Callback):
             zmax.fill(-np.inf)
         self.saturated = {l: 0 for l in self.saturating}
         self.ratio = [0.0] * len(self.net.layers)
+
+    def on_epoch_begin(self, trainer, epoch):
+        """A measured epoch needs the epoch's gradient norms: ask the loop to record them."""
+        if self.measuring:
+            trainer.recording = True
 
     def on_gradients(self, trainer, batch):
         """On a measured epoch's sampled batches: unit statistics from the batch's forward pass; W
@@ -211,12 +217,8 @@ def _stride(W):
 
 def measured_epoch(epoch):
     """Whether the statistics are taken and the checks run at ``epoch`` (1-based): every epoch up
-    to 2·DENSE_EPOCHS, then every 2nd up to 4·DENSE_EPOCHS, every 4th up to 8·DENSE_EPOCHS, …
-    — about DENSE_EPOCHS measured epochs per doubling of the run, so that a long run of tiny
-    epochs pays for few measurements while every problem that lasts is still seen within a few
-    percent of the run."""
-    stride = 1 << max(0, (epoch // DENSE_EPOCHS).bit_length() - 1)
-    return epoch % stride == 0
+    to 2·DENSE_EPOCHS, then about DENSE_EPOCHS per doubling of the run (``chainrule.epochs.thinned``)."""
+    return thinned(epoch, DENSE_EPOCHS)
 
 
 def _caller_level():

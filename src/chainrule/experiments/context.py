@@ -68,10 +68,12 @@ class Context:
     # ---- training ------------------------------------------------------------------------
 
     def fit(self, net, X, y, label, **options):
-        """``net.fit(X, y, **options)`` without a progress bar, recorded under ``label`` for the
-        diagnostics line; a run that diverges is expected here, so its warning is kept in
+        """``net.fit(X, y, **options)`` without a progress bar, with every epoch's accuracy and
+        gradient norms (the experiments draw them), recorded under ``label`` for the diagnostics
+        line; a run that diverges is expected here, so its warning is kept in
         ``history.stop_reason`` instead of being shown."""
         options.setdefault("progress", False)
+        options.setdefault("record", 1)
         if "diagnostics" in inspect.signature(fit).parameters:  # once fit can run them, it does here
             options.setdefault("diagnostics", True)
         with warnings.catch_warnings():
