@@ -128,8 +128,8 @@ class GradcheckReport:
             )
         if any(c.checked and not c.rel_checked for c in self.checks):
             notes.append(
-                f"—: every value of that parameter is within {self.atol / self.tol:.1e} (atol/tol), where the "
-                "absolute tolerance decides; no relative error is reported for it"
+                f"—: |analytic| and |numeric| are at most atol/tol = {self.atol / self.tol:.1e} at every entry of "
+                "that parameter; there the absolute tolerance decides, and no relative error is reported"
             )
         skipped = sum(c.skipped for c in self.checks)
         if skipped:
