@@ -140,7 +140,7 @@ class GradcheckReport:
 
 
 def gradcheck(net, X, y, eps=1e-5, tol=1e-5, max_entries=None, seed=0):
-    """Compare every analytic gradient of ``net`` on (X, y) with central differences.
+    """Compare the analytic gradients of ``net`` on (X, y) with central differences, entry by entry.
 
     An entry passes when |analytic − numeric| ≤ tol·max(|analytic|, |numeric|) + atol, with
     atol = 1e-9·max(1, |L|) covering the rounding of the differences themselves. The reported
@@ -152,8 +152,8 @@ def gradcheck(net, X, y, eps=1e-5, tol=1e-5, max_entries=None, seed=0):
     A float64 network is checked in place (each parameter is restored exactly); a float32 one
     through a float64 copy. ``max_entries``: at most this many entries of each parameter, a
     random sample chosen with ``seed`` (an int ≥ 0). By default (None) every entry while the
-    whole check costs at most ``DEFAULT_WORK`` numbers computed in forward passes (each entry
-    costs two passes over X), and beyond it a sample sized to that budget, at least
+    whole check costs at most ``DEFAULT_WORK`` (10⁹) numbers computed in forward passes (each
+    entry costs two passes over X), and beyond it a sample sized to that budget, at least
     ``MIN_PER_PARAMETER`` of each parameter: seconds for a million parameters on a small X
     (the work grows with the rows of X: pass a few). Entries whose ±ε perturbation crosses a
     kink are skipped, not failed. ``report.diagnosis`` says where the failures point.
