@@ -116,7 +116,7 @@ def run(ctx):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # liblinear's ConvergenceWarning for the defaults is beside the point
         linear_svc = LinearSVC(C=SVM_C, loss="hinge", dual=True, intercept_scaling=INTERCEPT_SCALING, tol=TOL,
-                               max_iter=1_000_000).fit(signs[0], signs[2])
+                               max_iter=1_000_000, random_state=ctx.seed).fit(signs[0], signs[2])
         defaults = LinearSVC().fit(signs[0], signs[2])
     models["linear SVM"]["linear_svc"] = _compare(net, linear_svc, signs, "accuracy")
     models["linear SVM"]["sklearn_defaults"] = _compare(net, defaults, signs, "accuracy")

@@ -214,8 +214,10 @@ def _batch_sizes(ctx, s, data):
     start = network(4, "sigmoid", ctx.seed)
     curves, rows = {}, {}
     for name, batch in BATCHES.items():
+        net = start.copy()
+        net.rng = np.random.default_rng(ctx.seed)  # copy() does not seed the shuffling: the same order for every run
         # the training loss of the weights at the end of every epoch, on all training rows
-        history = ctx.fit(start.copy(), X_train, y_train, f"2-4-1 {name}", optimizer=SGD(lr=SEED_LR),
+        history = ctx.fit(net, X_train, y_train, f"2-4-1 {name}", optimizer=SGD(lr=SEED_LR),
                           epochs=s["batch_epochs"], batch_size=batch, validation_data=(X_train, y_train))
         curve = np.array(history.val_loss)
         change = np.diff(curve)
