@@ -93,7 +93,7 @@ def test_linear_models_match_scikit_learn(quick_results):
 
 
 @pytest.mark.parametrize("name, expected", [
-    ("moons", {"init_scale": ["notebook 2-4-1"], "plateau": ["notebook 2-4-1"]}),  # the notebook's 0.01·N(0,1) start
+    ("moons", {"init_scale": ["2-4-1 small init"], "plateau": ["2-4-1 small init"]}),  # the 0.01·N(0, 1) start
     ("sine", {"lr_too_high": ["1-16-1 tanh"]}),  # its loss climbs back up by orders of magnitude at η = 0.1
     ("ising", {}),
     ("linear-models", {"lr_too_low": ["linear SVM η=0.01", "linear SVM η=0.001"]}),  # polishing at the kink

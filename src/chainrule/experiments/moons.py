@@ -59,7 +59,7 @@ def compute(ctx):
     X_train, X_test, y_train, y_test = datasets.train_test_split(X, y, test_size=DATA["test_size"], seed=ctx.seed)
     data = (X_train, y_train, X_test, y_test)
     numbers, runs = {}, {"data": data}
-    numbers["notebook_network"], runs["notebook_network"] = _small_start(ctx, s, data)
+    numbers["small_init_network"], runs["small_init_network"] = _small_start(ctx, s, data)
     numbers["hidden_sizes"], runs["hidden_sizes"] = _hidden_sizes(ctx, s, data)
     numbers["activations"], runs["activations"] = _activations(ctx, s, data, numbers["hidden_sizes"][4],
                                                                runs["hidden_sizes"])
@@ -80,7 +80,7 @@ def _train(ctx, net, data, label, **options):
 def _small_start(ctx, s, data):
     """2-4-1 from weights 0.01·N(0, 1), plain gradient descent: its row, and {"net", "history"}."""
     net = network(4, "sigmoid", ctx.seed, init="small_normal")
-    history, row = _train(ctx, net, data, "notebook 2-4-1", optimizer=SGD(lr=GD_LR), epochs=s["epochs"])
+    history, row = _train(ctx, net, data, "2-4-1 small init", optimizer=SGD(lr=GD_LR), epochs=s["epochs"])
     return row, {"net": net, "history": history}
 
 
@@ -151,7 +151,7 @@ def report(ctx, results):
         f"seed 0), {len(data[0])} points to train and {len(data[2])} held out, features unstandardized. Every network "
         "is 2-h-1 with a sigmoid output and binary cross-entropy (the mean over the rows)."
     )
-    _report_small_start(ctx, s, r["notebook_network"], runs["notebook_network"], data)
+    _report_small_start(ctx, s, r["small_init_network"], runs["small_init_network"], data)
     _report_hidden_sizes(ctx, r["hidden_sizes"], runs["hidden_sizes"], data)
     _report_activations(ctx, r["activations"], runs["activations"], data)
     _report_l2(ctx, r["l2"], runs["l2"], data)
@@ -169,7 +169,7 @@ def _report_small_start(ctx, s, row, run, data):
         f"b = 0, full-batch gradient descent with η = {GD_LR:g} for {s['epochs']} epochs. Then, for every comparison, "
         f"Glorot-uniform weights and Adam (η = {ADAM_LR:g}, full batch) for {s['epochs']} epochs, seed {ctx.seed}."
     )
-    with ctx.figure("notebook_network.png", "The 2-4-1 network from weights 0.01·N(0, 1): training loss and "
+    with ctx.figure("small_init_network.png", "The 2-4-1 network from weights 0.01·N(0, 1): training loss and "
                     "decision boundary", size=(11, 4.4)) as fig:
         ax1, ax2 = fig.subplots(1, 2)
         plotting.curves(ax1, {f"2-4-1 sigmoid, GD η = {GD_LR:g}": run["history"].loss}, "Training loss",
