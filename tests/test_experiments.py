@@ -48,7 +48,7 @@ def test_xor_learns_and_the_wider_network_gets_stuck_no_more_often(quick_results
     assert rates["2-4-1"] == 1.0 and rates["2-4-1"] >= rates["2-2-1"]
     assert len(r["final_losses"]["2-2-1"]) == len(r["seeds"]) == 10
     assert r["loss_curve"]["loss"][-1] < r["loss_curve"]["loss"][0] / 10
-    # the lab's squared error on a sigmoid output is flagged in every run, and nothing else is
+    # the classic network's squared error on a sigmoid output is flagged in every run, and nothing else is
     assert set(r["diagnostics"]["findings"]) == {"loss_activation_mismatch"}
     assert len(r["diagnostics"]["findings"]["loss_activation_mismatch"]["runs"]) == r["diagnostics"]["runs"]
 

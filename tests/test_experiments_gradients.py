@@ -135,5 +135,5 @@ def test_diagnostics_name_the_problem_in_the_runs_built_to_have_one(quick_result
 
     assert quick_results("multi-output")["diagnostics"]["findings"] == {}
     found = quick_results("activations")["diagnostics"]["findings"]
-    assert list(found) == ["init_scale"]  # only the runs from the notebook's 0.01·N(0, 1) weights
+    assert list(found) == ["init_scale"]  # only the runs from the small 0.01·N(0, 1) weights
     assert all(run.endswith("weights 0.01·N(0, 1)") for run in found["init_scale"]["runs"])

@@ -1,16 +1,20 @@
-"""The seeds' experiments, each reproducible from one command: ``chainrule experiment NAME``.
+"""chainrule's experiments, each reproducible from one command: ``chainrule experiment NAME``.
 
 One module per experiment, named after it (``credit-risk`` → ``credit_risk.py``), with
 
     TITLE = "one line: what the experiment shows"
 
-    def run(ctx):          # ctx: a chainrule.experiments.context.Context
-        ...                # train on the engine (ctx.fit), fill ctx.results, draw ctx.figure(...),
-                           # describe it with ctx.setup / ctx.table / ctx.observe
+    def compute(ctx):      # ctx: a chainrule.experiments.context.Context
+        ...                # train on the engine (ctx.fit) and measure: no figures, no prose
+        return Results(numbers, runs)   # numbers → results.json; runs: the networks, Histories, data
 
-and its name in ``NAMES`` below (the order of ``chainrule experiment all``). ``run`` writes
-the experiment's figures, results.json and report.md into one folder; ``run_all`` runs every
-experiment into a folder of its own and writes an index.md that links the reports.
+    def report(ctx, results):
+        ...                # from ``results`` alone: draw ctx.figure(...), describe it with
+                           # ctx.setup / ctx.table / ctx.observe
+
+and its name in ``NAMES`` below (the order of ``chainrule experiment all``). ``run`` computes an
+experiment and writes its figures, results.json and report.md into one folder; ``run_all`` runs
+every experiment into a folder of its own and writes an index.md that links the reports.
 """
 
 import importlib
@@ -18,9 +22,9 @@ import os
 import time
 
 from .. import plotting
-from .context import Context, write_atomic
+from .context import Context, Results, write_atomic
 
-__all__ = ["NAMES", "Context", "command", "index_path", "run", "run_all", "title"]
+__all__ = ["NAMES", "Context", "Results", "command", "index_path", "run", "run_all", "title"]
 
 NAMES = ("xor", "credit-risk", "moons", "sine", "ising", "vanishing-gradients", "linear-models", "multi-output",
          "activations", "learning-rate", "pitfalls")
@@ -52,7 +56,9 @@ def run(name, out, quick=False, seed=0):
     os.makedirs(out, exist_ok=True)
     ctx = Context(name, module.TITLE, out, quick=quick, seed=seed)
     start = time.perf_counter()
-    module.run(ctx)
+    results = module.compute(ctx)
+    ctx.results.update(results.numbers)
+    module.report(ctx, results)
     ctx.seconds = time.perf_counter() - start
     ctx.write(command(name, quick, seed))
     return ctx

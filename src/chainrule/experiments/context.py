@@ -7,23 +7,37 @@ import math
 import os
 import tempfile
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .. import plotting
 from ..training import fit
 
-__all__ = ["Context", "json_safe", "write_atomic"]
+__all__ = ["Context", "Results", "json_safe", "write_atomic"]
+
+
+@dataclass
+class Results:
+    """What an experiment's ``compute`` measured: everything its ``report`` reads.
+
+    ``numbers``: what results.json keeps (numbers, lists and dicts of them, in the order the report lists
+    them). ``runs``: what the figures and sentences read besides, which results.json does not keep: the
+    trained networks, their Histories (whole curves, diagnostic findings), the data and what it holds.
+    """
+
+    numbers: dict
+    runs: dict = field(default_factory=dict)
 
 
 class Context:
     """One run of one experiment: where it writes, how big it is, and what it has found so far.
 
     ``out`` the folder (created), ``quick`` the small version for tests, ``seed`` seeds the data
-    and the weights. The experiment fills ``results`` (→ results.json) and describes itself with
-    ``setup`` (what was run), ``figure`` (a PNG and its caption), ``table`` (a table of numbers)
-    and ``observe`` (what the numbers show); it trains through ``fit`` so that the report can
-    say which diagnostic findings appeared.
+    and the weights. The experiment's ``compute`` trains through ``fit``, so that the report can say
+    which diagnostic findings appeared; ``results`` (→ results.json) holds the numbers it measured.
+    Its ``report`` describes them with ``setup`` (what was run), ``figure`` (a PNG and its caption),
+    ``table`` (a table of numbers) and ``observe`` (what the numbers show).
     """
 
     def __init__(self, name, title, out, quick=False, seed=0):

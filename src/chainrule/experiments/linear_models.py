@@ -1,4 +1,4 @@
-"""Seed 003's "backpropagation in other ML models": linear regression (mean squared error),
+"""Backpropagation in other ML models: linear regression (mean squared error),
 logistic regression (binary cross-entropy) and a linear SVM (hinge loss) are networks with no
 hidden layer — one Dense layer — trained here by full-batch gradient descent on the engine and
 compared with scikit-learn's solvers of the same objectives.
@@ -27,7 +27,8 @@ from .. import datasets, plotting
 from ..layers import Dense
 from ..network import Network
 from ..optimizers import SGD
-from ..training import evaluate
+from .common import accuracy, split_standardized
+from .context import Results
 
 TITLE = "Linear models as networks without a hidden layer: linear and logistic regression, linear SVM vs scikit-learn"
 
@@ -58,77 +59,91 @@ def difference(ours, theirs):
     return {"max_abs": gap, "relative": gap / float(np.max(np.abs(theirs)))}
 
 
-def run(ctx):
-    from sklearn.linear_model import LinearRegression, LogisticRegression
-    from sklearn.svm import SVC, LinearSVC
+# ---- compute ------------------------------------------------------------------------------------
 
+
+def compute(ctx):
+    """Each model trained on the engine and fitted by scikit-learn. ``runs``: each model's Histories (the
+    SVM has one per learning rate)."""
     s = ctx.pick(FULL, QUICK)
-    ctx.setup(
-        f"Three one-layer networks trained on the engine by full-batch gradient descent, {s['epochs']} epochs each "
-        f"(the SVM {s['epochs']} per learning rate), from Glorot-uniform weights (seed {ctx.seed}); the features "
-        f"standardized with the training rows' mean and std, {TEST_SIZE:.0%} of the rows held out. scikit-learn fits "
-        "the same standardized training rows."
-    )
-    models, curves = {}, {}
-
-    # linear regression: PM2.5 from the weather (the environment data's first output)
-    X, Y = datasets.environment(N_REGRESSION, seed=ctx.seed)
-    data = _split(X, Y[:, 0], ctx.seed)
-    net = Network([Dense(X.shape[1], 1, "linear")], loss="mse", seed=ctx.seed)
-    curves["linear regression"] = ctx.fit(net, data[0], data[2], "linear regression",
-                                          optimizer=SGD(lr=LR["linear regression"]), epochs=s["epochs"]).loss
-    ref = LinearRegression().fit(data[0], data[2])
-    models["linear regression"] = _compare(net, ref, data, "R²")
-    ctx.setup(
-        f"Linear regression: `datasets.environment({N_REGRESSION})`, PM2.5 from temperature, humidity, pressure and wind; "
-        f"4-1 linear network, mean squared error, η = {LR['linear regression']:g}; `LinearRegression()`."
-    )
-
+    models, runs = {}, {}
+    models["linear regression"], runs["linear regression"] = _linear_regression(ctx, s)
     # logistic regression and the SVM: the credit-risk borrowers (7 features, default or not)
     X, y = datasets.credit_risk(N_CLASSIFICATION, seed=ctx.seed)
-    data = _split(X, y, ctx.seed)
-    net = Network([Dense(X.shape[1], 1, "sigmoid")], loss="bce", seed=ctx.seed)
-    curves["logistic regression"] = ctx.fit(net, data[0], data[2], "logistic regression",
-                                            optimizer=SGD(lr=LR["logistic regression"]), epochs=s["epochs"]).loss
+    data = split_standardized(X, y, ctx.seed, TEST_SIZE)
+    models["logistic regression"], runs["logistic regression"] = _logistic_regression(ctx, s, data)
+    models["linear SVM"], runs["linear SVM"] = _svm(ctx, s, data)
+    numbers = {"models": models,
+               "max_relative_difference": max(m["difference"]["relative"] for m in models.values())}
+    return Results(numbers, runs)
+
+
+def _linear_regression(ctx, s):
+    """PM2.5 from the weather (the environment data's first output): least squares."""
+    from sklearn.linear_model import LinearRegression
+
+    X, Y = datasets.environment(N_REGRESSION, seed=ctx.seed)
+    data = split_standardized(X, Y[:, 0], ctx.seed, TEST_SIZE)
+    net = Network([Dense(X.shape[1], 1, "linear")], loss="mse", seed=ctx.seed)
+    history = ctx.fit(net, data[0], data[2], "linear regression", optimizer=SGD(lr=LR["linear regression"]),
+                      epochs=s["epochs"])
+    return _compare(net, LinearRegression().fit(data[0], data[2]), data, "R²"), [history]
+
+
+def _logistic_regression(ctx, s, data):
+    """Binary cross-entropy without a penalty, and scikit-learn's default (penalized) fit beside it."""
+    from sklearn.linear_model import LogisticRegression
+
+    net = Network([Dense(data[0].shape[1], 1, "sigmoid")], loss="bce", seed=ctx.seed)
+    history = ctx.fit(net, data[0], data[2], "logistic regression", optimizer=SGD(lr=LR["logistic regression"]),
+                      epochs=s["epochs"])
     ref = LogisticRegression(C=math.inf, tol=TOL, max_iter=10_000).fit(data[0], data[2])
-    models["logistic regression"] = _compare(net, ref, data, "accuracy")
-    models["logistic regression"]["sklearn_defaults"] = _compare(net, LogisticRegression().fit(data[0], data[2]),
-                                                                 data, "accuracy")
-    ctx.setup(
-        f"Logistic regression: `datasets.credit_risk({N_CLASSIFICATION})`, 7-1 sigmoid network, binary cross-entropy, "
-        f"η = {LR['logistic regression']:g}; `LogisticRegression(C=inf)` (no penalty, lbfgs, tol {TOL:g})."
-    )
+    model = _compare(net, ref, data, "accuracy")
+    model["sklearn_defaults"] = _compare(net, LogisticRegression().fit(data[0], data[2]), data, "accuracy")
+    return model, [history]
+
+
+def _svm(ctx, s, data):
+    """Hinge loss + λ/(2N)‖w‖² with λ = 1/C, η cut tenfold twice; against SVC, LinearSVC(hinge) and LinearSVC()."""
+    from sklearn.svm import SVC
 
     signs = (data[0], data[1], 2 * data[2] - 1, 2 * data[3] - 1)  # the same rows, labels ±1
-    lam = 1 / SVM_C
-    net = Network([Dense(X.shape[1], 1, "linear")], loss="hinge", seed=ctx.seed, l2=lam)
-    svm_runs = [ctx.fit(net, signs[0], signs[2], f"linear SVM η={lr:g}", optimizer=SGD(lr=lr), epochs=s["epochs"])
-                for lr in SVM_LRS]
-    curves["linear SVM"] = [loss for h in svm_runs for loss in h.loss]
-    if any(f.code == "lr_too_low" for h in svm_runs[1:] for f in h.findings):
+    net = Network([Dense(data[0].shape[1], 1, "linear")], loss="hinge", seed=ctx.seed, l2=1 / SVM_C)
+    histories = [ctx.fit(net, signs[0], signs[2], f"linear SVM η={lr:g}", optimizer=SGD(lr=lr), epochs=s["epochs"])
+                 for lr in SVM_LRS]
+    model = _compare(net, SVC(kernel="linear", C=SVM_C, tol=TOL).fit(signs[0], signs[2]), signs, "accuracy")
+    linear_svc, defaults = linear_svcs(signs[0], signs[2], ctx.seed)
+    model["linear_svc"] = _compare(net, linear_svc, signs, "accuracy")
+    model["sklearn_defaults"] = _compare(net, defaults, signs, "accuracy")
+    return model, histories
+
+
+def linear_svcs(X, y, seed):
+    """liblinear's fits: ``LinearSVC(loss="hinge")`` with C and a large intercept_scaling (nearly the SVM's
+    objective), and ``LinearSVC()``'s defaults. The dual solver visits the rows in a random order: ``seed``
+    fixes it, so that a run repeats."""
+    from sklearn.svm import LinearSVC
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # liblinear's ConvergenceWarning for the defaults is beside the point
+        linear_svc = LinearSVC(C=SVM_C, loss="hinge", dual=True, intercept_scaling=INTERCEPT_SCALING, tol=TOL,
+                               max_iter=1_000_000, random_state=seed).fit(X, y)
+        defaults = LinearSVC().fit(X, y)
+    return linear_svc, defaults
+
+
+# ---- report -------------------------------------------------------------------------------------
+
+
+def report(ctx, results):
+    models, s = results.numbers["models"], ctx.pick(FULL, QUICK)
+    _setups(ctx, s)
+    if any(f.code == "lr_too_low" for h in results.runs["linear SVM"][1:] for f in h.findings):
         ctx.observe(
             "The diagnostics report lr_too_low for the SVM's later, smaller learning rates: those runs start at the "
             "previous rate's solution and only settle the weights at the hinge's kink, so their steps are meant to "
             "be tiny — a finding to read with the run's purpose in mind, not a fault here."
         )
-    ref = SVC(kernel="linear", C=SVM_C, tol=TOL).fit(signs[0], signs[2])
-    models["linear SVM"] = _compare(net, ref, signs, "accuracy")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # liblinear's ConvergenceWarning for the defaults is beside the point
-        linear_svc = LinearSVC(C=SVM_C, loss="hinge", dual=True, intercept_scaling=INTERCEPT_SCALING, tol=TOL,
-                               max_iter=1_000_000).fit(signs[0], signs[2])
-        defaults = LinearSVC().fit(signs[0], signs[2])
-    models["linear SVM"]["linear_svc"] = _compare(net, linear_svc, signs, "accuracy")
-    models["linear SVM"]["sklearn_defaults"] = _compare(net, defaults, signs, "accuracy")
-    ctx.setup(
-        f"Linear SVM: the same borrowers with labels −1/+1, 7-1 linear network, hinge loss with `Network(l2={lam:g})` "
-        f"(λ = 1/C, C = {SVM_C:g}), η = {', '.join(f'{lr:g}' for lr in SVM_LRS)} in turn; `SVC(kernel='linear', "
-        f"C={SVM_C:g})` (the same objective, intercept unpenalized) and `LinearSVC(loss='hinge', C={SVM_C:g}, "
-        f"intercept_scaling={INTERCEPT_SCALING:g})`."
-    )
-
-    ctx.results["models"] = models
-    ctx.results["max_relative_difference"] = max(m["difference"]["relative"] for m in models.values())
     rows = []
     for name, m in models.items():
         rows.append([name, m["reference"], m["difference"]["max_abs"], m["difference"]["relative"],
@@ -141,17 +156,48 @@ def run(ctx):
               ["model", "scikit-learn", "max abs Δcoef", "relative", "engine (test)", "scikit-learn (test)"], rows)
     with ctx.figure("coefficients.png", "Coefficients found by gradient descent on the engine and by scikit-learn",
                     size=(15, 4.4)) as fig:
-        for ax, (name, m) in zip(fig.subplots(1, 3), models.items()):
-            k = np.arange(len(m["coefficients"]["engine"]))
-            ax.bar(k - 0.2, m["coefficients"]["engine"], width=0.4, label="chainrule (gradient descent)")
-            ax.bar(k + 0.2, m["coefficients"]["sklearn"], width=0.4, label=m["reference"].split("(")[0])
-            ax.set_xticks(k, [f"w{i + 1}" for i in k[:-1]] + ["b"])
-            ax.set(title=f"{name}: max |Δ| = {m['difference']['max_abs']:.1e}", xlabel="coefficient", ylabel="value")
-            ax.legend(fontsize="small")
+        _draw_coefficients(fig, models)
+    curves = {name: [loss for h in histories for loss in h.loss] for name, histories in results.runs.items()}
     with ctx.figure("loss_curves.png", "Training loss of the three gradient-descent runs") as fig:
         plotting.curves(fig.subplots(), curves, "Gradient descent on one-layer networks (log scale)",
                         ylabel="training loss", log=True)
+    _observe(ctx, models)
 
+
+def _setups(ctx, s):
+    ctx.setup(
+        f"Three one-layer networks trained on the engine by full-batch gradient descent, {s['epochs']} epochs each "
+        f"(the SVM {s['epochs']} per learning rate), from Glorot-uniform weights (seed {ctx.seed}); the features "
+        f"standardized with the training rows' mean and std, {TEST_SIZE:.0%} of the rows held out. scikit-learn fits "
+        "the same standardized training rows."
+    )
+    ctx.setup(
+        f"Linear regression: `datasets.environment({N_REGRESSION})`, PM2.5 from temperature, humidity, pressure and wind; "
+        f"4-1 linear network, mean squared error, η = {LR['linear regression']:g}; `LinearRegression()`."
+    )
+    ctx.setup(
+        f"Logistic regression: `datasets.credit_risk({N_CLASSIFICATION})`, 7-1 sigmoid network, binary cross-entropy, "
+        f"η = {LR['logistic regression']:g}; `LogisticRegression(C=inf)` (no penalty, lbfgs, tol {TOL:g})."
+    )
+    ctx.setup(
+        f"Linear SVM: the same borrowers with labels −1/+1, 7-1 linear network, hinge loss with `Network(l2={1 / SVM_C:g})` "
+        f"(λ = 1/C, C = {SVM_C:g}), η = {', '.join(f'{lr:g}' for lr in SVM_LRS)} in turn; `SVC(kernel='linear', "
+        f"C={SVM_C:g})` (the same objective, intercept unpenalized) and `LinearSVC(loss='hinge', C={SVM_C:g}, "
+        f"intercept_scaling={INTERCEPT_SCALING:g})`."
+    )
+
+
+def _draw_coefficients(fig, models):
+    for ax, (name, m) in zip(fig.subplots(1, 3), models.items()):
+        k = np.arange(len(m["coefficients"]["engine"]))
+        ax.bar(k - 0.2, m["coefficients"]["engine"], width=0.4, label="chainrule (gradient descent)")
+        ax.bar(k + 0.2, m["coefficients"]["sklearn"], width=0.4, label=m["reference"].split("(")[0])
+        ax.set_xticks(k, [f"w{i + 1}" for i in k[:-1]] + ["b"])
+        ax.set(title=f"{name}: max |Δ| = {m['difference']['max_abs']:.1e}", xlabel="coefficient", ylabel="value")
+        ax.legend(fontsize="small")
+
+
+def _observe(ctx, models):
     lin, log, svm = (models[k] for k in ("linear regression", "logistic regression", "linear SVM"))
     ctx.observe(
         f"Gradient descent through the engine's backward pass finds the same models as scikit-learn's solvers: the "
@@ -171,12 +217,6 @@ def run(ctx):
     )
 
 
-def _split(X, y, seed):
-    X_train, X_test, y_train, y_test = datasets.train_test_split(X, y, test_size=TEST_SIZE, seed=seed)
-    X_train, X_test, _ = datasets.standardize(X_train, X_test)
-    return X_train, X_test, y_train, y_test
-
-
 def _compare(net, model, data, metric):
     """The engine's network against a fitted scikit-learn model: coefficients, and the held-out
     R² (regression) or accuracy (classification) of each, scikit-learn's by its own ``score``."""
@@ -185,7 +225,7 @@ def _compare(net, model, data, metric):
     if metric == "R²":
         ours_score = 1 - float(np.mean((net.predict(X_test)[:, 0] - y_test) ** 2)) / float(np.var(y_test))
     else:
-        ours_score = evaluate(net, *net.check_data(X_test, y_test))[1]
+        ours_score = accuracy(net, X_test, y_test)
     return {
         "reference": _describe(model), "metric": metric,
         "ours": ours_score, "theirs": float(model.score(X_test, y_test)),
