@@ -128,7 +128,7 @@ def test_accuracy_and_gradient_norms_are_recorded_on_the_schedule_and_the_last_e
     third = xor_net().fit(XOR_X, XOR_Y, optimizer=cr.SGD(1.0), epochs=10, record=3, progress=False, diagnostics=False)
     assert [e for e, a in enumerate(third.accuracy, start=1) if a is not None] == [3, 6, 9, 10]
     for bad in (0, -1, 2.5, True, "all"):
-        with pytest.raises(ValueError, match="record must be"):
+        with pytest.raises(ValueError, match=r"record \(None for the default"):
             xor_net().fit(XOR_X, XOR_Y, epochs=2, record=bad, progress=False)
 
 
@@ -155,7 +155,8 @@ def test_validation_split_holds_out_the_last_rows():
     hb = b.fit(X[:150], y[:150], optimizer=cr.SGD(0.1), epochs=3, validation_data=(X[150:], y[150:]),
                shuffle=False, progress=False)
     assert ha.val_loss == hb.val_loss and ha.val_accuracy == hb.val_accuracy and ha.loss == hb.loss
-    for bad, match in [(1.0, "fraction"), (-0.1, "fraction"), ("0.2", "fraction"), (0.999, "no rows to train")]:
+    for bad, match in [(1.0, "validation_split"), (-0.1, "validation_split"), ("0.2", "validation_split"),
+                       (0.999, "no rows to train")]:
         with pytest.raises(ValueError, match=match):
             a.fit(X[:10], y[:10], epochs=1, validation_split=bad, progress=False)
     with pytest.raises(ValueError, match="not both"):

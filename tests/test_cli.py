@@ -152,7 +152,7 @@ def test_demo_learns_xor_and_moons(capsys):
         (["train", "--data", "{tmp}/ragged.csv", "--target", "y"], "line 2 has 2 field(s) but the header has 3"),
         (["train", "--data", "{tmp}/empty.csv", "--target", "y"], "is empty"),
         (["train", "--data", "xor", "--target", "y"], "--target is for CSV files"),
-        (["train", "--data", "xor", "--lr", "-1"], "lr must be > 0"),
+        (["train", "--data", "xor", "--lr", "-1"], "lr must be a finite number > 0"),
         (["train", "--data", "xor", "--optimizer", "adam", "--momentum", "0.9"], "--momentum applies to sgd"),
         (["train", "--data", "xor", "--test-size", "1"], "test_size must be a fraction"),
         (["train", "--data", "xor", "--save", "{tmp}/no/such/folder/m.npz"], "its folder does not exist"),

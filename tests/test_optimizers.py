@@ -148,12 +148,18 @@ def test_float32_stays_float32():
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda: cr.SGD(lr=0), "lr must be > 0"),
+        (lambda: cr.SGD(lr=0), "SGD lr must be a finite number > 0, got 0"),
+        (lambda: cr.SGD(lr=None), "SGD lr must be a finite number > 0, got None"),
+        (lambda: cr.Adam(lr="0.1"), "Adam lr must be a finite number > 0, got '0.1'"),
+        (lambda: cr.Adam(lr=True), "Adam lr must be"),
+        (lambda: cr.Adam(betas=0.9), "betas must be a pair"),
+        (lambda: cr.RMSprop(centered="yes"), "centered must be True or False"),
+        (lambda: cr.SGD(0.1, momentum=0.9, nesterov=1), "nesterov must be True or False"),
         (lambda: cr.SGD(lr=float("nan")), "lr must be"),
         (lambda: cr.SGD(lr=0.1, nesterov=True), "Nesterov momentum needs momentum > 0"),
         (lambda: cr.Adam(betas=(1.0, 0.9)), r"betas\[0\] must be"),
         (lambda: cr.RMSprop(alpha=1.5), "alpha must be"),
-        (lambda: cr.SGD(0.1, clip_norm=-1), "clip_norm must be > 0"),
+        (lambda: cr.SGD(0.1, clip_norm=-1), "clip_norm must be a finite number > 0"),
     ],
 )
 def test_bad_hyperparameters(make, message):

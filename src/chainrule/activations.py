@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from ._constants import CONST, ONES
+from .validation import number
 
 __all__ = ["Activation", "ACTIVATIONS", "get_activation", "leaky_relu", "register"]
 
@@ -258,13 +259,7 @@ class LeakyReLU(_Builtin):
     kinks = (0.0,)
 
     def __init__(self, slope=0.01):
-        try:
-            slope = float(slope)
-        except (TypeError, ValueError):
-            raise ValueError(f"leaky_relu slope must be a number in [0, 1), got {slope!r}") from None
-        if not 0 <= slope < 1:
-            raise ValueError(f"leaky_relu slope must be in [0, 1), got {slope}")
-        self.slope = slope
+        self.slope = slope = number("leaky_relu slope", slope, low=0, high=1, high_open=True)
         super().__init__()
         s, rest = f"{slope:g}", f"{1 - slope:g}"
         self.formula, self.derivative_formula = f"max({{z}}, {s}·{{z}})", f"({s} + {rest}·[{{z}} > 0])"

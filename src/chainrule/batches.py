@@ -1,8 +1,8 @@
 """How the rows of a data set become batches: the batch size, and batches in order or shuffled."""
 
-import numbers
-
 import numpy as np
+
+from .validation import integer
 
 __all__ = ["batch_rows", "Batches"]
 
@@ -12,9 +12,10 @@ def batch_rows(batch_size, n):
     integer given, at most n; ValueError otherwise."""
     if batch_size is None:
         return n
-    if not isinstance(batch_size, numbers.Integral) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be None (full batch) or a positive integer, got {batch_size!r}")
-    return min(int(batch_size), n)
+    try:
+        return min(integer("batch_size", batch_size, low=1), n)
+    except ValueError:
+        raise ValueError(f"batch_size must be None (full batch) or a positive integer, got {batch_size!r}") from None
 
 
 class Batches:

@@ -18,10 +18,11 @@ so where an error enters decides which gradients it reaches, and the diagnosis r
 Factors that differ per parameter, or ratios that are not constant, are reported as such.
 """
 
-import numbers
 from types import SimpleNamespace
 
 import numpy as np
+
+from .validation import integer, number
 
 __all__ = ["gradcheck", "GradcheckReport", "ParameterCheck"]
 
@@ -158,10 +159,11 @@ def gradcheck(net, X, y, eps=1e-5, tol=1e-5, max_entries=None, seed=0):
     (the work grows with the rows of X: pass a few). Entries whose ±ε perturbation crosses a
     kink are skipped, not failed. ``report.diagnosis`` says where the failures point.
     """
-    eps, tol = _positive_number("eps", eps), _positive_number("tol", tol)
-    if max_entries is not None:
-        max_entries = _whole_number("max_entries", max_entries, 1, "None or the most entries checked of each parameter")
-    seed = _whole_number("seed", seed, 0, "the seed of the sample of entries")
+    eps = number("gradcheck eps", eps, low=0, low_open=True)
+    tol = number("gradcheck tol", tol, low=0, low_open=True)
+    if max_entries is not None:  # None, or the most entries checked of each parameter
+        max_entries = integer("gradcheck max_entries", max_entries, low=1)
+    seed = integer("gradcheck seed", seed, low=0)  # the seed of the sample of entries
     if net.dtype != np.float64:
         net = net.copy(dtype=np.float64)
     X, Y = net.check_data(X, y)
@@ -194,20 +196,6 @@ def gradcheck(net, X, y, eps=1e-5, tol=1e-5, max_entries=None, seed=0):
         a, n, where = _differences(check, p, g, flat, loss_at, base, eps)
         _judge(check, a, n, where, tol, atol, about)
     return GradcheckReport(checks, eps, tol, atol, per_parameter, seed, _diagnose(checks, about))
-
-
-def _positive_number(name, value):
-    """A finite number > 0 (Python or NumPy; a bool is not a number here), as a float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (np.isfinite(value) and value > 0):
-        raise ValueError(f"gradcheck: {name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
-def _whole_number(name, value, least, meaning):
-    """An integer ≥ least (Python or NumPy; a bool is not an integer here), as an int."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
-        raise ValueError(f"gradcheck: {name} must be {meaning}, an integer ≥ {least}, got {value!r}")
-    return int(value)
 
 
 def _default_per_parameter(net, m):

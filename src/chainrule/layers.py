@@ -1,12 +1,12 @@
 """The fully connected layer: forward z = a_prev W + b, a = f(z); backward dW, db and δ Wᵀ."""
 
-import numbers
-
 import numpy as np
 
 from ._constants import ONES
 from .activations import get_activation
 from .initializers import initialize
+from . import validation
+from .validation import flag, integer, number
 
 __all__ = ["Dense", "LayerBuffers"]
 
@@ -47,15 +47,10 @@ class Dense:
     """
 
     def __init__(self, n_in, n_out, activation="linear", init=None, lr_scale=1.0, bias=True):
-        for name, n in (("n_in", n_in), ("n_out", n_out)):
-            if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
-                raise ValueError(f"Dense {name} must be a positive integer, got {n!r}")
-        if not np.isfinite(lr_scale) or lr_scale < 0:
-            raise ValueError(f"Dense lr_scale must be a finite number ≥ 0, got {lr_scale!r}")
-        self.n_in, self.n_out = int(n_in), int(n_out)
+        self.n_in, self.n_out = integer("Dense n_in", n_in, low=1), integer("Dense n_out", n_out, low=1)
         self.activation = get_activation(activation)
-        self.lr_scale = float(lr_scale)
-        self.bias = bool(bias)
+        self.lr_scale = number("Dense lr_scale", lr_scale, low=0)
+        self.bias = flag("Dense bias", bias)
         self._W = self._b = None
         self.dW = self.db = None
         self.buffers = None  # the LayerBuffers of the last forward pass
@@ -66,6 +61,8 @@ class Dense:
             self.init = init
         else:
             self.init = "explicit"
+            if isinstance(init, tuple) and len(init) != 2:
+                raise ValueError(f"Dense init as a tuple must be the pair (W, b), got {len(init)} items")
             W, b = init if isinstance(init, tuple) else (init, None)
             self.W = self._explicit("W", W, (self.n_in, self.n_out))
             if b is not None:
@@ -78,12 +75,14 @@ class Dense:
 
     @staticmethod
     def _explicit(name, value, shape):
-        arr = np.array(value, dtype=np.float64)
+        expected = f"expected an array of numbers of shape {shape} (n_in, n_out layout)"
+        try:
+            arr = np.array(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"Dense explicit {name} is not an array of numbers; {expected}") from None
         if arr.shape != shape:
-            raise ValueError(f"Dense explicit {name} has shape {arr.shape}, expected {shape} (n_in, n_out layout)")
-        if not np.isfinite(arr).all():
-            raise ValueError(f"Dense explicit {name} contains NaN or inf")
-        return arr
+            raise ValueError(f"Dense explicit {name} has shape {arr.shape}; {expected}")
+        return validation.numeric_array(f"Dense explicit {name}", arr, np.float64)
 
     @property
     def W(self):

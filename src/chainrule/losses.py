@@ -16,10 +16,13 @@ writes it. ``grad`` and ``fused_delta`` take an optional ``out`` buffer, so that
 memory instead of allocating.
 """
 
+import math
+
 import numpy as np
 
 from ._constants import CONST
 from .activations import Sigmoid, Softmax
+from .validation import numeric_array
 
 _softmax = Softmax().forward
 
@@ -59,6 +62,15 @@ def _log_softmax(z):
     log_p = np.empty_like(z)
     _softmax(z, log_out=log_p)
     return log_p
+
+
+def _capped_mean(w, x, n):
+    """Σ (w/n)·min(x, M/4) for terms x ≥ 0 and weights w ≥ 0 whose w/n sum to at most 1, M the largest
+    float: the loss where its sum overflowed on finite logits. Its true value is then beyond or near
+    the float range; this one is finite (at most M/4), and 0·∞ gives 0, not NaN."""
+    cap = np.finfo(x.dtype).max / 4
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.sum(np.minimum(x, cap) * (w / n)))
 
 
 def _dot(x, y):
@@ -121,12 +133,7 @@ class Loss:
                 f"y has shape {y.shape} but the network has {n_out} output(s); "
                 f"pass y with shape (n_samples, {n_out})" + (" or (n_samples,)" if n_out == 1 else "")
             )
-        if not np.issubdtype(y.dtype, np.number) and y.dtype != bool:
-            raise ValueError(f"y must be numeric, got dtype {y.dtype}")
-        y = y.astype(dtype, copy=False)
-        if not np.isfinite(y).all():
-            raise ValueError("y contains NaN or inf; remove or impute those targets before training")
-        return y
+        return numeric_array("y", y, dtype)
 
     def accuracy(self, a, y):
         """Fraction of correct predictions, for classification losses; None otherwise."""
@@ -220,7 +227,10 @@ class BCE(Loss):
         when a confident output is right. ``log_a`` = log σ(z) = −softplus(−z) from the forward
         pass, when given, saves computing it again."""
         minus_y_log_a = _dot(y, _softplus(-z)) if log_a is None else -_dot(y, log_a)  # −Σ y log σ(z)
-        return (minus_y_log_a + _dot(CONST[1, z.dtype] - y, _softplus(z))) / z.size
+        loss = (minus_y_log_a + _dot(CONST[1, z.dtype] - y, _softplus(z))) / z.size
+        if math.isfinite(loss):
+            return loss
+        return _capped_mean(y, _softplus(-z), z.size) + _capped_mean(1 - y, _softplus(z), z.size)
 
     def fused_delta(self, a, y, out=None):
         """δ = ∂L/∂z = (σ(z) − y)/(N·K), with a = σ(z) from the forward pass."""
@@ -285,7 +295,9 @@ class CrossEntropy(Loss):
         """L = −(1/N) Σ y ⊙ log softmax(z) from the logits z, each log softmax(z) = (z − max z) −
         log Σ_j e^(z_j − max z) formed row by row before the sum (no cancellation when a confident
         output is right); ``log_a`` is log softmax(z) when the forward pass left it."""
-        return -_dot(y, _log_softmax(z) if log_a is None else log_a) / z.shape[0]
+        log_p = _log_softmax(z) if log_a is None else log_a
+        loss = -_dot(y, log_p) / z.shape[0]
+        return loss if math.isfinite(loss) else _capped_mean(y, -log_p, z.shape[0])
 
     def fused_delta(self, a, y, out=None):
         """δ = ∂L/∂z = (softmax(z) − y)/N, with a = softmax(z) from the forward pass."""
@@ -321,7 +333,9 @@ class Hinge(Loss):
         return y
 
     def value(self, a, y):
-        return _mean(np.maximum(0, 1 - y * a))
+        margins = np.maximum(0, 1 - y * a)
+        loss = _mean(margins)
+        return loss if math.isfinite(loss) else _capped_mean(np.ones_like(margins), margins, margins.size)
 
     def grad(self, a, y, out=None):
         """∂L/∂ŷ = −y/(N·K) where the margin y ŷ < 1, else 0."""

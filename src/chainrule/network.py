@@ -3,6 +3,7 @@
 import numpy as np
 
 from .activations import ACTIVATIONS, Activation, get_activation
+from . import validation
 from .layers import Dense
 from .losses import get_loss
 from .modelfile import FORMAT, FORMAT_VERSION, read, write
@@ -45,16 +46,12 @@ class Network:
                 )
         if len({id(layer) for layer in layers}) != len(layers):
             raise ValueError("the same Dense object appears twice in layers; create one Dense per layer")
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float64 or float32, got {self.dtype}")
-        if not np.isfinite(l2) or l2 < 0:
-            raise ValueError(f"l2 must be a finite number ≥ 0, got {l2!r}")
+        self.dtype = validation.dtype(dtype)
+        self.l2 = validation.number("l2", l2, low=0)
+        self.seed = validation.seed(seed)
         self.layers = layers
         self.loss = get_loss(loss)
-        self.l2 = float(l2)
-        self.seed = seed
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(self.seed)
         # every parameter lives in one vector θ, every gradient in one vector ∂L/∂θ: the layers'
         # W, b, dW, db are views into them, so an optimizer updates all of them at once
         self.theta = np.empty(sum(layer.size for layer in layers), self.dtype)
@@ -96,11 +93,7 @@ class Network:
                 f"X has {X.shape[1]} feature(s) per sample but the first layer expects {self.n_in}; "
                 f"make Dense 1's n_in equal {X.shape[1]} or select the right columns"
             )
-        if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-            raise ValueError(f"X must be numeric, got dtype {X.dtype}")
-        X = X.astype(self.dtype, copy=False)
-        _check_finite(X, "X")
-        return X
+        return validation.numeric_array("X", X, self.dtype)
 
     def check_data(self, X, y):
         """(X, Y) checked and converted; Y has shape (n_samples, n_out) (labels become one-hot rows)."""
@@ -182,27 +175,36 @@ class Network:
             self._l2_buffers = [np.empty_like(layer.W) for layer in self.layers]
         return self._l2_buffers
 
+    # Overflow on finite data (huge weights or inputs) gives inf, which these report as values; the
+    # benign ones (e^−∞ = 0 in a softmax of ±1e308) must not print warnings.
+
     def forward(self, X):
         """The network's output a(L) for a batch X of shape (n_samples, n_in), a new array."""
         X = self.check_X(X)
-        return self.propagate(X, self.new_workspace(len(X)))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.propagate(X, self.new_workspace(len(X)))
 
     def backward(self, X, y):
         """Forward, then backward: fill every layer's dW, db (and δ); return the loss value."""
         X, Y = self.check_data(X, y)
-        return self.backprop(X, Y, self.new_workspace(len(X)))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.backprop(X, Y, self.new_workspace(len(X)))
 
     def predict(self, X):
         """The output for X: probabilities for ``bce`` and ``cross_entropy``, values otherwise."""
         a = self.forward(X)
-        return a if self.fused else self.loss.probabilities(a)
+        if self.fused:
+            return a
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.loss.probabilities(a)
 
     def loss_value(self, X, y):
         """L(X, y): forward pass and loss (with the L2 penalty), no gradients."""
         X, Y = self.check_data(X, y)
         ws = self.new_workspace(len(X))
-        self.propagate(X, ws)
-        return self.data_loss(Y, ws) + self.penalty(len(Y))
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.propagate(X, ws)
+            return self.data_loss(Y, ws) + self.penalty(len(Y))
 
     def lr_scales(self):
         """The learning-rate factor of every entry of θ: 1.0 when no layer sets ``lr_scale``.
@@ -267,20 +269,6 @@ class Network:
     def save(self, path):
         """Write the network to one ``.npz`` file (architecture as JSON, weights as arrays), atomically."""
         write(path, self.architecture(), [(layer.W, layer.b) for layer in self.layers])
-
-
-def _check_finite(X, name):
-    """Raise if X holds NaN or inf. Σ X is finite exactly when every entry is (barring overflow),
-    so the common case costs one pass and no temporary array of X's size."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(np.sum(X)):
-            return
-    rows = np.flatnonzero(~np.isfinite(X).all(axis=1))
-    if rows.size:
-        raise ValueError(
-            f"{name} contains NaN or inf in {rows.size} row(s) (first: row {rows[0]}); "
-            "remove or impute them before training"
-        )
 
 
 def load(path, activations=None):

@@ -16,19 +16,13 @@ import weakref
 
 import numpy as np
 
+from .validation import flag, number
+
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "OPTIMIZERS", "NonFiniteStep", "get_optimizer"]
 
 
 class NonFiniteStep(ArithmeticError):
     """An update that would have made a parameter NaN or inf; the parameters were left unchanged."""
-
-
-def _check(name, value, low=0.0, high=None, strict=False):
-    ok = np.isfinite(value) and (value > low if strict else value >= low) and (high is None or value < high)
-    if not ok:
-        bound = f"> {low}" if strict else f"≥ {low}"
-        raise ValueError(f"{name} must be {bound}" + (f" and < {high}" if high is not None else "") + f", got {value!r}")
-    return float(value)
 
 
 class Optimizer:
@@ -39,8 +33,9 @@ class Optimizer:
     """
 
     def __init__(self, lr, clip_norm=None):
-        self.lr = _check("lr", lr, strict=True)
-        self.clip_norm = None if clip_norm is None else _check("clip_norm", clip_norm, strict=True)
+        name = type(self).__name__
+        self.lr = number(f"{name} lr", lr, low=0, low_open=True)
+        self.clip_norm = None if clip_norm is None else number(f"{name} clip_norm", clip_norm, low=0, low_open=True)
         self.state = weakref.WeakKeyDictionary()
 
     def step(self, net):
@@ -89,10 +84,10 @@ class SGD(Optimizer):
 
     def __init__(self, lr=1e-3, momentum=0.0, nesterov=False, clip_norm=None):
         super().__init__(lr, clip_norm)
-        self.momentum = _check("momentum", momentum)
-        if nesterov and self.momentum == 0:
+        self.momentum = number("SGD momentum", momentum, low=0)
+        self.nesterov = flag("SGD nesterov", nesterov)
+        if self.nesterov and self.momentum == 0:
             raise ValueError("Nesterov momentum needs momentum > 0, e.g. SGD(lr, momentum=0.9, nesterov=True)")
-        self.nesterov = bool(nesterov)
 
     def update(self, g, lr, state):
         mu, step = self.momentum, state["tmp"]
@@ -120,10 +115,10 @@ class RMSprop(Optimizer):
 
     def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, momentum=0.0, centered=False, clip_norm=None):
         super().__init__(lr, clip_norm)
-        self.alpha = _check("alpha", alpha, high=1.0)
-        self.eps = _check("eps", eps)
-        self.momentum = _check("momentum", momentum)
-        self.centered = bool(centered)
+        self.alpha = number("RMSprop alpha", alpha, low=0, high=1, high_open=True)
+        self.eps = number("RMSprop eps", eps, low=0)
+        self.momentum = number("RMSprop momentum", momentum, low=0)
+        self.centered = flag("RMSprop centered", centered)
 
     def update(self, g, lr, state):
         a, tmp = self.alpha, state["tmp"]
@@ -164,9 +159,11 @@ class Adam(Optimizer):
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, clip_norm=None):
         super().__init__(lr, clip_norm)
-        self.beta1 = _check("betas[0]", betas[0], high=1.0)
-        self.beta2 = _check("betas[1]", betas[1], high=1.0)
-        self.eps = _check("eps", eps)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"Adam betas must be a pair (β₁, β₂), e.g. (0.9, 0.999), got {betas!r}")
+        self.beta1 = number("Adam betas[0]", betas[0], low=0, high=1, high_open=True)
+        self.beta2 = number("Adam betas[1]", betas[1], low=0, high=1, high_open=True)
+        self.eps = number("Adam eps", eps, low=0)
 
     def update(self, g, lr, state):
         b1, b2, tmp = self.beta1, self.beta2, state["tmp"]

@@ -14,21 +14,11 @@ The rates match PyTorch's schedulers stepped once per epoch (its epoch 0 is our 
 """
 
 import math
-import numbers
 
 from .callbacks import Callback
+from .validation import integer, number
 
 __all__ = ["Schedule", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LearningRateScheduler"]
-
-
-def _number(name, value, low=0.0, strict=True, integer=False):
-    """``value`` as a float (int when ``integer``) above ``low``; ValueError naming ``name`` otherwise."""
-    kind = numbers.Integral if integer else numbers.Real
-    ok = isinstance(value, kind) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not (value > low if strict else value >= low):
-        bound = f"> {low:g}" if strict else f"≥ {low:g}"
-        raise ValueError(f"{name} must be a finite {'integer' if integer else 'number'} {bound}, got {value!r}")
-    return int(value) if integer else float(value)
 
 
 class Schedule(Callback):
@@ -41,12 +31,10 @@ class Schedule(Callback):
         self.lr0, self.lrs = trainer.optimizer.lr, []
 
     def on_epoch_begin(self, trainer, epoch):
-        lr = self.rate(epoch, self.lr0)
-        if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not math.isfinite(lr) or lr <= 0:
-            raise ValueError(f"{type(self).__name__} gave the learning rate {lr!r} for epoch {epoch}; "
-                             "a learning rate must be a finite number > 0")
-        trainer.optimizer.lr = float(lr)
-        self.lrs.append(float(lr))
+        lr = number(f"the learning rate {type(self).__name__} gave for epoch {epoch}", self.rate(epoch, self.lr0),
+                    low=0, low_open=True)
+        trainer.optimizer.lr = lr
+        self.lrs.append(lr)
 
     def on_train_end(self, trainer):
         trainer.optimizer.lr = self.lr0
@@ -56,8 +44,8 @@ class StepLR(Schedule):
     """η = η₀ · γ^⌊(e − 1)/step_size⌋: the rate multiplied by γ every ``step_size`` epochs."""
 
     def __init__(self, step_size, gamma=0.1):
-        self.step_size = _number("StepLR step_size", step_size, integer=True)
-        self.gamma = _number("StepLR gamma", gamma)
+        self.step_size = integer("StepLR step_size", step_size, low=1)
+        self.gamma = number("StepLR gamma", gamma, low=0, low_open=True)
 
     def rate(self, epoch, lr0):
         return lr0 * self.gamma ** ((epoch - 1) // self.step_size)
@@ -67,7 +55,7 @@ class ExponentialLR(Schedule):
     """η = η₀ · γ^(e − 1): the rate multiplied by γ every epoch."""
 
     def __init__(self, gamma):
-        self.gamma = _number("ExponentialLR gamma", gamma)
+        self.gamma = number("ExponentialLR gamma", gamma, low=0, low_open=True)
 
     def rate(self, epoch, lr0):
         return lr0 * self.gamma ** (epoch - 1)
@@ -78,8 +66,8 @@ class CosineAnnealingLR(Schedule):
     along half a cosine (and back up over the next T_max, as PyTorch's does)."""
 
     def __init__(self, T_max, eta_min=0.0):
-        self.T_max = _number("CosineAnnealingLR T_max", T_max, integer=True)
-        self.eta_min = _number("CosineAnnealingLR eta_min", eta_min, strict=False)
+        self.T_max = integer("CosineAnnealingLR T_max", T_max, low=1)
+        self.eta_min = number("CosineAnnealingLR eta_min", eta_min, low=0)
 
     def rate(self, epoch, lr0):
         return self.eta_min + (lr0 - self.eta_min) * (1 + math.cos(math.pi * (epoch - 1) / self.T_max)) / 2

@@ -12,6 +12,7 @@ from .batches import Batches, batch_rows
 from .callbacks import HOOKS, Callback, overriding
 from .epochs import thinned
 from .optimizers import Adam, NonFiniteStep, get_optimizer
+from .validation import flag, integer, number
 
 __all__ = ["fit", "evaluate", "History", "EarlyStopping", "Trainer"]
 
@@ -69,14 +70,11 @@ class EarlyStopping(Callback):
     MONITORS = {"loss": 1, "val_loss": 1, "accuracy": -1, "val_accuracy": -1}  # +1: lower is better
 
     def __init__(self, patience=10, min_delta=0.0, monitor=None, restore_best=True):
-        if not isinstance(patience, numbers.Integral) or isinstance(patience, bool) or patience < 1:
-            raise ValueError(f"EarlyStopping patience must be a positive integer, got {patience!r}")
-        if monitor is not None and monitor not in self.MONITORS:
+        if monitor is not None and not (isinstance(monitor, str) and monitor in self.MONITORS):
             raise ValueError(f"EarlyStopping monitor must be one of {', '.join(self.MONITORS)}, got {monitor!r}")
-        if not isinstance(min_delta, numbers.Real) or not math.isfinite(min_delta) or min_delta < 0:
-            raise ValueError(f"EarlyStopping min_delta must be a finite number ≥ 0, got {min_delta!r}")
-        self.patience, self.min_delta, self.monitor = int(patience), float(min_delta), monitor
-        self.restore_best = bool(restore_best)
+        self.patience = integer("EarlyStopping patience", patience, low=1)
+        self.min_delta = number("EarlyStopping min_delta", min_delta, low=0)
+        self.monitor, self.restore_best = monitor, flag("EarlyStopping restore_best", restore_best)
 
     def on_epoch_begin(self, trainer, epoch):
         if self.watch == "accuracy":
@@ -241,11 +239,8 @@ def _recorded(record):
     """``fit``'s ``record`` as a function of the epoch: None, the thinning schedule; k, every k-th."""
     if record is None:
         return thinned
-    if isinstance(record, numbers.Integral) and not isinstance(record, bool) and record >= 1:
-        k = int(record)
-        return lambda epoch: epoch % k == 0
-    raise ValueError(f"record must be None (every epoch of a short run, fewer of a long one) or a positive "
-                     f"integer k (every k-th epoch), got {record!r}")
+    k = integer("record (None for the default, or k for every k-th epoch)", record, low=1)
+    return lambda epoch: epoch % k == 0
 
 
 def fit(
@@ -284,8 +279,8 @@ def fit(
     shown once as a ``DiagnosticWarning``. False turns this off.
     """
     optimizer = Adam() if optimizer is None else get_optimizer(optimizer)
-    if not isinstance(epochs, numbers.Integral) or isinstance(epochs, bool) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    epochs = integer("epochs", epochs, low=1)
+    shuffle, progress, diagnostics = flag("shuffle", shuffle), flag("progress", progress), flag("diagnostics", diagnostics)
     X, Y = net.check_data(X, y)
     X, Y, validation = _validation(net, X, Y, validation_data, validation_split)
     batch_size = batch_rows(batch_size, len(X))
@@ -303,7 +298,7 @@ def fit(
         from .progress import ProgressBar
 
         watchers.append(ProgressBar())
-    trainer = Trainer(net, optimizer, X, Y, int(epochs), batch_size, shuffle, validation, watchers, record)
+    trainer = Trainer(net, optimizer, X, Y, epochs, batch_size, shuffle, validation, watchers, record)
     trainer.run()
     if trainer.diverged and not diagnostics:  # the diagnostics report it as their nan_loss finding
         warnings.warn(history.stop_reason, stacklevel=3)
@@ -312,8 +307,8 @@ def fit(
 
 def _validation(net, X, Y, validation_data, validation_split):
     """(X, Y, validation): the training rows and the checked validation pair, or None."""
-    if not isinstance(validation_split, numbers.Real) or not 0 <= validation_split < 1:
-        raise ValueError(f"validation_split must be a fraction in [0, 1), got {validation_split!r}")
+    validation_split = number("validation_split, a fraction of the rows,", validation_split, low=0, high=1,
+                              high_open=True)
     if validation_data is not None:
         if validation_split:
             raise ValueError("pass validation_data or validation_split, not both")
