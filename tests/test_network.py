@@ -37,7 +37,7 @@ def test_layer_shapes_follow_the_row_convention():
         (np.array([[0.0, np.inf], [1, 1]]), np.array([0, 1]), "X contains NaN or inf"),
         (np.ones((2, 2)), np.array([0.0, np.nan]), "y contains NaN or inf"),
         (np.ones(2), np.array([1]), r"for one sample use X.reshape\(1, -1\)"),
-        (np.array([["a", "b"]]), np.array([1]), "X must be numeric"),
+        (np.array([["a", "b"]]), np.array([1]), "X must be real numbers"),
     ],
 )
 def test_bad_inputs_say_what_and_how_to_fix(X, y, message):
@@ -57,7 +57,7 @@ def test_bad_inputs_say_what_and_how_to_fix(X, y, message):
         (lambda: cr.Network([cr.Dense(2, 1)], dtype=np.int64), "dtype must be float64 or float32"),
         (lambda: cr.Dense(0, 3), "n_in must be a positive integer"),
         (lambda: cr.Dense(2, 3, init="lecun"), None),
-        (lambda: cr.Dense(2, 3, init=np.ones((3, 2))), r"explicit W has shape \(3, 2\), expected \(2, 3\)"),
+        (lambda: cr.Dense(2, 3, init=np.ones((3, 2))), r"explicit W has shape \(3, 2\); expected an array of numbers of shape \(2, 3\)"),
         (lambda: cr.Network([cr.Dense(2, 1)], l2=-1), "l2 must be"),
     ],
 )

@@ -66,8 +66,9 @@ def _log_softmax(z):
 
 def _capped_mean(w, x, n):
     """Σ (w/n)·min(x, M/4) for terms x ≥ 0 and weights w ≥ 0 whose w/n sum to at most 1, M the largest
-    float: the loss where its sum overflowed on finite logits. Its true value is then beyond or near
-    the float range; this one is finite (at most M/4), and 0·∞ gives 0, not NaN."""
+    float: the loss where its sum overflowed on finite logits (on non-finite ones it is inf or NaN, as
+    it should be). Its true value is then beyond or near the float range; this one is finite (at
+    most M/4), and 0·∞ gives 0, not NaN."""
     cap = np.finfo(x.dtype).max / 4
     with np.errstate(over="ignore", invalid="ignore"):
         return float(np.sum(np.minimum(x, cap) * (w / n)))
@@ -228,7 +229,7 @@ class BCE(Loss):
         pass, when given, saves computing it again."""
         minus_y_log_a = _dot(y, _softplus(-z)) if log_a is None else -_dot(y, log_a)  # −Σ y log σ(z)
         loss = (minus_y_log_a + _dot(CONST[1, z.dtype] - y, _softplus(z))) / z.size
-        if math.isfinite(loss):
+        if math.isfinite(loss) or not np.isfinite(z).all():
             return loss
         return _capped_mean(y, _softplus(-z), z.size) + _capped_mean(1 - y, _softplus(z), z.size)
 
@@ -297,7 +298,9 @@ class CrossEntropy(Loss):
         output is right); ``log_a`` is log softmax(z) when the forward pass left it."""
         log_p = _log_softmax(z) if log_a is None else log_a
         loss = -_dot(y, log_p) / z.shape[0]
-        return loss if math.isfinite(loss) else _capped_mean(y, -log_p, z.shape[0])
+        if math.isfinite(loss) or not np.isfinite(z).all():
+            return loss
+        return _capped_mean(y, -log_p, z.shape[0])
 
     def fused_delta(self, a, y, out=None):
         """δ = ∂L/∂z = (softmax(z) − y)/N, with a = softmax(z) from the forward pass."""
@@ -335,7 +338,9 @@ class Hinge(Loss):
     def value(self, a, y):
         margins = np.maximum(0, 1 - y * a)
         loss = _mean(margins)
-        return loss if math.isfinite(loss) else _capped_mean(np.ones_like(margins), margins, margins.size)
+        if math.isfinite(loss) or not np.isfinite(a).all():
+            return loss
+        return _capped_mean(np.ones_like(margins), margins, margins.size)
 
     def grad(self, a, y, out=None):
         """∂L/∂ŷ = −y/(N·K) where the margin y ŷ < 1, else 0."""
