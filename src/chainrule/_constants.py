@@ -17,12 +17,12 @@ class _Made(dict):
 
 
 # CONST[value, dtype]: ``value`` as a 0-d array of ``dtype``.
-# Why: NumPy converts a Python number operand (the 0 in max(z, 0)) on every ufunc call, about
-# 0.4 µs — as long as the whole operation takes on a small batch (W3's XOR step has a dozen of
-# them). A 0-d array of the operand's own dtype skips that conversion and keeps float32
-# arithmetic float32; a dict lookup finds it in about 0.1 µs. The results are the same numbers.
+# Why: NumPy converts a Python scalar operand (the 0 in max(z, 0), the 1 in 1 − a) into an array
+# at every ufunc call, which on a small batch is a sizeable part of the operation. A 0-d array of
+# the operand's own dtype skips that conversion and keeps float32 arithmetic float32; the results
+# are the same numbers.
 CONST = _Made(lambda value, dtype: np.full((), value, dtype))
 
-# ONES[m, dtype]: a vector of m ones, so that Σ_rows δ = 1ᵀ δ runs as one BLAS product: about
-# half the time of np.add.reduce on a batch's δ.
+# ONES[m, dtype]: a vector of m ones, so that a sum along an axis is a product with it — Σ_rows δ
+# = 1ᵀδ for db, Σ_j e^(s_j) = e^s 1 in the softmax — one BLAS call (np.dot) instead of a reduction.
 ONES = _Made(lambda m, dtype: np.ones(m, dtype))

@@ -70,7 +70,7 @@ class Activation:
     elementwise = True
     # forward(z, out, log_out) also writes log f(z) into log_out, from the logits (sigmoid, softmax).
     has_log = False
-    # f′ tends to 0 on both sides, where ``saturated(a)`` says it is below 4% of its peak (σ, tanh).
+    # f′ tends to 0 on both sides, where ``saturated(a)`` says it is a few % of its peak (σ 4%, tanh 2%).
     saturates = False
     # The bound on f′ that makes deep stacks of it lose their gradient, when there is one.
     derivative_bound = None
@@ -130,7 +130,7 @@ class Activation:
         return np.multiply(grad_a, self.df(z), out=out)
 
     def saturated(self, a):
-        """Where f′ is below 4% of its peak, as a boolean array (for activations that ``saturates``)."""
+        """Where f′ is a few % of its peak or less, as a boolean array (for activations that ``saturates``)."""
         raise NotImplementedError(f"activation {self.name!r} does not saturate")
 
     def verify(self, points=None, rtol=1e-5, atol=1e-7):

@@ -31,12 +31,12 @@ def he_uniform(rng, fan_in, fan_out):
 
 
 def small_normal(rng, fan_in, fan_out):
-    """W = 0.01 · N(0, 1), the seeds' ``np.random.randn(...) * 0.01``."""
+    """W = 0.01 · N(0, 1) (NumPy's ``np.random.randn(...) * 0.01``)."""
     return 0.01 * rng.standard_normal(size=(fan_in, fan_out))
 
 
 def standard_normal(rng, fan_in, fan_out):
-    """W ~ N(0, 1), the lab's ``np.random.randn(...)``."""
+    """W ~ N(0, 1) (NumPy's ``np.random.randn(...)``)."""
     return rng.standard_normal(size=(fan_in, fan_out))
 
 

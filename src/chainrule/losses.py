@@ -165,7 +165,8 @@ class MSE(Loss):
 
 @register
 class HalfSSE(Loss):
-    """L = (1/N) Σ_n ½ Σ_k (ŷ_nk − y_nk)²   (the textbook and lab convention)."""
+    """L = (1/N) Σ_n ½ Σ_k (ŷ_nk − y_nk)²   (the textbook convention, and the loss of the 2-2-1 worked
+    example, examples/trace/lab-2-2-1.toml)."""
 
     name = "half_sse"
     term, term_grad, mean_over = "½·({a} − {t})²", "({a} − {t})", "N"

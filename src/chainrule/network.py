@@ -31,7 +31,7 @@ class Network:
     ``seed`` seeds the initial weights and the shuffling of ``fit`` (same seed ⇒
     bit-identical training); ``dtype`` is float64 by default or float32 end to end;
     ``l2`` is λ in the penalty λ/(2m)·Σ_l ‖W(l)‖² on the weights (not the biases),
-    m the batch size, as in seed 003's exercise.
+    m the batch size (the penalty of ``chainrule experiment moons``'s L2 runs).
     """
 
     def __init__(self, layers, loss="mse", seed=None, dtype=np.float64, l2=0.0):

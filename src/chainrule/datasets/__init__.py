@@ -1,4 +1,4 @@
-"""Datasets: the seeds' XOR table, scikit-learn's toy and real sets, the seeds' synthetic data
+"""Datasets: the XOR table, scikit-learn's toy and real sets, synthetic data for the experiments
 (credit risk, sine, environment), real Ising configurations, CSV and IDX (MNIST) readers, and
 the two steps every experiment takes before training — a train/test split and standardization.
 
@@ -39,7 +39,7 @@ __all__ = [
 
 
 def xor():
-    """The lab's XOR table: X = [[0,0],[0,1],[1,0],[1,1]] (float), y = x1 XOR x2 = [0,1,1,0]."""
+    """The XOR truth table: X = [[0,0],[0,1],[1,0],[1,1]] (float), y = x1 XOR x2 = [0,1,1,0]."""
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
     y = np.array([0, 1, 1, 0])
     return X, y

@@ -1,4 +1,4 @@
-"""The seeds' synthetic data: credit-risk borrowers, y = sin x, and environmental measurements.
+"""Synthetic data for the experiments: credit-risk borrowers, y = sin x, and environmental measurements.
 
 Each generator is seeded and returns NumPy arrays with samples as rows.
 """
@@ -19,7 +19,8 @@ CREDIT_FEATURES = (
 
 
 def credit_risk(n=1000, seed=0):
-    """Seed 002's synthetic borrowers: X (n, 7) in the units of ``CREDIT_FEATURES``, y = 1 for a default.
+    """Synthetic borrowers: X (n, 7) in the units of ``CREDIT_FEATURES``, y = 1 for a default (the data
+    of ``chainrule experiment credit-risk``).
 
     Age 21–75 years; income log-normal around 45,000 a year; debt-to-income 0.05–0.8;
     credit history up to age − 18 years; late payments Poisson (more for high debt); home
@@ -49,7 +50,8 @@ def credit_risk(n=1000, seed=0):
 
 
 def sine(n=100, noise=0.0, seed=0):
-    """The notebook's regression exercise: x evenly spaced on [−π, π], y = sin x (+ Gaussian noise).
+    """A one-dimensional regression: x evenly spaced on [−π, π], y = sin x (+ Gaussian noise); the data
+    of ``chainrule experiment sine`` and ``learning-rate``.
 
     Returns X (n, 1) and y (n,).
     """
@@ -65,7 +67,8 @@ ENVIRONMENT_OUTPUTS = ("pm25_ugm3", "ozone_ppm", "no2_ppb")
 
 
 def environment(n=500, seed=0):
-    """The notebook's multi-output exercise: X (n, 4) ``ENVIRONMENT_INPUTS`` → Y (n, 3) ``ENVIRONMENT_OUTPUTS``.
+    """A multi-output regression: X (n, 4) ``ENVIRONMENT_INPUTS`` → Y (n, 3) ``ENVIRONMENT_OUTPUTS`` (the
+    data of ``chainrule experiment multi-output``).
 
     The outputs have very different scales on purpose — PM2.5 in µg/m³ (tens), ozone in ppm
     (hundredths), NO₂ in ppb (tens) — with smooth nonlinear dependence on the weather plus noise:

@@ -42,13 +42,10 @@ def _inputs(X):
     """Feature scales (on up to INPUT_ROWS evenly spaced rows: the check costs the same for 60,000
     rows as for 4,096). The RMS √mean(x²) of a feature counts both a large mean and a large spread.
 
-    Measured: the library's data sets as used (digits/16, moons, circles, XOR, Ising spins and
-    every standardized set) have largest RMS ≤ 1.03; raw breast_cancer 1050, raw credit_risk
-    58,000, raw environment 1013 (pressure in hPa), raw digits pixels 0–16: 12.9. Above
-    INPUT_SCALE = 10 the first layer's z is an order of magnitude too large for the initializers'
-    assumption of unit inputs. The spread (largest / smallest non-zero RMS) is 545 for digits/16
-    (pixels that are almost always 0), 2·10⁵ for raw breast_cancer and credit_risk: INPUT_SPREAD =
-    10⁴ flags four orders of magnitude, where the small features' weights learn far more slowly.
+    max_j rms_j > INPUT_SCALE = 10: the first layer's z is an order of magnitude too large for the
+    initializers' assumption of unit inputs. Else max rms / min non-zero rms > INPUT_SPREAD = 10⁴:
+    four orders of magnitude, where the small features' weights learn far more slowly.
+    The data sets' scales behind both thresholds: docs/diagnostics.md.
     """
     rms = np.sqrt(np.einsum("ij,ij->j", X, X, dtype=np.float64) / len(X))
     big = int(np.argmax(rms))
@@ -193,10 +190,9 @@ def _symmetry(net):
 def _init_scale(net):
     """std(W) against the std He (ReLU) or Glorot (others) derive to keep the variance of z and δ
     constant from layer to layer. A factor r per layer multiplies the signal by about r per
-    layer. Threshold: off by more than INIT_FACTOR = 10 either way. The default initializers
-    give ratios 0.8–1.25 on the healthy test runs (1 in expectation); the seeds' 0.01·randn gives
-    0.01/√(2/(n_in+n_out)) — 0.06 for 64 → 128 — and is reported; the lab's randn on the 2-4-1
-    XOR network gives 1.7 and is not. Layers with all-zero weights are left to symmetric_init.
+    layer. Threshold: off by more than INIT_FACTOR = 10 either way (the ratios measured for the
+    default and the small and standard normal initializers: docs/diagnostics.md). Layers with
+    all-zero weights are left to symmetric_init.
     The scale is measured as the root mean square √mean(W²), the std of a zero-mean initializer:
     unlike the sample std it does not collapse when a small layer's few weights happen to be
     close to each other (two weights drawn from N(0, 1) have a std below 0.07 one time in 12, an
@@ -256,7 +252,7 @@ def _initial_loss(net, loss, baseline):
     it; above INITIAL_LOSS_FACTOR times it the network starts confidently wrong (randn weights,
     unscaled inputs), and its first epochs only undo that. Regression is left out: with standardized
     targets a default network's first mse is a few times mean y² (its output variance adds to it),
-    a normal start. (The measurements behind the threshold: docs/diagnostics.md.)"""
+    a normal start. (The measurements behind INITIAL_LOSS_FACTOR = 5: docs/diagnostics.md.)"""
     if not net.loss.classification or not baseline > 0 or not loss > INITIAL_LOSS_FACTOR * baseline:
         return []
     name = f", {net.loss.uninformative_name}" if net.loss.uninformative_name else ""

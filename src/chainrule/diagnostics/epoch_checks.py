@@ -32,12 +32,11 @@ def _still_high(history, e, baseline):
 def _gradients(history, net, e, best):
     """Gradient norms per layer (History.grad_norms, each layer's mean ‖∂L/∂W‖ over the epoch).
 
-    vanishing: ‖∂L/∂W(1)‖/‖∂L/∂W(L)‖ < VANISHING_RATIO = 1e-3 (three orders of magnitude; seed
-    003: σ′ ≤ ¼ per layer, so about 5 sigmoid layers). Measured on the healthy test runs: the
-    smallest ratio over all epochs is 0.21 (XOR); seven sigmoid layers of 32 on digits: 1e-4. exploding: the same ratio above EXPLODING_RATIO = 1e3, or a
-    layer's norm 1e3 times its first epoch's (healthy runs: norms fall as the loss falls; the
-    largest growth measured is 3.6, XOR; a diverging SGD regression grows 2·10⁵-fold in 5 epochs) while
-    the loss is not at its best so far (x·tanh x from 0.01·N(0, 1) weights: 10³-fold growth as it learns)."""
+    vanishing: ‖∂L/∂W(1)‖/‖∂L/∂W(L)‖ < VANISHING_RATIO = 1e-3 (three orders of magnitude:
+    σ′ ≤ ¼ per layer, so about 5 sigmoid layers). exploding: the same ratio above EXPLODING_RATIO
+    = 1e3, or a layer's norm 1e3 times its first epoch's while the loss is not at its best so far
+    (healthy runs' norms fall as the loss falls; norms that grow from a tiny start while the loss
+    falls are recovery). The ratios and growths measured: docs/diagnostics.md."""
     findings, norms = [], history.grad_norms
     L = len(net.layers)
     bounds = dict.fromkeys(layer.activation.derivative_bound for layer in net.layers[:-1]
@@ -78,8 +77,8 @@ def _gradients(history, net, e, best):
 
 def _units(stats, e):
     """dead_relu: more than DEAD_FRACTION = ½ of a ReLU layer's units never active (z ≤ 0 on every
-    sampled row of the epoch). The healthy test runs peak at 11% (digits 64-128-10) and 25% (4 of
-    16 units, moons 2-16-16-1); SGD lr 3 on digits kills 94% within 2 epochs."""
+    sampled row of the epoch): a dead unit's gradient is 0, so it never recovers. The fractions
+    measured on healthy and failing runs: docs/diagnostics.md."""
     return [Finding(
         "dead_relu", "warning", dead, DEAD_FRACTION,
         f"{dead:.0%} of layer {l + 1}'s ReLU units were never active during epoch {e + 1} (z ≤ 0 for every "
@@ -96,13 +95,12 @@ def _above(row, threshold):
 
 def _saturation(history, stats, net, baseline):
     """saturation, at the end of training: on the last measured epoch more than SATURATED_FRACTION
-    = ½ of a hidden sigmoid/tanh layer's activations sit where f′ is below 4% of its peak (σ
-    outside (0.01, 0.99), |tanh| > 0.99) and the loss is still above half the uninformative one.
-    The healthy runs peak at 35% (digits 64-32-32-10 tanh, late in training); unscaled inputs
-    saturate 96–100% from the first epoch and stay there. Checked at the end, like the plateau:
-    a network may pass through saturation and learn (the ising experiment's 256-8-1 sigmoid
-    network is 54% saturated at epoch 20 with the loss at ln 2, and ends at 0.01), and one that
-    has learned may saturate its hidden units on purpose — hence the condition on the loss."""
+    = ½ of a hidden sigmoid/tanh layer's activations sit where f′ is almost 0 (σ outside
+    (0.01, 0.99): σ′ < 4% of its peak ¼; |tanh| > 0.99: tanh′ < 2% of 1) and the loss is still
+    above STILL_HIGH = ½ of the uninformative one. Checked at the end, like the plateau: a network
+    may pass through saturation and learn, and one that has learned may saturate its hidden units
+    on purpose — hence the condition on the loss. The fractions measured (and the ising
+    experiment's network that passes through saturation): docs/diagnostics.md."""
     rows = stats.saturated_fraction
     e = next((e for e in reversed(range(len(rows))) if any(v is not None for v in rows[e])), None)  # last measured
     if e is None or not _still_high(history, len(history.loss) - 1, baseline):
@@ -121,17 +119,13 @@ def _learning_rate(history, stats, e, baseline, start, climb, clipping):
 
     lr_too_high: the loss climbs back above its best so far by more than RISE = 0.2 of the
     uninformative loss (rising, or oscillating with a large swing) while some layer's ratio is
-    above UPDATE_HIGH = 0.1. Measured: the healthy test runs have ratios ≤ 0.061 in their first
-    epochs and ≤ 0.017 later; they climb back by ≤ 0.007, except sine under full-batch Adam (0.13,
-    at epoch 12, with ratios of 0.007). The 2-16-1 XOR nets of the CLI under full-batch Adam lr 0.1,
-    which learn, have ratios 0.2–0.4 in their first epochs and climb back by up to 0.095: both
-    conditions are needed. Moons under SGD lr 10–30 climbs back by 0.9–50 with ratios 0.3–1.
-    A blow-up is lr_too_high too: an epoch's loss above BLOWUP = 10 times both the loss before
-    training and the uninformative loss (a first epoch millions of times worse than the start, after
-    which ReLU units die).
+    above UPDATE_HIGH = 0.1: both are needed, since a healthy Adam run's first steps can exceed the
+    ratio while it learns. A blow-up is lr_too_high too: an epoch's loss above BLOWUP = 10 times
+    both the loss before training and the uninformative loss (a first epoch far worse than the
+    start, after which ReLU units die).
     lr_too_low: in the first 3 epochs every layer's ratio stayed below UPDATE_LOW = 1e-5 while
-    the loss is still above half the uninformative one (the healthy runs' largest ratio in their
-    first 3 epochs is 0.03–0.06; SGD lr 1e-5 on digits: 4e-6)."""
+    the loss is still above STILL_HIGH = ½ of the uninformative one.
+    The ratios and climbs measured on healthy and failing runs: docs/diagnostics.md."""
     findings = []
     loss, ratios = history.loss, stats.update_ratio
     if start and loss[e] > BLOWUP * max(start, baseline):

@@ -24,7 +24,7 @@ class Statistics:
     the statistic does not apply, and on the epochs that were not measured):
 
     ``dead_fraction``       ReLU layers: the fraction of units never active on the sampled rows
-    ``saturated_fraction``  sigmoid/tanh hidden layers: the fraction of activations where f′ < 4% of its peak
+    ``saturated_fraction``  sigmoid/tanh hidden layers: the fraction of activations where f′ < 4% (σ) or 2% (tanh) of its peak
     ``update_ratio``        ‖ΔW‖/‖W‖ of the epoch's first step
     """
 

@@ -1,5 +1,5 @@
-"""The thresholds of the checks: module constants; each check's docstring says what was measured
-to choose its threshold."""
+"""The thresholds of the checks: module constants. Each check's docstring gives its rule;
+docs/diagnostics.md has one row per constant with what was measured to choose it, on which runs."""
 
 INPUT_SCALE = 10.0  # largest feature RMS √mean(x²)
 INPUT_SPREAD = 1e4  # largest / smallest non-zero feature RMS
@@ -9,7 +9,7 @@ INITIAL_LOSS_FACTOR = 5.0  # first loss / uninformative loss (classification)
 VANISHING_RATIO = 1e-3  # ‖∂L/∂W(1)‖ / ‖∂L/∂W(L)‖ below
 EXPLODING_RATIO = 1e3  # ‖∂L/∂W(1)‖ / ‖∂L/∂W(L)‖ above, or growth of a layer's norm since epoch 1
 DEAD_FRACTION = 0.5  # fraction of a ReLU layer's units never active over the sampled rows
-SATURATED_FRACTION = 0.5  # fraction of a hidden sigmoid/tanh layer's activations with f′ < 4% of its peak
+SATURATED_FRACTION = 0.5  # fraction of a hidden sigmoid/tanh layer's activations with f′ < 4% (σ), 2% (tanh) of its peak
 UPDATE_HIGH = 0.1  # ‖ΔW‖ / ‖W‖ above (with the loss rising)
 BLOWUP = 10.0  # an epoch's loss above this multiple of the starting and the uninformative loss
 RISE = 0.2  # the loss back above its best by this fraction of the uninformative loss
