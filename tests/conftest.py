@@ -18,6 +18,22 @@ settings.register_profile("thorough", max_examples=3000, **_PROPERTY)
 settings.load_profile(os.environ.get("CHAINRULE_HYPOTHESIS", "chainrule"))
 
 
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder with mode 0555; the test is skipped where this process can write into it anyway (root)."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        (folder / "probe").touch()
+    except PermissionError:
+        yield folder
+    else:
+        pytest.skip("this process writes into read-only folders (root)")
+    finally:
+        folder.chmod(0o755)
+
+
 @pytest.fixture(scope="session")
 def quick_all(tmp_path_factory):
     """`chainrule experiment all --quick` once for the session (every experiment test file reads it): (folder, stdout)."""
