@@ -280,6 +280,11 @@ def test_demo_out_refuses_a_figure_it_did_not_write_unless_forced(capsys, tmp_pa
     assert run(capsys, "demo", "--out", str(tmp_path), "--force")[0] == 0
     assert run(capsys, "demo", "--out", str(tmp_path))[0] == 0  # its own figures are replaced
     assert sorted(os.listdir(tmp_path)) == ["moons_boundary.png", "xor_loss.png"]
+    os.replace(tmp_path / "moons_boundary.png", tmp_path / "elsewhere.png")
+    (tmp_path / "moons_boundary.png").symlink_to(tmp_path / "elsewhere.png")  # a link to a figure of ours
+    status, out, err = run(capsys, "demo", "--out", str(tmp_path), "--force")
+    one_error_line(status, err, "moons_boundary.png' is a symbolic link or a folder")
+    assert out == ""
 
 
 @pytest.mark.parametrize("command", [["demo"], ["experiment", "xor", "--quick"], ["experiment", "all", "--quick"]])

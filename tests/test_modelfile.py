@@ -11,7 +11,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -254,7 +254,9 @@ def loads_or_refuses(path):
     def load():
         try:
             assert isinstance(cr.load(path), cr.Network)
+            event("a Network")
         except ValueError as e:
+            event("a ValueError")
             assert "\n" not in str(e) and "allow_pickle" not in str(e)
 
     assert peak_memory(load) < 8 << 20

@@ -418,6 +418,9 @@ def _check_out(folder, paths, force, given=None):
     except ValueError as e:
         raise ValueError(f"{flag}: {e}") from None
     for path in paths:
+        if os.path.islink(path) or os.path.isdir(path):  # what files.write refuses, --force or not
+            raise ValueError(f"{flag}: {path!r} is a symbolic link or a folder, where chainrule writes a file; "
+                             "remove it or choose another folder")
         if not force and os.path.lexists(path) and not _ours(path):
             raise ValueError(f"{flag}: {path!r} is there and chainrule did not write it; choose another folder, "
                              "or pass --force to overwrite it")
