@@ -169,9 +169,13 @@ def test_a_bad_array_is_one_value_error_naming_it(tmp_path, change, match):
     refused(tmp_path / "m.npz", match)
 
 
-def test_big_endian_arrays_are_read_as_native(tmp_path):
-    write_npz(tmp_path / "m.npz", W1=ARRAYS["W1"].astype(">f8"))
-    np.testing.assert_array_equal(cr.load(tmp_path / "m.npz").layers[0].W, ARRAYS["W1"])
+def test_big_endian_arrays_and_architecture_are_read_as_native(tmp_path):
+    text = np.array(json.dumps(ARCH))
+    np.savez(tmp_path / "m.npz", architecture=text.astype(text.dtype.newbyteorder(">")),
+             **{**ARRAYS, "W1": ARRAYS["W1"].astype(">f8")})
+    net = cr.load(tmp_path / "m.npz")
+    assert net.architecture() == ARCH
+    np.testing.assert_array_equal(net.layers[0].W, ARRAYS["W1"])
 
 
 def test_an_architecture_that_is_not_a_string_is_refused(tmp_path):

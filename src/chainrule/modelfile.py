@@ -115,7 +115,7 @@ def _architecture(archive):
             raise ValueError(f"the architecture declares {dtype.itemsize:,} bytes, more than the limit of "
                              f"{MAX_ARCHITECTURE_BYTES:,}")
         data = _read_exactly(f, dtype.itemsize, "architecture")
-    text = data.decode("utf-32-be" if dtype.byteorder == ">" else "utf-32-le").rstrip("\0")
+    text = data.decode("utf-32-be" if dtype.str[0] == ">" else "utf-32-le").rstrip("\0")  # str: "<U…" or ">U…"
     depth = _json_depth(text)
     if depth > MAX_DEPTH:
         raise ValueError(f"the architecture JSON is nested {depth} deep; a model's is at most {MAX_DEPTH}")
