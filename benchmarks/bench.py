@@ -40,6 +40,7 @@ import warnings
 import numpy as np
 
 import chainrule as cr
+from chainrule import files
 
 LR = 0.01
 
@@ -418,10 +419,7 @@ def main(argv=None):
         results["scaling"] = scaling(np.float64, repeats, args.quick, budget / 4)
         print("scaling (float64, 784-w-w-10): " + ", ".join(
             f"{r['vary']} {r[r['vary']]}: {r['ratio']:.2f}×" for r in results["scaling"]))
-    tmp = args.out + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(results, f, indent=1)
-    os.replace(tmp, args.out)
+    files.write(args.out, json.dumps(results, indent=1))
     print(f"wrote {args.out}")
 
 

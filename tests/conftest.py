@@ -1,12 +1,37 @@
-"""Fixtures shared by the test files."""
+"""Fixtures shared by the test files, and the hypothesis profiles of the property-based tests."""
 
 import contextlib
 import io
 import json
+import os
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from chainrule.cli import main
+
+# The property-based tests (random CSV text, random model files) run a few hundred examples in all by
+# default; CHAINRULE_HYPOTHESIS=thorough runs thousands per test (minutes), as before a release.
+_PROPERTY = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]}
+settings.register_profile("chainrule", max_examples=100, **_PROPERTY)
+settings.register_profile("thorough", max_examples=3000, **_PROPERTY)
+settings.load_profile(os.environ.get("CHAINRULE_HYPOTHESIS", "chainrule"))
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder with mode 0555; the test is skipped where this process can write into it anyway (root)."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        (folder / "probe").touch()
+    except PermissionError:
+        yield folder
+    else:
+        pytest.skip("this process writes into read-only folders (root)")
+    finally:
+        folder.chmod(0o755)
 
 
 @pytest.fixture(scope="session")

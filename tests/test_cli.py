@@ -1,5 +1,6 @@
 """The chainrule command, run in-process through main(argv) (and once as `python -m chainrule`)."""
 
+import inspect
 import os
 import re
 import subprocess
@@ -7,6 +8,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import event, given
+from hypothesis import strategies as st
 
 import chainrule as cr
 from chainrule import datasets
@@ -155,7 +158,7 @@ def test_demo_learns_xor_and_moons(capsys):
         (["train", "--data", "xor", "--lr", "-1"], "lr must be a finite number > 0"),
         (["train", "--data", "xor", "--optimizer", "adam", "--momentum", "0.9"], "--momentum applies to sgd"),
         (["train", "--data", "xor", "--test-size", "1"], "test_size must be a fraction"),
-        (["train", "--data", "xor", "--save", "{tmp}/no/such/folder/m.npz"], "its folder does not exist"),
+        (["train", "--data", "xor", "--save", "{tmp}/no/such/folder/m.npz"], "/no/such/folder' does not exist"),
         (["train", "--data", "xor", "--l2", "-1"], "l2 must be a finite number"),
         (["train", "--data", "digits", "--loss", "bce", "--epochs", "1"], "bce targets must lie in [0, 1]"),
         (["gradcheck", "--data", "xor", "--model", "{tmp}/none.npz"], "no model file at"),
@@ -208,3 +211,307 @@ def test_a_diagnostic_finding_is_one_line_on_stderr(capsys):
     lines = err.strip().splitlines()
     assert any(line.startswith("chainrule: warning [lr_too_high] ") for line in lines)
     assert all(line.startswith("chainrule: ") for line in lines) and "DiagnosticWarning" not in err
+
+
+# ---- the files the command writes, and what it never overwrites ----------------------------------
+
+TINY = ("--data", "xor", "--hidden", "2", "--epochs", "1", "--quiet")
+
+
+def one_error_line(status, err, *parts):
+    assert status == 2 and err.count("\n") == 1 and err.startswith("chainrule: error: "), err
+    assert "Traceback" not in err and "[Errno" not in err
+    for part in parts:
+        assert part in err, err
+
+
+def test_save_refuses_a_file_that_is_not_a_model_unless_forced(capsys, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    status, out, err = run(capsys, "train", *TINY, "--save", str(notes))
+    one_error_line(status, err, f"--save {notes}: a file that is not a chainrule model is there", "--force")
+    assert out == "" and notes.read_text() == "mine"  # refused before training
+    status, out, err = run(capsys, "train", *TINY, "--save", str(notes), "--force")
+    assert status == 0 and isinstance(cr.load(notes), cr.Network)
+    assert run(capsys, "train", *TINY, "--save", str(notes))[0] == 0  # a model there is replaced
+
+
+def test_save_never_overwrites_the_input_data(capsys, tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text("a,y\n1,0\n2,1\n3,0\n4,1\n")
+    for force in ([], ["--force"]):
+        status, _, err = run(capsys, "train", "--data", str(data), "--target", "y", "--epochs", "1", "--quiet",
+                             "--save", str(data), *force)
+        one_error_line(status, err, "that is the input data file")
+    assert data.read_text() == "a,y\n1,0\n2,1\n3,0\n4,1\n"
+
+
+def test_save_where_no_file_can_be_written_fails_before_training(capsys, tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "link.npz").symlink_to(tmp_path / "elsewhere.npz")
+    for path, message in [(tmp_path / "a_file" / "m.npz", f"{tmp_path / 'a_file'}' is a file, not a folder"),
+                          (tmp_path / "link.npz", "is a symbolic link"),
+                          (tmp_path, "it is a folder; give a file name inside it")]:
+        status, out, err = run(capsys, "train", *TINY, "--save", str(path))
+        one_error_line(status, err, f"--save {path}: ", message)
+        assert out == ""
+    assert not (tmp_path / "elsewhere.npz").exists()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_save_into_a_folder_that_takes_no_file_fails_before_training(capsys):
+    # /proc is a folder in which nobody, root included, can create a file
+    status, out, err = run(capsys, "train", *TINY, "--save", "/proc/m.npz")
+    one_error_line(status, err, "--save /proc/m.npz: cannot write into the folder '/proc'")
+    assert out == ""
+
+
+def test_save_into_a_read_only_folder_fails_before_training(capsys, read_only_folder):
+    status, out, err = run(capsys, "train", *TINY, "--save", str(read_only_folder / "m.npz"))
+    one_error_line(status, err, f"cannot write into the folder '{read_only_folder}' (Permission denied)")
+    assert out == ""
+
+
+def test_demo_out_refuses_a_figure_it_did_not_write_unless_forced(capsys, tmp_path):
+    (tmp_path / "xor_loss.png").write_bytes(b"\x89PNG\r\n\x1a\n my holiday photo")
+    status, out, err = run(capsys, "demo", "--out", str(tmp_path))
+    one_error_line(status, err, "xor_loss.png' is there and chainrule did not write it", "--force")
+    assert out == "" and (tmp_path / "xor_loss.png").read_bytes().endswith(b"my holiday photo")
+    assert run(capsys, "demo", "--out", str(tmp_path), "--force")[0] == 0
+    assert run(capsys, "demo", "--out", str(tmp_path))[0] == 0  # its own figures are replaced
+    assert sorted(os.listdir(tmp_path)) == ["moons_boundary.png", "xor_loss.png"]
+    os.replace(tmp_path / "moons_boundary.png", tmp_path / "elsewhere.png")
+    (tmp_path / "moons_boundary.png").symlink_to(tmp_path / "elsewhere.png")  # a link to a figure of ours
+    status, out, err = run(capsys, "demo", "--out", str(tmp_path), "--force")
+    one_error_line(status, err, "moons_boundary.png' is a symbolic link or a folder")
+    assert out == ""
+
+
+@pytest.mark.parametrize("command", [["demo"], ["experiment", "xor", "--quick"], ["experiment", "all", "--quick"]])
+def test_out_that_is_a_file_is_one_line(capsys, tmp_path, command):
+    (tmp_path / "a_file").write_text("x")
+    for out, message in [(tmp_path / "a_file", "is a file, not a folder; give a folder"),
+                         (tmp_path / "a_file" / "sub", f"{tmp_path / 'a_file'}' is a file, not a folder")]:
+        status, printed, err = run(capsys, *command, "--out", str(out))
+        one_error_line(status, err, f"--out {out}: ", message)
+        assert printed == ""
+
+
+@pytest.mark.parametrize("name, content", [("report.md", "# my notes\n"), ("results.json", '{"mine": 1}'),
+                                           ("photo.png", "not even a PNG")])
+def test_experiment_out_refuses_files_it_did_not_write(capsys, tmp_path, name, content):
+    (tmp_path / name).write_text(content)
+    status, out, err = run(capsys, "experiment", "xor", "--quick", "--out", str(tmp_path))
+    one_error_line(status, err, f"{name}' is there and chainrule did not write it", "--force")
+    assert out == "" and (tmp_path / name).read_text() == content
+
+
+def test_experiment_all_refuses_a_file_where_an_experiment_folder_goes(capsys, tmp_path):
+    (tmp_path / "moons").write_text("x")
+    status, _, err = run(capsys, "experiment", "all", "--quick", "--out", str(tmp_path))
+    one_error_line(status, err, f"--out {tmp_path}: ", "moons' is a file, not a folder")
+
+
+def test_an_experiments_own_outputs_may_be_overwritten(quick_all):
+    from chainrule import cli, experiments
+
+    out = quick_all[0]
+    cli._check_out(out, [experiments.index_path(out)], force=False)
+    for name in experiments.NAMES:
+        folder = os.path.join(out, name)
+        assert len(cli._experiment_files(folder)) > 2  # results.json, report.md and its figures
+        cli._check_out(folder, cli._experiment_files(folder), force=False)
+
+
+def test_an_os_error_is_one_line_with_the_path_and_the_fix(capsys, monkeypatch):
+    import errno
+
+    def in_the_way():
+        raise FileExistsError(errno.EEXIST, "File exists", "out")
+
+    monkeypatch.setattr(datasets, "xor", in_the_way)
+    monkeypatch.setitem(datasets.DATASETS, "xor", in_the_way)
+    status, _, err = run(capsys, "train", "--data", "xor")
+    one_error_line(status, err, "'out': file exists; a file is in the way; remove it or choose another path")
+
+
+# ---- limits ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("error, message", [(MemoryError("Unable to allocate 7.45 GiB"), "out of memory (Unable to "
+                                                                                          "allocate 7.45 GiB)"),
+                                            (RecursionError(), "nested too deeply")])
+def test_memory_and_recursion_errors_are_one_line(capsys, monkeypatch, error, message):
+    def fail():
+        raise error
+
+    monkeypatch.setitem(datasets.DATASETS, "xor", fail)
+    status, _, err = run(capsys, "train", "--data", "xor")
+    one_error_line(status, err, message)
+
+
+def test_a_network_too_large_for_memory_is_refused_before_it_is_built(capsys, monkeypatch):
+    status, _, err = run(capsys, "train", "--data", "xor", "--hidden", "100000000,100000000")
+    one_error_line(status, err, "the network 2-100000000-100000000-1 has 10,000,000,500,000,001 parameters",
+                   "available; use fewer or smaller hidden layers (--hidden)")
+    from chainrule import cli
+
+    monkeypatch.setattr(cli, "_available_memory", lambda: 2**20)
+    # 64-512-10: 38,410 parameters × 6 copies × 8 bytes, and 4 buffers of 32 × 522 per batch: 2.2 MiB
+    status, _, err = run(capsys, "train", "--data", "digits", "--hidden", "512")
+    one_error_line(status, err, "needs about 2.3 MiB, and this machine has 1.0 MiB available")
+    monkeypatch.setattr(cli, "_available_memory", lambda: None)  # unknown: not refused
+    assert run(capsys, "train", "--data", "digits", "--hidden", "512", "--epochs", "1", "--quiet")[0] == 0
+
+
+def test_a_target_with_too_many_classes_is_refused(capsys, tmp_path):
+    ids = tmp_path / "ids.csv"
+    ids.write_text("a,id\n" + "".join(f"{i % 7},{i}\n" for i in range(2000)))
+    status, _, err = run(capsys, "train", "--data", str(ids), "--target", "id", "--epochs", "1")
+    one_error_line(status, err, "the target has 2,000 distinct values up to 1,999: cross_entropy would need 2,000 "
+                                "outputs", "more than --max-classes 1000", "--loss mse")
+    huge = tmp_path / "huge.csv"
+    huge.write_text("a,y\n1,1000000000000\n2,3\n3,5\n")
+    status, _, err = run(capsys, "train", "--data", str(huge), "--target", "y")
+    one_error_line(status, err, "cross_entropy would need 1,000,000,000,001 outputs")
+    assert run(capsys, "train", "--data", str(huge), "--target", "y", "--loss", "mse", "--epochs", "1",
+               "--quiet")[0] == 0
+    assert run(capsys, "train", "--data", str(ids), "--target", "id", "--max-classes", "2000", "--epochs", "1",
+               "--hidden", "2", "--quiet")[0] == 0
+    negative = tmp_path / "negative.csv"
+    negative.write_text("a,y\n1,-1\n2,0\n3,2\n4,1\n")
+    status, _, err = run(capsys, "train", "--data", str(negative), "--target", "y")
+    one_error_line(status, err, "the target has negative values (down to -1): cross_entropy needs classes")
+
+
+def test_csv_input_that_is_not_a_regular_file_is_refused(capsys, tmp_path):
+    os.mkfifo(tmp_path / "fifo.csv")  # opening it for reading would wait for a writer
+    for path, message in [("/dev/zero", "it is a device, a FIFO or a socket"),
+                          (tmp_path / "fifo.csv", "it is a device, a FIFO or a socket"),
+                          (tmp_path, "it is a folder, not a CSV file")]:
+        status, _, err = run(capsys, "train", "--data", str(path), "--target", "y")
+        one_error_line(status, err, f"cannot read '{path}': {message}")
+
+
+def test_a_csv_over_the_size_limit_is_refused_and_the_limit_can_be_raised(capsys, tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(1000)))  # 5.8 KiB
+    status, _, err = run(capsys, "train", "--data", str(path), "--target", "y", "--max-csv-mb", "0.001")
+    one_error_line(status, err, "has 5.8 KiB, more than the 1.0 KiB a CSV file may have",
+                   "--max-csv-mb 1")
+    assert run(capsys, "train", "--data", str(path), "--target", "y", "--max-csv-mb", "0.01", "--epochs", "1",
+               "--quiet")[0] == 0
+
+
+def test_gradcheck_max_entries_reaches_the_library(capsys, monkeypatch):
+    from chainrule import cli
+
+    seen = []
+    real = cli.gradcheck
+    monkeypatch.setattr(cli, "gradcheck", lambda *a, **k: (seen.append(k.get("max_entries")), real(*a, **k))[1])
+    assert run(capsys, "gradcheck", "--data", "xor", "--hidden", "4", "--max-entries", "3")[0] == 0
+    assert run(capsys, "gradcheck", "--data", "xor", "--hidden", "4")[0] == 0
+    assert seen == [3, None]  # without the flag, the library's own default
+    status, _, err = run(capsys, "gradcheck", "--data", "xor", "--max-entries", "0")
+    assert status == 2 and "argument --max-entries: '0' is not a positive integer" in err
+
+
+@pytest.mark.filterwarnings("default::RuntimeWarning")  # as outside the tests: NumPy's warnings are shown
+def test_no_numpy_warning_comes_before_an_error(capsys, tmp_path):
+    # standardizing ±1e308 overflows (a RuntimeWarning) before training finds the inf it made
+    path = tmp_path / "huge.csv"
+    path.write_text("a,y\n1e308,1\n1e308,0\n-1e308,1\n")
+    status, _, err = run(capsys, "train", "--data", str(path), "--target", "y", "--epochs", "1")
+    one_error_line(status, err, "contains NaN or inf")
+
+
+@pytest.mark.filterwarnings("default::RuntimeWarning")
+def test_numpy_warnings_are_shown_after_a_run_that_succeeds(capsys, monkeypatch):
+    import warnings
+
+    def xor_with_a_warning():
+        warnings.warn("overflow encountered in exp", RuntimeWarning)
+        return datasets.xor()
+
+    monkeypatch.setitem(datasets.DATASETS, "xor", xor_with_a_warning)
+    status, out, err = run(capsys, "train", *TINY)
+    assert status == 0 and "train:" in out
+    assert err == "chainrule: warning: overflow encountered in exp\n"
+
+
+def test_train_and_doctor_share_the_training_flags_with_their_own_epochs():
+    from chainrule import cli
+
+    parser = cli._parser()
+    train = parser.parse_args(["train", "--data", "xor"])
+    doctor = parser.parse_args(["doctor", "--data", "xor"])
+    assert (train.epochs, doctor.epochs) == (200, 20)
+    for args in (train, doctor):
+        assert (args.optimizer, args.lr, args.momentum, args.batch_size) == ("adam", None, None, 32)
+    args = parser.parse_args(["doctor", "--data", "xor", "--optimizer", "sgd", "--lr", "0.5", "--momentum", "0.9",
+                              "--epochs", "3", "--batch-size", "full"])
+    assert (args.optimizer, args.lr, args.momentum, args.epochs, args.batch_size) == ("sgd", 0.5, 0.9, 3, None)
+    source = inspect.getsource(cli)
+    for flag in ("--optimizer", "--lr", "--momentum", "--epochs", "--batch-size"):
+        assert source.count(f'add_argument("{flag}"') == 1, f"{flag} is defined more than once"
+
+
+# ---- property-based: random CSV text ------------------------------------------------------------------
+
+NUMBER = st.one_of(st.floats().map(repr), st.integers(-(10**20), 10**20).map(str), st.integers(0, 3).map(str))
+ODD = st.one_of(st.sampled_from(["", " ", "cat", "1e999", "-0", "nan", "inf", '"1,2"', '"', "\r", "1_0", "٣"]),
+                st.text(max_size=5))
+NAMES = st.sampled_from(["a", "b", "c", "y", "", " y", "a"])
+
+
+@st.composite
+def csv_text(draw):
+    """CSV-shaped text (a header, rows of numbers, sometimes words, quotes or a ragged row) or any
+    text; and the target column to ask for (mostly one of the header's)."""
+    if draw(st.integers(0, 4)):
+        names = st.sampled_from(["a", "b", "c", "y"])
+        header = draw(st.lists(names, min_size=2, max_size=4, unique=True) if draw(st.integers(0, 4))
+                      else st.lists(NAMES, min_size=1, max_size=4))
+        # most files well formed, so that many train; the others with odd cells or ragged rows
+        cell = NUMBER if draw(st.integers(0, 2)) else NUMBER | ODD
+        width = st.just(len(header)) if draw(st.integers(0, 4)) else st.integers(0, len(header) + 1)
+        rows = draw(st.lists(width.flatmap(lambda n: st.lists(cell, min_size=n, max_size=n)), min_size=1,
+                             max_size=12))
+        newline = draw(st.sampled_from(["\n", "\r\n", "\n\n"]))
+        text = newline.join(",".join(row) for row in [header, *rows])
+    else:
+        header, text = ["y"], draw(st.text(max_size=200))
+    return text, draw(st.sampled_from(header) if draw(st.integers(0, 4)) else NAMES)
+
+
+@given(csv_text())
+def test_load_csv_on_random_text_gives_data_or_a_value_error(tmp_path, case):
+    text, target = case
+    path = tmp_path / "data.csv"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        X, y, names = datasets.load_csv(path, target)
+    except ValueError as e:
+        event("ValueError")
+        assert "\n" not in str(e)
+    else:
+        event("read")
+        assert X.shape == (len(y), len(names)) and X.dtype == np.float64
+
+
+@pytest.mark.filterwarnings("default::RuntimeWarning")  # as outside the tests
+@given(csv_text())
+def test_train_on_random_csv_text_exits_0_or_with_one_error_line(capsys, tmp_path, case):
+    text, target = case
+    path = tmp_path / "data.csv"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    status, _, err = run(capsys, "train", "--data", str(path), "--target", target, "--hidden", "2", "--epochs", "1",
+                         "--batch-size", "full", "--quiet")
+    event(f"exit status {status}")
+    assert status in (0, 2), err
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert all(line.startswith("chainrule: ") for line in lines)
+    if status == 2:  # one error line, the last; before it, no NumPy warning ("overflow encountered in …")
+        assert lines[-1].startswith("chainrule: error: ")
+        assert not any(line.startswith("chainrule: error: ") or "encountered in" in line for line in lines[:-1])

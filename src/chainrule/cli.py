@@ -12,15 +12,17 @@ one line on stderr, ``chainrule: error: …``, and exit status 2; never a traceb
 """
 
 import argparse
+import errno
 import os
 import sys
 import warnings
 
 import numpy as np
 
-from . import __version__, datasets, experiments, plotting
+from . import __version__, datasets, experiments, files, modelfile, plotting
 from .activations import ACTIVATIONS
 from .diagnostics import DiagnosticWarning, diagnose, format_findings
+from .experiments.context import is_output as is_experiment_output
 from .gradcheck import gradcheck
 from .layers import Dense
 from .losses import LOSSES
@@ -42,6 +44,15 @@ DEFAULT_LR = {"sgd": 0.1, "rmsprop": 0.01, "adam": 0.01}
 OUTPUT_FOR_LOSS = {"bce": "sigmoid", "cross_entropy": "softmax"}
 STANDARDIZED_BY_DEFAULT = ("moons", "circles", "breast_cancer", "csv")
 EXPERIMENT_DIR = "experiment-results"  # where `chainrule experiment` writes without --out
+DEMO_FIGURES = ("xor_loss.png", "moons_boundary.png")
+
+# Limits, each raisable by a flag: a CSV file's size (parsing holds every field as a Python string,
+# about 15 bytes of memory a byte of file) and the classes of a cross_entropy target (one output each)
+MAX_CSV_MB = 100
+MAX_CLASSES = 1000
+# Vectors of θ's size that training keeps: θ, its gradient, the optimizer's state (Adam: two
+# moments), early stopping's best weights, and a spare for the step's temporaries
+COPIES_OF_THETA = 6
 
 
 def main(argv=None):
@@ -51,40 +62,76 @@ def main(argv=None):
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help, --version, or a flag argparse rejected (status 2)
         return e.code
+    held = []  # NumPy's RuntimeWarnings: shown after the command's output, and not before an error
     try:
         with warnings.catch_warnings():
-            warnings.showwarning = _show_warning
-            return args.command(args)
-    except (ValueError, OSError, ImportError) as e:
-        print(f"chainrule: error: {' '.join(str(e).split())}", file=sys.stderr)
-        return 2
+            warnings.showwarning = lambda message, category, *_, **__: _show_warning(message, category, held)
+            status = args.command(args)
+    except (ValueError, ImportError) as e:
+        return _error(str(e))
+    except OSError as e:
+        return _error(_os_error(e))
+    except MemoryError as e:
+        return _error(f"out of memory ({str(e) or 'MemoryError'}); use a smaller network (--hidden), a smaller "
+                      "--batch-size or fewer rows")
+    except RecursionError:
+        return _error("the input is nested too deeply for Python to read (its recursion limit); flatten it")
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
         return 130
+    for text in dict.fromkeys(held):
+        print(f"chainrule: warning: {text}", file=sys.stderr)
+    return status
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None):
+def _error(message):
+    """Print the one line of a user error; return its exit status, 2."""
+    print(f"chainrule: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
+
+
+def _os_error(e):
+    """An OSError as one line: the path, what went wrong, and what to do ("[Errno 17] File exists:
+    'out'" becomes "'out': file exists; a file is in the way; remove it or choose another path")."""
+    fixes = {errno.EEXIST: "a file is in the way; remove it or choose another path",
+             errno.ENOTDIR: "a file is in the way where a folder should be; choose another path",
+             errno.EACCES: "check its permissions, or choose another path",
+             errno.EPERM: "check its permissions, or choose another path",
+             errno.EROFS: "the file system is read-only; choose another path",
+             errno.ENOSPC: "the disk is full; free some space or choose another path"}
+    if not e.strerror:
+        return str(e)
+    where = f"{e.filename!r}: " if e.filename else ""
+    return f"{where}{e.strerror.lower()}" + (f"; {fixes[e.errno]}" if e.errno in fixes else "")
+
+
+def _show_warning(message, category, held):
     """A warning (a diagnostic finding, a stopped run) as one line on stderr, without the Python
-    file and source line that mean nothing on the command line."""
+    file and source line that mean nothing on the command line; NumPy's RuntimeWarnings (overflow,
+    invalid value) are ``held`` for the end of the command, so that none comes before an error."""
     text = " ".join(str(message).split())
+    if issubclass(category, RuntimeWarning):
+        held.append(text)
     # a diagnostic finding's text starts with its severity ("warning [code] …")
-    print(f"chainrule: {text}" if isinstance(message, DiagnosticWarning) else f"chainrule: warning: {text}",
-          file=sys.stderr)
+    elif isinstance(message, DiagnosticWarning):
+        print(f"chainrule: {text}", file=sys.stderr)
+    else:
+        print(f"chainrule: warning: {text}", file=sys.stderr)
 
 
 # ---- the commands ---------------------------------------------------------------------------
 
 
 def train(args):
+    if args.save:
+        _check_save(args)  # before anything is trained
     X, y, name = _data(args)
     test_size = args.test_size if args.test_size is not None else (0.0 if args.data == "xor" else 0.25)
     X_train, X_test, y_train, y_test = datasets.train_test_split(X, y, test_size=test_size, seed=args.seed)
     standardized = _standardize(args)
     if standardized:
         X_train, X_test, _ = datasets.standardize(X_train, X_test)
-    net = _network(args, X.shape[1], y)
-    if args.save and not os.path.isdir(os.path.dirname(os.path.abspath(args.save))):
-        raise ValueError(f"cannot save to {args.save!r}: its folder does not exist")
+    net = _network(args, X.shape[1], y, rows=min(args.batch_size or len(X_train), len(X_train)))
     optimizer, lr = _optimizer(args)
     say = (lambda *a: None) if args.quiet else print
     say(
@@ -116,16 +163,19 @@ def check(args):
     X, y, name = _data(args)
     if _standardize(args):  # here over all rows: the check needs inputs of a sane scale, not a fair test
         X = datasets.standardize(X)[0]
-    net = load(args.model) if args.model else _network(args, X.shape[1], y)
+    net = load(args.model) if args.model else _network(args, X.shape[1], y, rows=min(args.samples, len(X)))
     X, y = X[: args.samples], y[: args.samples]
     print(f"gradient check of {net} on {len(X)} rows of {name}:")
-    report = gradcheck(net, X, y)
+    # without the flag, the library's own default (every entry, or a sample of a large network)
+    report = gradcheck(net, X, y, **({} if args.max_entries is None else {"max_entries": args.max_entries}))
     print(report)
     return 0 if report.passed else 1
 
 
 def demo(args):
     seed = args.seed
+    if args.out:  # before anything is trained
+        _check_out(args.out, [os.path.join(args.out, name) for name in DEMO_FIGURES], args.force)
     print("chainrule demo: two small networks trained from scratch by backpropagation.\n")
 
     X, y = datasets.xor()
@@ -161,7 +211,7 @@ def demo(args):
     print(f"   Test accuracy {test_acc:.3f} on the {len(X_test)} held-out points (train {train_acc:.3f}).\n")
     if args.out:
         os.makedirs(args.out, exist_ok=True)
-        xor_png, moons_png = os.path.join(args.out, "xor_loss.png"), os.path.join(args.out, "moons_boundary.png")
+        xor_png, moons_png = (os.path.join(args.out, name) for name in DEMO_FIGURES)
         plotting.loss_figure(xor_png, {"2-4-1 sigmoid, bce": xor_history.loss}, "XOR: training loss (log scale)",
                              ylabel="binary cross-entropy", log=True)
         plotting.boundary_figure(moons_png, net, X_train, y_train, f"Two moons: test accuracy {test_acc:.3f}",
@@ -191,11 +241,16 @@ def trace(args):
 def experiment(args):
     if args.name == "all":
         out = args.out or EXPERIMENT_DIR
+        _check_out(out, [experiments.index_path(out)], args.force)
+        for name in experiments.NAMES:
+            _check_out(os.path.join(out, name), _experiment_files(os.path.join(out, name)), args.force, given=out)
         experiments.run_all(out, quick=args.quick, seed=args.seed, done=_print_experiment)
         print(f"index: {experiments.index_path(out)}")
     else:
-        _print_experiment(experiments.run(args.name, args.out or os.path.join(EXPERIMENT_DIR, args.name),
-                                          quick=args.quick, seed=args.seed))
+        experiments.title(args.name)  # an unknown name is refused before the folder is looked at
+        out = args.out or os.path.join(EXPERIMENT_DIR, args.name)
+        _check_out(out, _experiment_files(out), args.force)
+        _print_experiment(experiments.run(args.name, out, quick=args.quick, seed=args.seed))
     return 0
 
 
@@ -210,7 +265,7 @@ def doctor(args):
     standardized = _standardize(args)
     if standardized:  # over all rows: the doctor trains on all of them
         X = datasets.standardize(X)[0]
-    net = load(args.model) if args.model else _network(args, X.shape[1], y)
+    net = load(args.model) if args.model else _network(args, X.shape[1], y, rows=min(args.batch_size or len(X), len(X)))
     optimizer, lr = _optimizer(args)
     batch = "full" if args.batch_size is None else args.batch_size
     print(f"doctor: {net} on {name}, {len(X)} rows{' (standardized)' if standardized else ''}; "
@@ -235,12 +290,20 @@ def _data(args):
             raise ValueError(f"--target is for CSV files; the {args.data} dataset has its own target")
         X, y = datasets.DATASETS[args.data]()
         return X, y, args.data
-    if not args.data.lower().endswith(".csv") and not os.path.isfile(args.data):
+    if not args.data.lower().endswith(".csv") and not os.path.exists(args.data):
         raise ValueError(
             f"unknown dataset {args.data!r}; use one of {', '.join(datasets.DATASETS)} or the path of a .csv file"
         )
     if not args.target:
         raise ValueError(f"--data {args.data} needs --target COLUMN, the name of the column to predict")
+    try:
+        size = os.stat(args.data).st_size
+    except OSError:
+        size = 0  # load_csv says what is wrong with the path
+    if size > args.max_csv_mb * 2**20:
+        raise ValueError(f"{args.data!r} has {_bytes(size)}, more than the {_bytes(args.max_csv_mb * 2**20)} "
+                         f"a CSV file may have (reading it takes about 15 times its size in memory); raise the "
+                         f"limit with --max-csv-mb {size // 2**20 + 1}")
     X, y, _ = datasets.load_csv(args.data, args.target)
     return X, y, f"{args.data} (target {args.target!r})"
 
@@ -251,8 +314,9 @@ def _standardize(args):
     return (args.data if args.data in datasets.DATASETS else "csv") in STANDARDIZED_BY_DEFAULT
 
 
-def _network(args, n_in, y):
-    """The network the flags describe, sized for n_in features and the targets y.
+def _network(args, n_in, y, rows):
+    """The network the flags describe, sized for n_in features and the targets y, after checking
+    that training it on batches of ``rows`` rows fits in this machine's memory.
 
     Default loss: bce for 0/1 labels, cross_entropy (one output per class 0 … max y) for
     other integer labels, mse for real-valued targets.
@@ -261,11 +325,120 @@ def _network(args, n_in, y):
     if loss is None:
         integer = np.issubdtype(y.dtype, np.integer)
         loss = ("bce" if set(np.unique(y).tolist()) <= {0, 1} else "cross_entropy") if integer else "mse"
-    n_out = int(np.max(y)) + 1 if loss == "cross_entropy" else 1
-    sizes = [n_in, *args.hidden]
-    layers = [Dense(a, b, args.activation) for a, b in zip(sizes, sizes[1:])]
-    layers.append(Dense(sizes[-1], n_out, args.output or OUTPUT_FOR_LOSS.get(loss, "linear")))
+    n_out = _classes(y, args.max_classes) if loss == "cross_entropy" else 1
+    sizes = [n_in, *args.hidden, n_out]
+    _check_memory(sizes, rows)
+    layers = [Dense(a, b, args.activation) for a, b in zip(sizes[:-2], sizes[1:-1])]
+    layers.append(Dense(sizes[-2], n_out, args.output or OUTPUT_FOR_LOSS.get(loss, "linear")))
     return Network(layers, loss=loss, seed=args.seed, l2=args.l2)
+
+
+def _classes(y, limit):
+    """cross_entropy's outputs for labels y, one per class 0 … max y: refused over ``limit``, since a
+    column of ids or of measurements would make a network (and a one-hot target) of that width."""
+    top, bottom = (np.max(y), np.min(y)) if len(y) else (0, 0)
+    if not (np.isfinite(top) and np.isfinite(bottom)):
+        raise ValueError("the target holds NaN or inf; remove or impute those rows")
+    if bottom < 0:
+        raise ValueError(f"the target has negative values (down to {bottom:g}): cross_entropy needs classes "
+                         "numbered 0 … K−1. Renumber them, or for a number to predict use --loss mse")
+    if top + 1 > limit:
+        raise ValueError(
+            f"the target has {len(np.unique(y)):,} distinct values up to {top:,.0f}: cross_entropy would need "
+            f"{top + 1:,.0f} outputs, one per class, more than --max-classes {limit}. For a number to predict, "
+            f"use --loss mse; for that many classes, raise --max-classes"
+        )
+    return int(top) + 1
+
+
+def _check_memory(sizes, rows, itemsize=8):
+    """Refuse a network that would not fit in the memory available: COPIES_OF_THETA vectors of its
+    parameters, and a batch's z, a, δ and scratch buffers in every layer."""
+    params = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    need = itemsize * (COPIES_OF_THETA * params + 4 * rows * sum(sizes[1:]))
+    have = _available_memory()
+    if have is not None and need > have:
+        raise ValueError(
+            f"the network {'-'.join(map(str, sizes))} has {params:,} parameters: training it on batches of {rows:,} "
+            f"rows needs about {_bytes(need)}, and this machine has {_bytes(have)} available; use fewer or smaller "
+            "hidden layers (--hidden) or a smaller --batch-size"
+        )
+
+
+def _available_memory():
+    """Bytes that a new allocation can get: Linux's MemAvailable (free memory and the page cache it
+    can give back), else the free pages POSIX reports; None where neither is known."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _bytes(n):
+    """1234567890 → '1.1 GiB'."""
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+
+
+def _check_save(args):
+    """--save PATH: refuse, before anything is trained, a path that cannot be written, the input data,
+    or (without --force) a file there that is not a chainrule model."""
+    path = args.save
+    try:
+        files.check_writable(path)
+    except ValueError as e:
+        raise ValueError(f"--save {path}: {e}") from None
+    if not os.path.exists(path):
+        return
+    if args.data not in datasets.DATASETS and os.path.exists(args.data) and os.path.samefile(path, args.data):
+        raise ValueError(f"--save {path}: that is the input data file --data; save the model under another name")
+    if not args.force and not modelfile.is_model_file(path):
+        raise ValueError(f"--save {path}: a file that is not a chainrule model is there; choose another path, "
+                         "or pass --force to overwrite it")
+
+
+def _check_out(folder, paths, force, given=None):
+    """--out DIR: refuse, before any work, a folder that cannot be created or written, or (without
+    --force) one of ``paths`` there that chainrule did not write. ``given``: the --out the user
+    typed, when ``folder`` is inside it."""
+    flag = f"--out {given or folder}"
+    if os.path.lexists(folder) and not os.path.isdir(folder):
+        raise ValueError(f"{flag}: {folder!r} is a file, not a folder; give a folder (it is created if missing)")
+    try:
+        files.check_folder(folder, missing_ok=True)
+    except ValueError as e:
+        raise ValueError(f"{flag}: {e}") from None
+    for path in paths:
+        if os.path.islink(path) or os.path.isdir(path):  # what files.write refuses, --force or not
+            raise ValueError(f"{flag}: {path!r} is a symbolic link or a folder, where chainrule writes a file; "
+                             "remove it or choose another folder")
+        if not force and os.path.lexists(path) and not _ours(path):
+            raise ValueError(f"{flag}: {path!r} is there and chainrule did not write it; choose another folder, "
+                             "or pass --force to overwrite it")
+
+
+def _ours(path):
+    """Whether the file at ``path`` is one chainrule writes: a figure, an experiment's report or results."""
+    return plotting.is_chainrule_png(path) if path.endswith(".png") else is_experiment_output(path)
+
+
+def _experiment_files(folder):
+    """What an experiment may overwrite in ``folder``: its results.json and report.md, and any PNG
+    there (its figures' names are known only once it runs)."""
+    try:
+        pngs = sorted(entry.path for entry in os.scandir(folder) if entry.name.endswith(".png"))
+    except OSError:
+        pngs = []  # no folder yet; _check_out reports one that cannot be created
+    return [os.path.join(folder, "results.json"), os.path.join(folder, "report.md"), *pngs]
 
 
 def _optimizer(args):
@@ -332,7 +505,18 @@ def _positive_int(text):
     return n
 
 
-def _parser():
+def _positive_float(text):
+    try:
+        x = float(text)
+    except ValueError:
+        x = 0.0
+    if not 0 < x < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return x
+
+
+def _data_flags():
+    """The parent parser of the flags that choose the data: train, gradcheck and doctor share it."""
     data = _Parser(add_help=False)
     data.add_argument("--data", required=True, metavar="xor|moons|circles|digits|breast_cancer|PATH.csv",
                       help="a built-in dataset, or a CSV file with a header row")
@@ -341,7 +525,13 @@ def _parser():
                       help="scale each feature to mean 0, std 1 using the training rows "
                            "(default: on for CSV files, moons, circles and breast_cancer)")
     data.add_argument("--seed", type=int, default=0, help="seeds the weights, the shuffling and the split (default 0)")
+    data.add_argument("--max-csv-mb", type=_positive_float, default=MAX_CSV_MB, metavar="MB",
+                      help=f"refuse a CSV file larger than this (default {MAX_CSV_MB} MiB)")
+    return data
 
+
+def _network_flags():
+    """The parent parser of the flags that describe the network: train, gradcheck and doctor share it."""
     net = _Parser(add_help=False)
     net.add_argument("--hidden", type=_hidden, default=[16], metavar="SIZES",
                      help="hidden layer sizes: 4, or 16,8 for two layers, or none (default 16)")
@@ -352,7 +542,13 @@ def _parser():
     net.add_argument("--loss", choices=sorted(LOSSES),
                      help="default: bce for 0/1 labels, cross_entropy for more classes, mse for real-valued targets")
     net.add_argument("--l2", type=float, default=0.0, help="L2 penalty λ on the weights (default 0)")
+    net.add_argument("--max-classes", type=_positive_int, default=MAX_CLASSES, metavar="K",
+                     help=f"refuse a cross_entropy target with more classes than this (default {MAX_CLASSES})")
+    return net
 
+
+def _parser():
+    data, net = _data_flags(), _network_flags()
     parser = _Parser(prog="chainrule", description="Train and check neural networks written with chainrule.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="{demo,train,gradcheck,doctor,trace,experiment}")
@@ -361,6 +557,7 @@ def _parser():
     p.add_argument("--seed", type=int, default=0, help="seeds the weights and the split (default 0)")
     p.add_argument("--out", metavar="DIR", help="also draw the XOR loss curve and the moons decision boundary "
                                                 "as PNG files in DIR (needs matplotlib)")
+    p.add_argument("--force", action="store_true", help="overwrite files in DIR that chainrule did not write")
     p.set_defaults(command=demo)
 
     p = commands.add_parser("experiment", help="run one of the seeds' experiments (or all): figures, results, report")
@@ -369,17 +566,16 @@ def _parser():
                                                 f"or {EXPERIMENT_DIR} for all)")
     p.add_argument("--quick", action="store_true", help="a smaller version, seconds instead of minutes")
     p.add_argument("--seed", type=int, default=0, help="seeds the data and the weights (default 0)")
+    p.add_argument("--force", action="store_true", help="overwrite files in DIR that chainrule did not write")
     p.set_defaults(command=experiment)
 
-    p = commands.add_parser("train", parents=[data, net], help="train a network and report its loss and accuracy")
-    p.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS), help="(default adam)")
-    p.add_argument("--lr", type=float, help="learning rate η (default 0.1 for sgd, 0.01 for rmsprop and adam)")
-    p.add_argument("--momentum", type=float, help="momentum μ for sgd or rmsprop (default 0)")
-    p.add_argument("--epochs", type=_positive_int, default=200, help="(default 200)")
-    p.add_argument("--batch-size", type=_batch_size, default=32, metavar="N|full", help="(default 32)")
+    p = commands.add_parser("train", parents=[data, net, _training_flags(epochs=200)],
+                            help="train a network and report its loss and accuracy")
     p.add_argument("--test-size", type=float, metavar="FRACTION",
                    help="fraction of the rows held out for testing (default 0.25; 0 for xor: all 4 rows train)")
-    p.add_argument("--save", metavar="PATH.npz", help="write the trained network to this file")
+    p.add_argument("--save", metavar="PATH.npz", help="write the trained network to this file (a chainrule model "
+                                                      "file there is replaced; any other file only with --force)")
+    p.add_argument("--force", action="store_true", help="let --save overwrite a file that is not a chainrule model")
     p.add_argument("--quiet", action="store_true", help="no progress bar; print only the results")
     p.set_defaults(command=train)
 
@@ -388,6 +584,9 @@ def _parser():
     p.add_argument("--model", metavar="PATH.npz",
                    help="check a saved network (the architecture flags are then ignored)")
     p.add_argument("--samples", type=_positive_int, default=8, metavar="N", help="rows in the batch (default 8)")
+    p.add_argument("--max-entries", type=_positive_int, metavar="N",
+                   help="check a random sample of N entries of each parameter (default: the library's, "
+                        "chainrule.gradcheck's max_entries)")
     p.set_defaults(command=check)
 
     p = commands.add_parser("trace", help="the worked solution of a small network's gradient-descent step")
@@ -402,13 +601,21 @@ def _parser():
                    help="a hand calculation: round every intermediate to DIGITS decimals before using it")
     p.set_defaults(command=trace)
 
-    p = commands.add_parser("doctor", parents=[data, net],
+    p = commands.add_parser("doctor", parents=[data, net, _training_flags(epochs=20)],
                             help="train briefly and report what goes wrong and why (exit 1 on an error finding)")
     p.add_argument("--model", metavar="PATH.npz", help="diagnose a saved network (the architecture flags are then ignored)")
-    p.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS), help="(default adam)")
-    p.add_argument("--lr", type=float, help="learning rate η (default 0.1 for sgd, 0.01 for rmsprop and adam)")
-    p.add_argument("--momentum", type=float, help="momentum μ for sgd or rmsprop (default 0)")
-    p.add_argument("--epochs", type=_positive_int, default=20, help="(default 20)")
-    p.add_argument("--batch-size", type=_batch_size, default=32, metavar="N|full", help="(default 32)")
     p.set_defaults(command=doctor)
     return parser
+
+
+def _training_flags(epochs):
+    """The parent parser of a training run's flags, which train and doctor share; ``epochs`` is the
+    command's default (a parser of its own for each: argparse's set_defaults would change the
+    default of the flag object both commands hold)."""
+    training = _Parser(add_help=False)
+    training.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS), help="(default adam)")
+    training.add_argument("--lr", type=float, help="learning rate η (default 0.1 for sgd, 0.01 for rmsprop and adam)")
+    training.add_argument("--momentum", type=float, help="momentum μ for sgd or rmsprop (default 0)")
+    training.add_argument("--epochs", type=_positive_int, default=epochs, help=f"(default {epochs})")
+    training.add_argument("--batch-size", type=_batch_size, default=32, metavar="N|full", help="(default 32)")
+    return training

@@ -1,57 +1,277 @@
-"""The model file: one ``.npz`` holding the architecture as JSON and the weights as arrays.
+"""The model file: one ``.npz`` (a zip of ``.npy`` arrays) holding the architecture as JSON and the
+weights as float arrays.
 
-``write`` stores them atomically; ``read`` returns them checked, never unpickling anything.
-Building a Network from what ``read`` returns is ``chainrule.network.load``'s job: this module
-knows the file, not the engine.
+``write`` stores them through the package's one safe writer (``chainrule.files.write``). ``read``
+returns them checked and never unpickles anything; it treats the file as hostile:
+
+- only a regular file is opened, and only the members the architecture names are read (an extra
+  member is never touched);
+- the architecture's JSON is read only when its declared size is at most ``MAX_ARCHITECTURE_BYTES``
+  and nested at most ``MAX_DEPTH`` deep; every field is checked by type and range;
+- each array's shape and dtype are read from its ``.npy`` header and checked against the
+  architecture *before* the array is read, and the arrays' bytes must fit in the file: memory is
+  bounded by the model's real size, however large the sizes a file declares;
+- arrays are float32 or float64 (what the network computes in), uncompressed as ``np.savez`` writes
+  them, and finite.
+
+Every failure is one ValueError naming the field. Building a Network from what ``read`` returns is
+``chainrule.network.load``'s job: this module knows the file, not the engine.
 """
 
+import io
 import json
+import math
 import os
-import tempfile
+import re
+import struct
 import zipfile
+import zlib
 
 import numpy as np
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "read", "write"]
+from . import files
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "MAX_ARCHITECTURE_BYTES", "MAX_DEPTH", "is_model_file", "read", "write"]
 
 FORMAT = "chainrule-model"
 FORMAT_VERSION = 1
+MAX_ARCHITECTURE_BYTES = 4 << 20  # 1M characters of JSON (NumPy stores 4 bytes a character): ~10,000 layers
+MAX_DEPTH = 16  # a model's JSON nests 4 deep: {layers: [{activation: {…}}]}
+_MAX_HEADER = 10_000  # bytes of a .npy header (NumPy's own limit); a float array's takes ~120
+_DTYPES = ("float64", "float32")
+# what a damaged or foreign zip makes zipfile or NumPy raise, besides ValueError
+_UNREADABLE = (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, NotImplementedError,
+               RuntimeError, struct.error, zlib.error, OverflowError, UnicodeDecodeError, SyntaxError)
 
 
 def write(path, architecture, weights):
     """Write ``architecture`` (JSON-ready) and ``weights`` [(W, b) per layer] to ``path``, atomically."""
-    path = os.fspath(path)
     arrays = {"architecture": np.array(json.dumps(architecture))}
     for l, (W, b) in enumerate(weights, start=1):
         arrays[f"W{l}"] = W
         arrays[f"b{l}"] = b
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".chainrule-", suffix=".npz.tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    files.write(path, lambda f: np.savez(f, **arrays))
 
 
 def read(path):
-    """(architecture, [(W, b) per layer]) from a model file; ValueError for anything else."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise ValueError(f"no model file at {path!r}; check the path")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arch = json.loads(str(data["architecture"][()]))
-            arrays = {k: data[k] for k in data.files if k != "architecture"}
-        if arch.get("format") != FORMAT:
-            raise ValueError("missing chainrule format tag")
-        if arch.get("version") != FORMAT_VERSION:
-            raise ValueError(f"format version {arch.get('version')!r}, this chainrule reads {FORMAT_VERSION}")
-        weights = [(arrays[f"W{l}"], arrays[f"b{l}"]) for l in range(1, len(arch["layers"]) + 1)]
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError, json.JSONDecodeError, EOFError) as e:
-        raise ValueError(f"{path!r} is not a readable chainrule model file ({e}); save it again with Network.save") from None
+    """(architecture, [(W, b) per layer]) from a model file; b is None for a layer without bias.
+
+    Raises one ValueError, naming the file and the field, for anything that is not a model file
+    written by ``Network.save`` (see the module's docstring for what is checked).
+    """
+    path = _fspath(path)
+    with files.open_regular(path, "model file") as f:  # its own message for a missing path or a folder
+        try:
+            with zipfile.ZipFile(f) as archive:
+                arch = _architecture(archive)
+                _check_architecture(arch)
+                weights = _weights(archive, arch, budget=os.fstat(f.fileno()).st_size)
+        except ValueError as e:
+            raise ValueError(f"{path!r} is not a readable chainrule model file: {e}; "
+                             "save the network again with Network.save") from None
+        except _UNREADABLE as e:
+            raise ValueError(f"{path!r} is not a readable chainrule model file (a zip of .npy arrays, as "
+                             f"Network.save writes): {_reason(e)}") from None
     return arch, weights
+
+
+def is_model_file(path):
+    """Whether ``path`` is a chainrule model file, judged from its architecture member alone (cheap:
+    the weights are not read). What the command line asks before it overwrites a file."""
+    try:
+        with files.open_regular(path, "model file") as f, zipfile.ZipFile(f) as archive:
+            arch = _architecture(archive)
+    except (ValueError, *_UNREADABLE):
+        return False
+    return isinstance(arch, dict) and arch.get("format") == FORMAT
+
+
+def _fspath(path):
+    try:
+        return os.fspath(path)
+    except TypeError:
+        raise ValueError(f"path must be a file path (a str or os.PathLike), got {path!r}") from None
+
+
+def _reason(e):
+    """A short reason from a low-level error (OSError's strerror without the errno prefix)."""
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror
+    if isinstance(e, KeyError):
+        return f"no member {e.args[0]!r}" if e.args else "a member is missing"
+    return str(e) or type(e).__name__
+
+
+# ---- the architecture -------------------------------------------------------------------------
+
+
+def _architecture(archive):
+    """The parsed JSON of the ``architecture`` member: a 0-d unicode array, size and depth bounded."""
+    with _member(archive, "architecture") as f:
+        shape, dtype = _header(f, "architecture")
+        if dtype.kind != "U" or shape != ():
+            raise ValueError("the architecture member is not one JSON string; this is not a chainrule model")
+        if dtype.itemsize > MAX_ARCHITECTURE_BYTES:
+            raise ValueError(f"the architecture declares {dtype.itemsize:,} bytes, more than the limit of "
+                             f"{MAX_ARCHITECTURE_BYTES:,}")
+        data = _read_exactly(f, dtype.itemsize, "architecture")
+    text = data.decode("utf-32-be" if dtype.str[0] == ">" else "utf-32-le").rstrip("\0")  # str: "<U…" or ">U…"
+    depth = _json_depth(text)
+    if depth > MAX_DEPTH:
+        raise ValueError(f"the architecture JSON is nested {depth} deep; a model's is at most {MAX_DEPTH}")
+    try:
+        return json.loads(text)
+    except ValueError as e:  # JSONDecodeError, or an integer of more digits than Python converts
+        raise ValueError(f"the architecture is not valid JSON ({str(e).split(';')[0]})") from None
+
+
+def _json_depth(text):
+    """How deep [ and { nest in JSON ``text``, counted outside strings, without parsing it (the parser
+    itself recurses, so a 10,000-deep document would exhaust Python's stack)."""
+    outside = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text, flags=re.DOTALL)  # every string literal emptied
+    codes = np.frombuffer(outside.encode("utf-32-le"), dtype=np.uint32)
+    step = np.isin(codes, (ord("["), ord("{"))).astype(np.int64) - np.isin(codes, (ord("]"), ord("}")))
+    return int(np.cumsum(step).max(initial=0))
+
+
+def _check_architecture(arch):
+    """Raise ValueError naming the first field that is missing, of the wrong type or out of range."""
+    if not isinstance(arch, dict):
+        raise ValueError(f"the architecture is a JSON {type(arch).__name__}, not an object")
+    if arch.get("format") != FORMAT:
+        raise ValueError(f"the architecture has no 'format': {FORMAT!r} tag; this is not a chainrule model")
+    version = _field(arch, "version", "the architecture")
+    if not _is_int(version) or version != FORMAT_VERSION:
+        raise ValueError(f"format version {version!r}; this chainrule reads version {FORMAT_VERSION}")
+    if not isinstance(_field(arch, "loss", "the architecture"), str):
+        raise ValueError(f"'loss' must be a loss name (a string), got {arch['loss']!r}")
+    _check_number(arch, "l2", "the architecture")
+    if _field(arch, "dtype", "the architecture") not in _DTYPES:
+        raise ValueError(f"'dtype' must be one of {', '.join(_DTYPES)}, got {arch['dtype']!r}")
+    layers = _field(arch, "layers", "the architecture")
+    if not isinstance(layers, list) or not layers:
+        raise ValueError(f"'layers' must be a non-empty list of layers, got {layers!r:.80}")
+    for l, spec in enumerate(layers, start=1):
+        _check_layer(spec, f"layer {l}")
+    for l, (prev, nxt) in enumerate(zip(layers, layers[1:]), start=1):
+        if prev["n_out"] != nxt["n_in"]:
+            raise ValueError(f"layer {l} has {prev['n_out']} outputs but layer {l + 1} has n_in {nxt['n_in']}")
+
+
+def _check_layer(spec, where):
+    if not isinstance(spec, dict):
+        raise ValueError(f"{where} must be a JSON object, got {spec!r:.80}")
+    for key in ("n_in", "n_out"):
+        value = _field(spec, key, where)
+        if not _is_int(value) or value < 1:
+            raise ValueError(f"{where}'s {key!r} must be a positive integer, got {value!r:.80}")
+    if not isinstance(_field(spec, "bias", where), bool):
+        raise ValueError(f"{where}'s 'bias' must be true or false, got {spec['bias']!r:.80}")
+    _check_number(spec, "lr_scale", where)
+    activation = _field(spec, "activation", where)
+    if not isinstance(activation, dict) or not isinstance(activation.get("name"), str):
+        raise ValueError(f"{where}'s 'activation' must be an object with a 'name' string, got {activation!r:.80}")
+    if not isinstance(activation.get("custom", False), bool):
+        raise ValueError(f"{where}'s activation's 'custom' must be true or false, got {activation['custom']!r:.80}")
+    for key in activation.keys() - {"name", "custom"}:  # the activation's parameters (leaky_relu's slope)
+        _check_number(activation, key, f"{where}'s activation")
+
+
+def _field(obj, key, where):
+    if key not in obj:
+        raise ValueError(f"{where} has no {key!r}")
+    return obj[key]
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_number(obj, key, where):
+    """obj[key] a finite number ≥ 0 (JSON's true and false are not numbers)."""
+    value = _field(obj, key, where)
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    try:
+        ok = ok and math.isfinite(value) and value >= 0
+    except OverflowError:  # an integer too large for a float
+        ok = False
+    if not ok:
+        raise ValueError(f"{where}'s {key!r} must be a finite number ≥ 0, got {value!r:.80}")
+
+
+# ---- the arrays -------------------------------------------------------------------------------
+
+
+def _member(archive, name):
+    """The open member ``name``.npy; only uncompressed ones, as np.savez writes them (a compressed
+    member's size says nothing about the memory it unpacks into)."""
+    try:
+        info = archive.getinfo(f"{name}.npy")
+    except KeyError:
+        raise ValueError(f"the file has no array {name!r}") from None
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise ValueError(f"the array {name!r} is compressed; model files are written uncompressed")
+    return archive.open(info)
+
+
+def _header(f, name):
+    """(shape, dtype) from the .npy header at the start of ``f``, its length bounded before reading."""
+    try:
+        version = np.lib.format.read_magic(f)
+        if version not in ((1, 0), (2, 0)):
+            raise ValueError
+        size = f.read(2 if version == (1, 0) else 4)
+        length = int.from_bytes(size, "little")
+        if len(size) < 2 or length > _MAX_HEADER:
+            raise ValueError
+        header = io.BytesIO(size + _read_exactly(f, length, name))
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran_order, dtype = read(header)
+    except (ValueError, SyntaxError, TypeError):
+        raise ValueError(f"the array {name!r} has no valid .npy header") from None
+    if fortran_order and len(shape) > 1:
+        raise ValueError(f"the array {name!r} is stored in Fortran order; model files are in C order")
+    return shape, dtype
+
+
+def _weights(archive, arch, budget):
+    """[(W, b) per layer] as the architecture names them (b None without bias); all their bytes
+    together at most ``budget``, the file's size: members that share their bytes (a zip can point
+    many names at one stretch of the file) cannot multiply the memory."""
+    dtype, weights = np.dtype(arch["dtype"]), []
+    for l, spec in enumerate(arch["layers"], start=1):
+        W, budget = _array(archive, f"W{l}", (spec["n_in"], spec["n_out"]), dtype, budget)
+        b = None
+        if spec["bias"]:
+            b, budget = _array(archive, f"b{l}", (spec["n_out"],), dtype, budget)
+        weights.append((W, b))
+    return weights
+
+
+def _array(archive, name, shape, dtype, budget):
+    """(the array ``name`` of ``shape`` and ``dtype``, what is left of ``budget``): its header is
+    checked, and its bytes counted against ``budget`` (what the file holds), before anything is read."""
+    with _member(archive, name) as f:
+        found, stored = _header(f, name)
+        if stored.kind != "f" or stored.newbyteorder("=") != dtype.newbyteorder("="):
+            raise ValueError(f"the array {name!r} holds {stored}; the architecture's dtype is {dtype}")
+        if tuple(found) != shape:
+            raise ValueError(f"the array {name!r} has shape {found}; the architecture needs {shape}")
+        nbytes = math.prod(shape) * dtype.itemsize
+        if nbytes > budget:
+            raise ValueError(f"the arrays declare more bytes than the file holds (at {name!r})")
+        array = np.empty(shape, stored)
+        view = memoryview(array.reshape(-1).view(np.uint8))
+        for start in range(0, nbytes, 1 << 20):  # in pieces: a read of all of it would copy it once more
+            chunk = _read_exactly(f, min(1 << 20, nbytes - start), name)
+            view[start : start + len(chunk)] = chunk
+    if not np.isfinite(array).all():
+        raise ValueError(f"the array {name!r} holds NaN or inf")
+    return array.astype(dtype, copy=False), budget - nbytes
+
+
+def _read_exactly(f, n, name):
+    data = f.read(n)
+    if len(data) != n:
+        raise ValueError(f"the array {name!r} is cut short: the file ends inside it")
+    return data

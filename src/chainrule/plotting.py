@@ -6,12 +6,16 @@ window or change a notebook's backend. Every drawing function draws into an ``Ax
 made, so that one figure can hold a grid of them.
 """
 
-import os
+import struct
 
 import numpy as np
 
-__all__ = ["require", "figure", "save", "curves", "decision_boundary", "loss_figure", "boundary_figure",
-           "plot_gradient_norms"]
+from . import files
+
+__all__ = ["require", "figure", "save", "is_chainrule_png", "curves", "decision_boundary", "loss_figure",
+           "boundary_figure", "plot_gradient_norms"]
+
+SOFTWARE = "chainrule"  # what the Software text of our PNGs starts with
 
 
 def require():
@@ -35,15 +39,32 @@ def figure(size=(6.4, 4.4)):
 
 
 def save(fig, path):
-    """Write ``fig`` to ``path`` as a PNG, via a temporary file so a reader never sees half of one."""
-    path = os.fspath(path)
-    tmp = f"{path}.tmp"
+    """Write ``fig`` to ``path`` as a PNG through ``chainrule.files.write`` (atomic, never through a
+    symbolic link). The PNG's Software text says chainrule wrote it: see ``is_chainrule_png``."""
+    from . import __version__  # here: the package's __init__ sets it after its own imports
+
+    files.write(path, lambda f: fig.savefig(f, format="png", dpi=110, bbox_inches="tight",
+                                            metadata={"Software": f"{SOFTWARE} {__version__}"}))
+
+
+def is_chainrule_png(path):
+    """Whether ``path`` is a PNG that ``save`` wrote: its Software text chunk, which comes before the
+    image data (matplotlib writes it second, after the header chunk), starts with "chainrule". Reads
+    the first few chunks only (the command line asks before it overwrites a figure)."""
     try:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        with files.open_regular(path, "PNG file") as f:
+            if f.read(8) != b"\x89PNG\r\n\x1a\n":
+                return False
+            for _ in range(8):
+                length, kind = struct.unpack(">I4s", f.read(8))
+                if kind == b"IDAT" or length > 4096:
+                    return False
+                data = f.read(length + 4)[:length]  # the chunk and its CRC
+                if kind == b"tEXt" and data.startswith(b"Software\0"):
+                    return data[len(b"Software\0"):].startswith(SOFTWARE.encode())
+        return False
+    except (ValueError, OSError, struct.error):
+        return False
 
 
 def curves(ax, lines, title, xlabel="epoch", ylabel="loss", log=False, x=None):

@@ -8,11 +8,13 @@ the loaders that need it, so ``import chainrule`` needs NumPy alone.
 """
 
 import csv
+import io
 import math
 import os
 
 import numpy as np
 
+from .. import files
 from .idx import load_idx, read_idx
 from .ising import TC, ising
 from .synthetic import credit_risk, environment, sine
@@ -103,18 +105,19 @@ def load_csv(path, target):
     Returns ``(X, y, feature_names)``: X (float64) holds every other column, in file order.
     A numeric target becomes int64 when every value is a whole number, float64 otherwise;
     a non-numeric one (class names) becomes the codes 0 … K−1 of its sorted unique values.
-    Raises ValueError, naming the place, for a missing or empty file, an unknown target
-    column, a ragged row, a missing target value, or a feature value that is not a number.
+    Raises ValueError, naming the place, for a missing or empty file, a path that is not a regular
+    file (a folder, a FIFO, a device), an unknown target column, a ragged row, a missing target
+    value, or a feature value that is not a number.
     """
     path = os.fspath(path)
+    # a folder, a FIFO or a device (/dev/zero, endless) is refused before it is opened
+    raw = files.open_regular(path, "CSV file")
     try:
         # utf-8-sig drops the byte-order mark that spreadsheet programs write
-        with open(path, newline="", encoding="utf-8-sig") as f:
+        with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as f:
             reader = csv.reader(f)
             # (line number, fields) of every row that is not blank
             rows = [(reader.line_num, row) for row in reader if any(field.strip() for field in row)]
-    except FileNotFoundError:
-        raise ValueError(f"no CSV file at {path!r}; check the path") from None
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise ValueError(f"cannot read {path!r} as a CSV file ({e})") from None
     if not rows:
@@ -154,14 +157,15 @@ def load_csv(path, target):
 
 
 def _target_values(values):
-    """Numbers (int64 when all whole, else float64), or class codes 0 … K−1 for names."""
+    """Numbers (int64 when all whole and at most 2⁵³ in size, else float64), or class codes 0 … K−1 for names."""
     try:
         y = np.array([float(v) for v in values])
     except ValueError:
         classes = sorted(set(values))
         code = {name: k for k, name in enumerate(classes)}
         return np.array([code[v] for v in values], dtype=np.int64)
-    if np.isfinite(y).all() and (y == np.round(y)).all():
+    # whole numbers up to 2⁵³, where every integer is a float64 exactly (and far inside int64)
+    if np.isfinite(y).all() and (y == np.round(y)).all() and (np.abs(y) <= 2.0**53).all():
         return y.astype(np.int64)
     return y
 

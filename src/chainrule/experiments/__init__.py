@@ -21,8 +21,8 @@ import importlib
 import os
 import time
 
-from .. import plotting
-from .context import Context, Results, write_atomic
+from .. import files, plotting
+from .context import COMMAND, Context, Results
 
 __all__ = ["NAMES", "Context", "Results", "command", "index_path", "run", "run_all", "title"]
 
@@ -43,7 +43,7 @@ def title(name):
 
 def command(name, quick=False, seed=0):
     """The command line that reproduces a run."""
-    return f"chainrule experiment {name}" + (" --quick" if quick else "") + (f" --seed {seed}" if seed else "")
+    return f"{COMMAND} {name}" + (" --quick" if quick else "") + (f" --seed {seed}" if seed else "")
 
 
 def run(name, out, quick=False, seed=0):
@@ -81,7 +81,7 @@ def run_all(out, quick=False, seed=0, done=None):
     for ctx in contexts:
         codes = ", ".join(ctx.findings()) or "none"
         lines.append(f"| [{ctx.name}]({ctx.name}/report.md) | {ctx.title} | {codes} | {ctx.seconds:.1f} s |")
-    write_atomic(index_path(out), "\n".join(lines) + "\n")
+    files.write(index_path(out), "\n".join(lines) + "\n")
     return contexts
 
 

@@ -5,16 +5,18 @@ import inspect
 import json
 import math
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import plotting
+from .. import files, plotting
 from ..training import fit
 
-__all__ = ["Context", "Results", "json_safe", "write_atomic"]
+__all__ = ["Context", "Results", "is_output", "json_safe"]
+
+COMMAND = "chainrule experiment"  # how the command that made a report starts
+MAX_RESULTS_BYTES = 64 << 20
 
 
 @dataclass
@@ -140,8 +142,8 @@ class Context:
         """Write results.json and report.md (each atomically); ``command`` reproduces the run."""
         results = dict(self.results)
         results["diagnostics"] = {"runs": len(self.runs), "findings": self.findings()}
-        write_atomic(self.results_path, json.dumps(json_safe(results), indent=2, allow_nan=False) + "\n")
-        write_atomic(self.report_path, self._report(command))
+        files.write(self.results_path, json.dumps(json_safe(results), indent=2, allow_nan=False) + "\n")
+        files.write(self.report_path, self._report(command))
 
     def _report(self, command):
         lines = [f"# {self.title}", "", f"`{command}` — {'quick version, ' if self.quick else ''}"
@@ -204,17 +206,17 @@ def _key(k):
     return str(k)
 
 
-def write_atomic(path, text):
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename,
-    so that a reader sees the old file or the new one, never part of one."""
-    fd, tmp = tempfile.mkstemp(prefix=".chainrule-", suffix=".tmp", dir=os.path.dirname(os.path.abspath(path)))
+def is_output(path):
+    """Whether ``path`` is a report.md, index.md or results.json that an experiment wrote — what the
+    command line asks before it overwrites one. A report or an index has the command that made it on
+    its third line (`chainrule experiment …`); a results file is a JSON object with the "diagnostics"
+    entry that ``Context.write`` adds (read only when under MAX_RESULTS_BYTES)."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private (0600); a report is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+        with files.open_regular(path, "experiment file", max_bytes=MAX_RESULTS_BYTES) as f:
+            if os.fspath(path).endswith(".md"):
+                lines = f.read(4096).decode("utf-8").splitlines()
+                return len(lines) > 2 and lines[2].startswith(f"`{COMMAND} ")
+            results = json.loads(f.read())
+    except (ValueError, OSError, RecursionError):
+        return False
+    return isinstance(results, dict) and isinstance(results.get("diagnostics"), dict)
