@@ -2,9 +2,10 @@
 
 A ``Line`` keeps its formula in the trace's names and the same formula as a template whose
 fields are numbers, filled in when rendered (``--decimals`` changes only what is shown). Every
-value is the trace's own — the engine's — except three kinds of display-only arithmetic: the
+value is the trace's own — the engine's — except four kinds of display-only arithmetic: the
 error t − ŷ, the softmax probabilities that cross_entropy takes its log of when the output is not
-softmax, and ∂L/∂a (``grad_a``) for a softmax layer outside the fused softmax + cross_entropy.
+softmax, ∂L/∂a (``grad_a``) for a softmax layer outside the fused softmax + cross_entropy, and
+with l2 the data loss L − penalty (the penalty is the engine's ``Network.penalty``).
 
 Names, 1-based (l a layer, j a neuron, k an output, r and c a weight's row and column in the
 spec's layout):

@@ -150,7 +150,8 @@ def trace(spec, steps=None, hand=None):
 
     ``spec``: the path of a TOML (or .json) file, or the same content as a dict. ``hand=D`` rounds
     every intermediate to D decimals before it is used (a hand calculation, not exact).
-    Returns a ``Trace``; a bad spec raises ValueError naming the key and what was expected.
+    Returns a ``Trace``; a bad spec raises ValueError naming the key and what was expected, and so
+    does one beyond the limits of ``chainrule.tracing.spec`` or whose numbers overflow float64.
     """
     spec = read_spec(spec)
     steps = spec.steps if steps is None else check_steps(steps, "steps")
@@ -243,12 +244,12 @@ def _by_hand(spec, steps, digits):
             return np.round(v, digits)
 
     params = [(r(W), None if b is None else r(b)) for W, b in zip(spec.weights, spec.biases)]
-    if not all(np.all(np.isfinite(v)) for v in [r(spec.X), *(v for pair in params for v in pair if v is not None)]):
+    X, Y, eta, N = r(spec.X), spec.Y, spec.learning_rate, len(spec.X)
+    if not all(np.all(np.isfinite(v)) for v in [X, *(v for pair in params for v in pair if v is not None)]):
         raise ValueError(f"rounding the spec's numbers to {digits} decimals overflows float64 (NumPy multiplies "
                          f"them by 10^{digits}); use fewer decimals with hand, or smaller numbers")
     net = _network(spec, *zip(*params))
     acts, loss, fused = [layer.activation for layer in net.layers], net.loss, net._fused()
-    X, Y, eta, N = r(spec.X), spec.Y, spec.learning_rate, len(spec.X)
 
     def forward(params):
         Z, A, a = [], [], X

@@ -15,7 +15,6 @@
     loss = "half_sse"           # any name in chainrule.losses.LOSSES
     learning_rate = 1.0
     steps = 1                   # optional, default 1
-
     l2 = 0.1                    # optional, default 0: λ of the penalty λ/(2N)·Σ W² on the weights
                                 # (not the biases), N the batch size, as chainrule.Network(l2=λ)
 
@@ -24,13 +23,13 @@
 ``ValueError`` naming the key and what was expected.
 
 Limits. A worked solution shows every number, so it is for small networks that a person reads:
-at most ``MAX_LAYERS`` layers of weights, ``MAX_NEURONS`` neurons per layer (inputs included),
-``MAX_SAMPLES`` samples, ``MAX_STEPS`` steps, and ``MAX_QUANTITIES`` named quantities in the whole
-solution (steps × the quantities of one step); a hand calculation rounds to at most ``MAX_HAND``
-decimals. A spec or answers file is read only when it is a
-regular file of at most ``MAX_FILE_BYTES`` bytes whose tables and lists nest at most ``MAX_DEPTH``
-deep (a spec needs 4: the file, [train], the list of samples, a sample); anything beyond a limit
-is a ``ValueError`` that names the limit.
+at most 8 layers of weights (``MAX_LAYERS``), 16 neurons a layer, inputs included
+(``MAX_NEURONS``), 16 samples (``MAX_SAMPLES``), 1000 steps (``MAX_STEPS``) and 50,000 named
+quantities in the whole solution (``MAX_QUANTITIES``, steps × the quantities of one step); a hand
+calculation rounds to at most 15 decimals (``MAX_HAND``). A spec or answers file is read only when
+it is a regular file of at most 256 KiB (``MAX_FILE_BYTES``) whose tables and lists nest at most 16
+deep (``MAX_DEPTH``; a spec needs 4: the file, [train], the list of samples, a sample). Anything
+beyond a limit is a ``ValueError`` that names the limit.
 """
 
 import difflib
@@ -242,7 +241,7 @@ def check_size(spec, steps):
     per_step = N * (3 * neurons + softmax + sizes[-1]) + 3 * parameters + 3
     if steps * per_step > MAX_QUANTITIES:
         raise ValueError(
-            f"{steps} step(s) of this network would have {steps * per_step:,} numbers to show, more than the "
+            f"{steps} step(s) of this network would have about {steps * per_step:,} numbers to show, more than the "
             f"limit of {MAX_QUANTITIES:,} (a worked solution is read by a person); trace at most "
             f"{max(1, MAX_QUANTITIES // per_step)} step(s) with --steps, or a smaller network or batch")
 
