@@ -1,12 +1,22 @@
-"""Fixtures shared by the test files."""
+"""Fixtures shared by the test files, and the hypothesis profiles of the property-based tests."""
 
 import contextlib
 import io
 import json
+import os
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from chainrule.cli import main
+
+# The property-based tests run 100 examples each by default (a few hundred in all, seconds);
+# CHAINRULE_HYPOTHESIS=thorough runs 3000 each (minutes), as before a release.
+_PROPERTY = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]}
+settings.register_profile("chainrule", max_examples=100, **_PROPERTY)
+settings.register_profile("thorough", max_examples=3000, **_PROPERTY)
+settings.load_profile(os.environ.get("CHAINRULE_HYPOTHESIS", "chainrule"))
+
 
 
 @pytest.fixture(scope="session")
