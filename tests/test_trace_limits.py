@@ -2,11 +2,9 @@
 worked solution can be is one ValueError naming the problem (and the limit), never another exception,
 and `chainrule trace` turns it into one line and exit status 2."""
 
-import copy
 import json
 import os
 import re
-import sys
 
 import numpy as np
 import pytest
@@ -239,7 +237,7 @@ def wide(sizes, samples=1, steps=1):
 def test_caps_on_steps_and_size_say_the_cap_and_why(spec, steps, message):
     with pytest.raises(ValueError, match=message) as e:
         cr.trace(spec, steps=steps)
-    assert "person" in str(e.value) or "= 0 is" in str(e.value) or "= 2.5 is" in str(e.value)
+    assert "person" in str(e.value)  # why: a worked solution is read by a person
 
 
 def test_the_largest_network_within_the_caps_is_traced():
@@ -320,12 +318,7 @@ def test_the_cli_says_each_in_one_line_and_exits_2(capsys, tmp_path, content, ar
     answers = tmp_path / "answers.toml"
     answers.write_text("a = " + "[" * DEEP + "]" * DEEP + "\n")
     argv = [str(answers) if a == "ANSWERS" else a for a in argv]
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(200)  # a RecursionError anywhere would surface at once
-    try:
-        status = main(["trace", str(spec), *argv])
-    finally:
-        sys.setrecursionlimit(limit)
+    status = main(["trace", str(spec), *argv])  # 10,000 levels: past the recursion limit
     out, err = capsys.readouterr()
     assert status == 2 and out == ""
     assert err.startswith("chainrule: error: ") and message in err and err.count("\n") == 1
@@ -344,7 +337,7 @@ def test_the_shipped_examples_stay_within_the_limits():
         if path.endswith(".toml") and not path.endswith(".answers.toml"):
             tr = cr.trace(os.path.join("examples/trace", path), steps=limits.MAX_STEPS)
             assert len(tr.steps) == limits.MAX_STEPS
-    deep = copy.deepcopy(lab())
+    deep = lab()
     deep["train"]["x"] = [[0.35, 0.7]] * limits.MAX_SAMPLES
     deep["train"]["target"] = [[0.5]] * limits.MAX_SAMPLES
     assert len(cr.trace(deep).spec.X) == limits.MAX_SAMPLES
