@@ -65,9 +65,12 @@ def test_the_notebook_exercise_with_l2_by_hand():
 
 
 def test_l2_zero_is_the_trace_without_it():
-    with open("examples/trace/notebook-exercise.toml", "rb") as f:
+    try:
         import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
 
+    with open("examples/trace/notebook-exercise.toml", "rb") as f:
         spec = tomllib.load(f)
     spec["train"]["l2"] = 0
     plain = cr.trace("examples/trace/notebook-exercise.toml")
