@@ -65,8 +65,9 @@ def loss_and_grad(loss, out_act, z, a, Y):
     return L, (p - Y) / N
 
 
-def reference(Ws, bs, acts, loss, X, Y, lr, steps, layout):
-    """{name: value} for ``steps`` steps of gradient descent, named as the trace names them."""
+def reference(Ws, bs, acts, loss, X, Y, lr, steps, layout, l2=0.0):
+    """{name: value} for ``steps`` steps of gradient descent, named as the trace names them; with
+    ``l2`` = λ the loss adds λ/(2N)·Σ W² and each ∂L/∂W adds (λ/N)·W."""
     Ws, bs = [W.copy() for W in Ws], [None if b is None else b.copy() for b in bs]
     N, L = len(X), len(Ws)
     out = {}
@@ -83,7 +84,10 @@ def reference(Ws, bs, acts, loss, X, Y, lr, steps, layout):
             Zs.append(z)
             As.append(a)
         value, g = loss_and_grad(loss, acts[-1], Zs[-1], As[-1], Y)
-        out[step + "loss"] = value
+        penalty = l2 / (2 * N) * sum((W**2).sum() for W in Ws)
+        out[step + "loss"] = value + penalty
+        if l2:
+            out[step + "data_loss"], out[step + "penalty"] = value, penalty
         for n, k in np.ndindex(*Y.shape):
             out[per(n, f"error[{k + 1}]")] = Y[n, k] - As[-1][n, k]
         deltas = [None] * L
@@ -107,7 +111,7 @@ def reference(Ws, bs, acts, loss, X, Y, lr, steps, layout):
                 out[per(n, "z" + at)], out[per(n, "a" + at)] = Zs[l][n, j], As[l][n, j]
                 out[per(n, "delta" + at)] = deltas[l][n, j]
             a_prev = X if l == 0 else As[l - 1]
-            dW = a_prev.T @ deltas[l]
+            dW = a_prev.T @ deltas[l] + l2 / N * Ws[l]
             for i, j in np.ndindex(*dW.shape):
                 at = f"[{l + 1}][{i + 1}][{j + 1}]" if layout == "in_out" else f"[{l + 1}][{j + 1}][{i + 1}]"
                 out[step + "dW" + at] = dW[i, j]
@@ -139,8 +143,8 @@ LAB = "examples/trace/lab-2-2-1.toml"
 NOTEBOOK = "examples/trace/notebook-exercise.toml"
 
 
-def random_spec(rng, hidden, output, loss, bias, layout, n, steps, sizes=(3, 2, 2)):
-    """A spec dict and its parts in the engine's (n_in, n_out) layout."""
+def random_spec(rng, hidden, output, loss, bias, layout, n, steps, sizes=(3, 2, 2), l2=0.0):
+    """A spec dict and its parts in the engine's (n_in, n_out) layout; ``l2`` > 0 goes into [train]."""
     Ws = [rng.normal(0, 0.8, (i, o)) for i, o in zip(sizes, sizes[1:])]
     bs = [rng.normal(0, 0.5, o) if bias else None for o in sizes[1:]]
     X = rng.normal(size=(n, sizes[0]))
@@ -154,9 +158,9 @@ def random_spec(rng, hidden, output, loss, bias, layout, n, steps, sizes=(3, 2, 
         "network": {"layers": list(sizes), "activations": [hidden, output], "bias": bias, "layout": layout},
         "weights": weights,
         "train": {"x": (X[0] if n == 1 else X).tolist(), "target": (Y[0] if n == 1 else Y).tolist(),
-                  "loss": loss, "learning_rate": 0.3, "steps": steps},
+                  "loss": loss, "learning_rate": 0.3, "steps": steps} | ({"l2": l2} if l2 else {}),
     }
-    return spec, (Ws, bs, [hidden, output], loss, X, Y, 0.3, steps, layout)
+    return spec, (Ws, bs, [hidden, output], loss, X, Y, 0.3, steps, layout, l2)
 
 
 def cases():
@@ -193,6 +197,14 @@ def test_every_number_equals_the_oracle(hidden, output, loss, bias, layout, n, s
 
 
 @pytest.mark.parametrize("hidden, output, loss, bias, layout, n, steps", CASES[::3])
+def test_with_l2_every_number_equals_the_oracle(hidden, output, loss, bias, layout, n, steps):
+    """The L2 penalty λ/(2N)·Σ W² in the loss and (λ/N)·W in every dW, for every activation and loss."""
+    rng = np.random.default_rng(zlib.crc32(repr((hidden, output, loss, bias, layout, n, steps)).encode()))
+    spec, parts = random_spec(rng, hidden, output, loss, bias, layout, n, steps, l2=0.7)
+    assert_matches(cr.trace(spec), reference(*parts))
+
+
+@pytest.mark.parametrize("hidden, output, loss, bias, layout, n, steps", CASES[::3])
 def test_json_has_every_layer_in_the_spec_layout(hidden, output, loss, bias, layout, n, steps):
     rng = np.random.default_rng(7)
     spec, parts = random_spec(rng, hidden, output, loss, bias, layout, n, steps)
@@ -222,7 +234,7 @@ def test_json_has_every_layer_in_the_spec_layout(hidden, output, loss, bias, lay
 @pytest.mark.parametrize("hidden, output, loss, bias, layout, n, steps", CASES[::4])
 def test_gradients_and_new_weights_are_the_engines(hidden, output, loss, bias, layout, n, steps):
     rng = np.random.default_rng(11)
-    spec, (Ws, bs, acts, _, X, Y, lr, _, _) = random_spec(rng, hidden, output, loss, bias, layout, n, 1)
+    spec, (Ws, bs, acts, _, X, Y, lr, _, _, _) = random_spec(rng, hidden, output, loss, bias, layout, n, 1)
     layers = [cr.Dense(W.shape[0], W.shape[1], act, init=W if b is None else (W, b), bias=b is not None)
               for W, b, act in zip(Ws, bs, acts)]
     net = cr.Network(layers, loss=loss)
@@ -252,9 +264,11 @@ def _evaluate(line):
 
 @pytest.mark.parametrize("hidden, output, loss, bias, layout, n, steps", CASES[::2])
 def test_each_formula_with_its_numbers_gives_its_value(hidden, output, loss, bias, layout, n, steps):
-    """What a reader sees substituted into each formula really computes the value shown."""
+    """What a reader sees substituted into each formula really computes the value shown (with the
+    L2 penalty in every other case)."""
     rng = np.random.default_rng(13)
-    spec, _ = random_spec(rng, hidden, output, loss, bias, layout, n, steps)
+    l2 = 0.4 if CASES.index((hidden, output, loss, bias, layout, n, steps)) % 4 else 0.0
+    spec, _ = random_spec(rng, hidden, output, loss, bias, layout, n, steps, l2=l2)
     lines = [line for block in cr.trace(spec).worked() if isinstance(block, Table) for line in block.lines]
     for line in lines:
         assert math.isclose(_evaluate(line), line.value, rel_tol=1e-9, abs_tol=1e-14), (line.key, line.template)

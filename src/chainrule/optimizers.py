@@ -56,16 +56,25 @@ class Optimizer:
         new = np.subtract(net.theta, s, out=s)  # θ − s, into the step's own buffer
         if not _finite(new):
             del self.state[net]
-            raise NonFiniteStep(
-                f"the {type(self).__name__} update made "
-                + ("the parameters NaN" if np.isnan(new).any() else "a parameter overflow to inf")
-            )
+            raise NonFiniteStep(f"the {type(self).__name__} update made {_first_nonfinite(net, new)}")
         np.copyto(net.theta, new)
 
     def update(self, g, lr, state):
         """The step s (in ``state["tmp"]``) of θ ← θ − s for gradient g, per-entry learning rate lr;
         updates the optimizer's moving averages in ``state``."""
         raise NotImplementedError
+
+
+def _first_nonfinite(net, new):
+    """Which parameter the candidate θ ``new`` first makes non-finite, and how: "W2 overflow to inf"."""
+    i = int(np.flatnonzero(~np.isfinite(new))[0])
+    start = 0
+    for l, layer in enumerate(net.layers, start=1):  # θ holds each layer's W, then its b
+        if i < start + layer.size:
+            name = "W" if i < start + layer.W.size else "b"
+            break
+        start += layer.size
+    return f"{name}{l} " + ("NaN" if np.isnan(new[i]) else "overflow to inf")
 
 
 def _finite(x):

@@ -24,17 +24,20 @@ small gradient is checked as finely as it is written, and a sign slip on it is c
 rounded intermediates drift, e.g. tolerance = 1e-3).
 """
 
-import math
+import numbers
 import re
 from decimal import Decimal
 
+import numpy as np
+
 from .derivation import Table, given
-from .render import number, text_line
-from .spec import is_number, read_document
+from .render import check_decimals, number, text_line
+from .spec import check_document, is_finite, read_document, show
 
 __all__ = ["check", "CheckReport"]
 
-_PREFIXES = re.compile(r"(?:step(\d+)\.)?(?:sample(\d+)\.)?(.*)")
+# stepS. and sampleN. prefixes (up to 9 digits: longer ones are names the trace does not have)
+_PREFIXES = re.compile(r"(?:step(\d{1,9})\.)?(?:sample(\d{1,9})\.)?(.*)", re.DOTALL)
 
 
 class CheckReport:
@@ -54,6 +57,7 @@ class CheckReport:
 
     def render(self, decimals=None):
         """The report as text; ``decimals`` as in ``Trace.render``."""
+        decimals = check_decimals(decimals)
         trace = self.trace
         what = "exact values" if trace.hand is None else f"hand calculation to {trace.hand} decimals"
         of = f" of {trace.spec.name}" if trace.spec.name else ""
@@ -82,12 +86,14 @@ def check(trace, answers):
 
     ValueError for a name the trace does not have, a value that is not a number, a bad tolerance.
     """
-    if not isinstance(answers, dict):
+    if isinstance(answers, dict):
+        check_document(answers, "answers")
+    else:
         answers = read_document(answers, "answers file")
     answers = _flatten(answers)
     tolerance = answers.pop("tolerance", None)
-    if tolerance is not None and (not is_number(tolerance) or not tolerance >= 0 or not math.isfinite(tolerance)):
-        raise ValueError(f"answers: tolerance = {tolerance!r} is not valid; expected a number ≥ 0 "
+    if tolerance is not None and (not is_finite(tolerance) or not tolerance >= 0):
+        raise ValueError(f"answers: tolerance = {show(tolerance)} is not valid; expected a number ≥ 0 "
                          "(absolute: right when |answer − value| ≤ tolerance)")
     if not answers:
         raise ValueError('answers: no answers to check; give values by name, e.g. "z[1][1]" = 0.21')
@@ -95,12 +101,20 @@ def check(trace, answers):
     values = {}
     for key, value in answers.items():
         name = _canonical(key, trace, lines)
-        if not is_number(value) or not math.isfinite(value):
-            raise ValueError(f"answers: {key} = {value!r} is not valid; expected a finite number")
-        values[name] = value
+        if not is_finite(value):
+            raise ValueError(f"answers: {show(key)} = {show(value)} is not valid; expected a finite number")
+        values[name] = _as_written(value)
     results = [(line, values[key], _close(values[key], line.value, tolerance))
                for key, line in lines.items() if key in values]
     return CheckReport(trace, results, tolerance)
+
+
+def _as_written(value):
+    """An answer as a Python int or float whose repr is the text it was written as: NumPy's str
+    of a float32 0.55 is 0.55, its float() 0.550000011920929."""
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    return float(str(value)) if isinstance(value, np.floating) else float(value)
 
 
 def _close(answer, value, tolerance):
@@ -127,20 +141,20 @@ def _canonical(key, trace, lines):
     step, sample, name = _PREFIXES.fullmatch(key).groups()
     n_steps, n_samples = len(trace.steps), len(trace.spec.X)
     if step and not 1 <= int(step) <= n_steps:
-        raise ValueError(f"answers: {key!r} is about step {step}, but the trace has {n_steps} step(s); "
+        raise ValueError(f"answers: {show(key)} is about step {step}, but the trace has {n_steps} step(s); "
                          f"trace more with --steps {step}")
     if sample and not 1 <= int(sample) <= n_samples:
-        raise ValueError(f"answers: {key!r} is about sample {sample}, but the spec has {n_samples} sample(s)")
+        raise ValueError(f"answers: {show(key)} is about sample {sample}, but the spec has {n_samples} sample(s)")
     at = f"step{step}." if step and step != "1" else ""
     canonical = at + (f"sample{sample}." if sample and n_samples > 1 else "") + name
     if canonical in lines:
         return canonical
     if not sample and f"{at}sample1.{name}" in lines:
-        raise ValueError(f"answers: {key!r} is one per sample and the spec has {n_samples} samples; "
+        raise ValueError(f"answers: {show(key)} is one per sample and the spec has {n_samples} samples; "
                          f"name the sample: sample1.{name} … sample{n_samples}.{name}")
     if sample and at + name in lines:
-        raise ValueError(f"answers: {key!r}: {name} is summed over the batch, it has no sample; write {at + name}")
+        raise ValueError(f"answers: {show(key)}: {name} is summed over the batch, it has no sample; write {at + name}")
     kinds = {}
     for known in (k for k in lines if not k.startswith("step")):
         kinds.setdefault(re.sub(r"\[.*", "", known), known)
-    raise ValueError(f"answers: the trace has no quantity {key!r}; its names look like {', '.join(kinds.values())}")
+    raise ValueError(f"answers: the trace has no quantity {show(key)}; its names look like {', '.join(kinds.values())}")

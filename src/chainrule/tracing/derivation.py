@@ -2,9 +2,10 @@
 
 A ``Line`` keeps its formula in the trace's names and the same formula as a template whose
 fields are numbers, filled in when rendered (``--decimals`` changes only what is shown). Every
-value is the trace's own — the engine's — except three kinds of display-only arithmetic: the
+value is the trace's own — the engine's — except four kinds of display-only arithmetic: the
 error t − ŷ, the softmax probabilities that cross_entropy takes its log of when the output is not
-softmax, and ∂L/∂a (``grad_a``) for a softmax layer outside the fused softmax + cross_entropy.
+softmax, ∂L/∂a (``grad_a``) for a softmax layer outside the fused softmax + cross_entropy, and
+with l2 the data loss L − penalty (the penalty is the engine's ``Network.penalty``).
 
 Names, 1-based (l a layer, j a neuron, k an output, r and c a weight's row and column in the
 spec's layout):
@@ -12,6 +13,8 @@ spec's layout):
     z[l][j], a[l][j]         pre-activation and activation;  x[i] an input, t[k] a target
     error[k]                 t[k] − a[L][k], the lab's "Error = y_target − y5"
     loss                     L, the loss before the step's update
+    data_loss, penalty       with l2 = λ > 0: L = data_loss + penalty, penalty = (λ/(2N))·Σ W² over
+                             every weight (not the biases); dW then has the term (λ/N)·W
     delta[l][j]              δ = ∂L/∂z[l][j] (with the 1/N of the mean inside)
     grad_a[l][j]             ∂L/∂a[l][j], only for softmax layers (softmax couples its outputs)
     dW[l][r][c], db[l][j]    ∂L/∂W, ∂L/∂b (sums over the batch)
@@ -22,6 +25,7 @@ With several samples the per-sample names (z, a, error, delta, grad_a) take the 
 and from the second step on every name takes the prefix stepS. (for example step2.sample3.z[1][2]).
 """
 
+import math
 from collections import namedtuple
 from dataclasses import dataclass, field
 
@@ -141,6 +145,9 @@ class _Worked:
         self.form = LOSS_FORMS[spec.loss]
         per = self.N * (self.K if self.form.per == "NK" else 1)
         self.mean = f"(1/{per})·" if per > 1 else ""  # the 1/N (or 1/(N·K)) of the mean
+        # the L2 penalty's factors as written: λ/(2N) in L, λ/N in ∂L/∂W
+        self.half_decay = f"({{}}/{2 * self.N})"
+        self.decay = "{}" if self.N == 1 else f"({{}}/{self.N})"
         self.step = 1
 
     # ---- names ----------------------------------------------------------------------------
@@ -208,7 +215,10 @@ class _Worked:
         blocks = [
             Heading(1, title),
             Text(f"Network {'-'.join(map(str, spec.sizes))}, {activation}, "
-                 f"{'with biases' if spec.bias else 'no biases'}. Loss {self.form.definition}. "
+                 f"{'with biases' if spec.bias else 'no biases'}. Loss {self.form.definition}"
+                 + (f", plus the L2 penalty {self.half_decay.format('λ')}·Σ W[l][r][c]² over every weight "
+                    f"(not the biases), λ = {given(spec.l2)}, as chainrule.Network(l2=λ) defines it"
+                    if spec.l2 else "") + ". "
                  f"Learning rate η = {given(spec.learning_rate)}. {data} "
                  f"{'One step' if steps == 1 else f'{steps} steps'} of gradient descent, {how}."),
         ]
@@ -282,7 +292,9 @@ class _Worked:
         for n in range(self.N):
             for k in range(self.K):
                 label = self.per_sample(f"error[{k + 1}]", n)
-                lines.append(line(self.key(f"error[{k + 1}]", n), label, "{t} − {a}", Y[n, k] - out.a[n, k],
+                # in Python floats: t − a of two huge numbers is inf, not a NumPy overflow warning
+                lines.append(line(self.key(f"error[{k + 1}]", n), label, "{t} − {a}",
+                                  float(Y[n, k]) - float(out.a[n, k]),
                                   t=(f"t[{k + 1}]", Y[n, k]), a=(f"a[{L}][{k + 1}]", out.a[n, k])))
         k = "k" if self.K > 1 else "1"
         sign = "−" if self.form.negated else ""
@@ -296,10 +308,14 @@ class _Worked:
                 if P is not None:
                     numbers[f"p{n}_{k}"] = P[n, k]
         template = sign + self.mean + (f"[{' + '.join(terms)}]" if len(terms) > 1 else terms[0])
-        lines.append(Line(self.key("loss"), "loss", formula, template, numbers, step.loss))
+        if self.spec.l2:
+            lines.append(Line(self.key("data_loss"), "data_loss", formula, template, numbers, step.data_loss))
+            lines += self.penalty(step)
+        else:
+            lines.append(Line(self.key("loss"), "loss", formula, template, numbers, step.loss))
         blocks = [Heading(level, "Loss"), Table(lines)]
         if self.step == 1:
-            error = Y[0, 0] - out.a[0, 0]
+            error = float(Y[0, 0]) - float(out.a[0, 0])
             side = ("above the target: the prediction is too high, and the step will lower it" if error < 0 else
                     "below the target: the prediction is too low, and the step will raise it" if error > 0 else
                     "exactly on the target")
@@ -309,6 +325,22 @@ class _Worked:
                 "the gradients below say how much each weight is to blame.",
                 {"e": error, "a": out.a[0, 0]}, title="The sign of the error"))
         return blocks
+
+    def penalty(self, step):
+        """penalty = (λ/(2N))·Σ W² over every weight of every layer (not the biases), then
+        loss = data_loss + penalty, as Network(l2=λ) adds it."""
+        numbers, squares = {"lam": self.spec.l2}, []
+        for l, layer in enumerate(step.layers):
+            for m, (i, j) in enumerate(self.order(layer)):
+                numbers[f"w{l}_{m}"] = layer.W[i, j]
+                squares.append(f"{{w{l}_{m}}}²")
+        half = self.half_decay.format("λ")
+        return [
+            Line(self.key("penalty"), "penalty", f"{half}·Σ W[l][r][c]²",
+                 self.half_decay.format("{lam}") + f"·({' + '.join(squares)})", numbers, float(step.penalty)),
+            line(self.key("loss"), "loss", "{d} + {p}", step.loss,
+                 d=("data_loss", step.data_loss), p=("penalty", step.penalty)),
+        ]
 
     # ---- backward -------------------------------------------------------------------------
 
@@ -407,13 +439,15 @@ class _Worked:
         if nxt.W.shape[1] == 1 and layer.W.shape[1] > 1:
             w = np.abs(nxt.W[:, 0])
             big, small = int(np.argmax(w)), int(np.argmin(w))
-            if w[small] > 0 and big != small and layer.delta[0, small] != 0:
+            # ratios in Python floats, said only when finite (a tiny weight can make one overflow)
+            ratios = (float(w[big]) / float(w[small]) if w[small] > 0 else math.inf,
+                      float(layer.delta[0, big]) / float(layer.delta[0, small]) if layer.delta[0, small] else math.inf)
+            if big != small and all(map(math.isfinite, ratios)):
                 text += (f" Here W{self.w(l + 1, big, 0)} = {{wb}} is {{wr}} times W{self.w(l + 1, small, 0)} = "
                          f"{{ws}}, and delta[{l + 1}][{big + 1}] = {{db}} is {{dr}} times delta[{l + 1}][{small + 1}]"
                          " = {ds} (the rest of the difference is their f′).")
-                numbers = {"wb": nxt.W[big, 0], "ws": nxt.W[small, 0], "wr": w[big] / w[small],
-                           "db": layer.delta[0, big], "ds": layer.delta[0, small],
-                           "dr": layer.delta[0, big] / layer.delta[0, small]}
+                numbers = {"wb": nxt.W[big, 0], "ws": nxt.W[small, 0], "wr": ratios[0],
+                           "db": layer.delta[0, big], "ds": layer.delta[0, small], "dr": ratios[1]}
         return Text(text, numbers, title="Why a bigger outgoing weight gets more blame")
 
     # ---- gradients and updates ------------------------------------------------------------
@@ -422,20 +456,17 @@ class _Worked:
         blocks, eta = [], ("η", self.spec.learning_rate)
         for l in range(self.L - 1, -1, -1):
             layer, lines = step.layers[l], []
-            n_in, n_out = layer.W.shape
-            order = ([(i, j) for i in range(n_in) for j in range(n_out)] if self.spec.layout == "in_out" else
-                     [(i, j) for j in range(n_out) for i in range(n_in)])
-            for i, j in order:
+            for i, j in self.order(layer):
                 at = self.w(l, i, j)
                 inputs = [self.input(step, l, n, i) for n in range(self.N)]
                 lines.append(self.batch_sum(f"dW{at}", [(x, v) for x, v in inputs], f"delta[{l + 1}][{j + 1}]",
-                                            layer.delta[:, j], layer.dW[i, j]))
+                                            layer.delta[:, j], layer.dW[i, j], (f"W{at}", layer.W[i, j])))
                 lines.append(line(self.key(f"update_W{at}"), f"update_W{at}", "−{eta}·{g}", layer.update_W[i, j],
                                   eta=eta, g=(f"dW{at}", layer.dW[i, j])))
                 lines.append(line(self.key(f"W_new{at}"), f"W_new{at}", "{w} + {u}", layer.W_new[i, j],
                                   w=(f"W{at}", layer.W[i, j]), u=(f"update_W{at}", layer.update_W[i, j])))
             if layer.b is not None:
-                for j in range(n_out):
+                for j in range(layer.W.shape[1]):
                     at = f"[{l + 1}][{j + 1}]"
                     lines.append(self.batch_sum(f"db{at}", None, f"delta{at}", layer.delta[:, j], layer.db[j]))
                     lines.append(line(self.key(f"update_b{at}"), f"update_b{at}", "−{eta}·{g}", layer.update_b[j],
@@ -445,10 +476,20 @@ class _Worked:
             blocks += [Heading(level, f"Layer {l + 1}: gradients and updates"), Table(lines)]
         if self.step == 1 and self.N == 1:
             blocks.append(self.why_small(step))
+        if self.step == 1 and self.spec.l2:
+            blocks.append(self.why_shrink(step))
         return blocks
 
-    def batch_sum(self, label, inputs, delta_name, deltas, value):
-        """dW = Σₙ input·delta (inputs: (name, value) per sample) or db = Σₙ delta (inputs None)."""
+    def order(self, layer):
+        """A layer's (i, j) pairs in the order the spec writes its weights: row by row."""
+        n_in, n_out = layer.W.shape
+        if self.spec.layout == "in_out":
+            return [(i, j) for i in range(n_in) for j in range(n_out)]
+        return [(i, j) for j in range(n_out) for i in range(n_in)]
+
+    def batch_sum(self, label, inputs, delta_name, deltas, value, weight=None):
+        """dW = Σₙ input·delta (inputs: (name, value) per sample) or db = Σₙ delta (inputs None);
+        with l2, dW adds the penalty's (λ/N)·W (``weight``: the (name, value) of W)."""
         terms, numbers = [], {}
         for n, d in enumerate(deltas):
             numbers[f"d{n}"] = float(d)
@@ -459,7 +500,12 @@ class _Worked:
                 numbers[f"x{n}"] = float(inputs[n][1])
         symbol = delta_name if inputs is None else f"{inputs[0][0]}·{delta_name}"
         formula = symbol if self.N == 1 else f"Σₙ {symbol}"
-        return Line(self.key(label), label, formula, " + ".join(terms), numbers, float(value))
+        template = " + ".join(terms)
+        if weight is not None and self.spec.l2:
+            formula += f" + {self.decay.format('λ')}·{weight[0]}"
+            template += f" + {self.decay.format('{lam}')}·{{w}}"
+            numbers.update(lam=self.spec.l2, w=float(weight[1]))
+        return Line(self.key(label), label, formula, template, numbers, float(value))
 
     def why_small(self, step):
         """Where the smallest and the largest weight change come from (one sample)."""
@@ -473,13 +519,30 @@ class _Worked:
         layer = step.layers[l]
         return Text(
             "Each gradient is (the signal that went through the weight)·(its neuron's delta), "
-            "dW[l][…] = a[l−1][i]·delta[l][j]: a weight changes little when its input was small, or when its "
+            "dW[l][…] = a[l−1][i]·delta[l][j]" + (" (and the penalty's λ·W)" if self.spec.l2 else "")
+            + ": a weight changes little when its input was small, or when its "
             "neuron's delta is small — and delta shrinks by a factor f′(z) at every layer it is sent back "
             "through, which is close to 0 near saturation. "
             f"Here the smallest change is update_W{self.w(l, i, j)} = {{u}} (input {name} = {{x}}, "
             f"delta[{l + 1}][{j + 1}] = {{d}}); the largest is update_W{self.w(L2, i2, j2)} = {{U}}.",
             {"u": layer.update_W[i, j], "x": value, "d": layer.delta[0, j],
              "U": step.layers[L2].update_W[i2, j2]}, title="Why some updates are small")
+
+    def why_shrink(self, step):
+        """What the L2 penalty does to the update: W_new = (1 − η·λ/N)·W − η·Σₙ a·delta."""
+        eta, decay = self.spec.learning_rate, self.spec.l2 / self.N
+        l, i, j = max(((l, i, j) for l, layer in enumerate(step.layers) for i, j in np.ndindex(*layer.W.shape)),
+                      key=lambda lij: abs(step.layers[lij[0]].W[lij[1], lij[2]]))
+        at, W = self.w(l, i, j), float(step.layers[l].W[i, j])
+        return Text(
+            f"The penalty {self.half_decay.format('λ')}·Σ W² adds {self.decay.format('λ')}·W to every dW, so "
+            f"W_new = W − η·dW = (1 − η·{self.decay.format('λ')})·W − η·{'Σₙ ' if self.N > 1 else ''}a·delta: "
+            f"each step first shrinks every weight by the factor 1 − η·{self.decay.format('λ')} = {{f}} (weight "
+            "decay), then moves it along the data's "
+            f"gradient; the biases have no penalty. For the largest weight, W{at} = {{w}}, the penalty's part "
+            f"of update_W{at} = {{u}} is −η·{self.decay.format('λ')}·W{at} = {{p}}.",
+            {"f": 1 - eta * decay, "w": W, "u": step.layers[l].update_W[i, j], "p": -eta * decay * W},
+            title="Why the weights shrink")
 
     # ---- after the steps ------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 For each step,
 
     L = net.backward(X, Y)    every layer's z, a = f(z), δ = ∂L/∂z, ∂L/∂W = a_prevᵀ δ, ∂L/∂b = Σ_rows δ
+                              (with l2: L adds λ/(2N)·Σ W², ∂L/∂W adds (λ/N)·W)
     SGD(η).step(net)          W ← W − η ∂L/∂W,   b ← b − η ∂L/∂b
 
 and the trace keeps copies of what they left in the layers (the engine overwrites those buffers
@@ -15,17 +16,19 @@ and loss objects. Its numbers are deliberately not exact: comparing them with th
 shows how far a textbook's rounded hand calculation drifts.
 """
 
+import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..layers import Dense
 from ..network import Network
-from ..optimizers import SGD
+from ..optimizers import SGD, NonFiniteStep
 from .check import check
 from .derivation import Table, worked
 from .render import FORMATS, render
-from .spec import check_steps, read_spec
+from .spec import MAX_HAND, check_size, check_steps, read_spec, show
 
 __all__ = ["Trace", "Step", "LayerStep", "trace"]
 
@@ -50,10 +53,17 @@ class LayerStep:
 
 @dataclass
 class Step:
-    """The loss L of one step (before its update) and its layers, first to last."""
+    """The loss L of one step (before its update) and its layers, first to last; ``penalty`` is
+    the L2 term λ/(2N)·Σ W² inside L (0 without l2)."""
 
     loss: float
     layers: list
+    penalty: float = 0.0
+
+    @property
+    def data_loss(self):
+        """L without the penalty: the loss function's mean over the batch."""
+        return self.loss - self.penalty
 
 
 class Trace:
@@ -77,8 +87,15 @@ class Trace:
     def as_dict(self):
         """JSON-ready: {"steps": [{"loss": L, "layers": [{"z", "a", "delta", "dW", "db", "W_new",
         "b_new"}, …]}, …]}. z, a, delta are vectors for one sample, matrices (a row per sample)
-        for several; weight matrices are in the spec's layout; db, b_new are null without bias."""
+        for several; weight matrices are in the spec's layout; db, b_new are null without bias.
+        With l2 (λ > 0) the document has "l2": λ, each step "data_loss" and "penalty" (L is their
+        sum), and dW includes the penalty's (λ/N)·W."""
         spec = self.spec
+
+        def loss(step):
+            if not spec.l2:
+                return {"loss": step.loss}
+            return {"loss": step.loss, "data_loss": step.data_loss, "penalty": step.penalty}
 
         def per_sample(M):
             return (M[0] if spec.single else M).tolist()
@@ -86,10 +103,9 @@ class Trace:
         def vector(v):
             return None if v is None else v.tolist()
 
-        return {
+        return ({"l2": spec.l2} if spec.l2 else {}) | {
             "steps": [
-                {
-                    "loss": step.loss,
+                loss(step) | {
                     "layers": [
                         {
                             "z": per_sample(layer.z),
@@ -134,17 +150,20 @@ def trace(spec, steps=None, hand=None):
 
     ``spec``: the path of a TOML (or .json) file, or the same content as a dict. ``hand=D`` rounds
     every intermediate to D decimals before it is used (a hand calculation, not exact).
-    Returns a ``Trace``; a bad spec raises ValueError naming the key and what was expected.
+    Returns a ``Trace``; a bad spec raises ValueError naming the key and what was expected, and so
+    does one beyond the limits of ``chainrule.tracing.spec`` or whose numbers overflow float64.
     """
     spec = read_spec(spec)
     steps = spec.steps if steps is None else check_steps(steps, "steps")
+    check_size(spec, steps)
+    if hand is not None and (not isinstance(hand, numbers.Integral) or isinstance(hand, bool)
+                             or not 0 <= hand <= MAX_HAND):
+        raise ValueError(f"hand = {show(hand)} is not valid; expected the number of decimals (an integer from 0 to "
+                         f"{MAX_HAND}; float64 holds about 16 digits) to round every intermediate to")
     exact = Trace(spec, *_by_engine(spec, steps))
     if hand is None:
         return exact
-    if not isinstance(hand, int) or isinstance(hand, bool) or hand < 0:
-        raise ValueError(f"hand = {hand!r} is not valid; expected the number of decimals (an integer ≥ 0) "
-                         "to round every intermediate to")
-    return Trace(spec, *_by_hand(spec, steps, hand), hand=hand, exact=exact)
+    return Trace(spec, *_by_hand(spec, steps, int(hand)), hand=int(hand), exact=exact)
 
 
 def _network(spec, weights, biases):
@@ -153,7 +172,7 @@ def _network(spec, weights, biases):
         Dense(W.shape[0], W.shape[1], act, init=W if b is None else (W, b), bias=b is not None)
         for W, b, act in zip(weights, biases, spec.activations)
     ]
-    return Network(layers, loss=spec.loss)
+    return Network(layers, loss=spec.loss, l2=spec.l2)
 
 
 def _parameters(net):
@@ -162,44 +181,79 @@ def _parameters(net):
 
 
 def _by_engine(spec, steps):
-    """(steps, output after, loss after, fused) from the engine: Network.backward, then SGD.step."""
+    """(steps, output after, loss after, fused) from the engine: Network.backward, then SGD.step.
+    NumPy's overflow warnings are held back: a number that is not finite is a ValueError instead."""
     net = _network(spec, spec.weights, spec.biases)
     sgd = SGD(lr=spec.learning_rate)
     X, Y = net.check_data(spec.X, spec.Y)
     record = []
-    for _ in range(steps):
-        before = _parameters(net)
-        loss = net.backward(X, Y)
-        # the layers' Z, A, delta, dW, db are buffers the next pass overwrites: keep copies
-        grads = [(layer.Z.copy(), layer.A.copy(), layer.delta.copy(), layer.dW.copy(),
-                  layer.db.copy() if layer.bias else None) for layer in net.layers]
-        sgd.step(net)
-        after = _parameters(net)
-        eta = spec.learning_rate
-        record.append(Step(loss, [
-            # the update SGD applied, W_new − W = −η ∂L/∂W (W_new is the engine's own)
-            LayerStep(W, b, z, a, delta, dW, db, -(eta * dW), None if db is None else -(eta * db), W_new, b_new)
-            for (W, b), (z, a, delta, dW, db), (W_new, b_new) in zip(before, grads, after)
-        ]))
-    return record, net.forward(X), net.loss_value(X, Y), net.fused
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for _ in range(steps):
+            before = _parameters(net)
+            penalty = net.penalty(len(X))  # λ/(2N)·Σ W², the part of L that backward adds with l2
+            loss = net.backward(X, Y)
+            # the layers' Z, A, delta, dW, db are buffers the next pass overwrites: keep copies
+            grads = [(layer.Z.copy(), layer.A.copy(), layer.delta.copy(), layer.dW.copy(),
+                      layer.db.copy() if layer.bias else None) for layer in net.layers]
+            try:
+                sgd.step(net)
+            except NonFiniteStep as e:
+                raise ValueError(f"step {len(record) + 1} overflows float64: {e}; a worked solution needs finite "
+                                 "numbers: use a smaller learning rate, smaller weights or inputs, or fewer steps") from None
+            after = _parameters(net)
+            eta = spec.learning_rate
+            record.append(_finite(Step(loss, [
+                # the update SGD applied, W_new − W = −η ∂L/∂W (W_new is the engine's own)
+                LayerStep(W, b, z, a, delta, dW, db, -(eta * dW), None if db is None else -(eta * db), W_new, b_new)
+                for (W, b), (z, a, delta, dW, db), (W_new, b_new) in zip(before, grads, after)
+            ], penalty), len(record) + 1))
+        output, after = net.forward(X), net.loss_value(X, Y)
+    return record, _finite_after(output, after), after, net.fused
+
+
+def _finite(step, s):
+    """``step`` if every number in it is finite; else ValueError naming the first that is not."""
+    named = [("the loss", step.loss)] + [
+        (f"{name}[{l}]", value) for l, layer in enumerate(step.layers, start=1)
+        for name, value in vars(layer).items() if value is not None
+    ]
+    for name, value in named:
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"step {s} overflows float64: {name} holds {'inf' if np.any(np.isinf(value)) else 'nan'}"
+                             "; a worked solution needs finite numbers: use a smaller learning rate, smaller "
+                             "weights or inputs, or fewer steps")
+    return step
+
+
+def _finite_after(output, loss):
+    """The output after the last step if it and the loss are finite; else ValueError."""
+    if not (np.all(np.isfinite(output)) and math.isfinite(loss)):
+        raise ValueError("the output after the last step overflows float64; a worked solution needs finite "
+                         "numbers: use a smaller learning rate, smaller weights or inputs, or fewer steps")
+    return output
 
 
 def _by_hand(spec, steps, digits):
     """(steps, output after, loss after, fused) with every named quantity rounded to ``digits``
-    decimals before it is used (NumPy's rounding, half to even): z, a, L, ∂L/∂a at the output, δ,
-    δ Wᵀ, ∂L/∂W, ∂L/∂b, the updates and the new parameters.
+    decimals before it is used (NumPy's rounding, half to even): z, a, L (and with l2 its data
+    part and the penalty), ∂L/∂a at the output, δ, δ Wᵀ, ∂L/∂W, ∂L/∂b, the updates and the new
+    parameters.
 
     The engine cannot round between its operations, so this follows Network.backprop's recurrence
     step by step with the engine's own activation and loss objects; its numbers are deliberately
     not exact, and the worked solution reports how far they drift from the exact trace."""
 
     def r(v):
-        return np.round(v, digits)
+        with np.errstate(over="ignore", invalid="ignore"):  # 1e300 to 15 decimals overflows: a ValueError below
+            return np.round(v, digits)
 
     params = [(r(W), None if b is None else r(b)) for W, b in zip(spec.weights, spec.biases)]
+    X, Y, eta, N = r(spec.X), spec.Y, spec.learning_rate, len(spec.X)
+    if not all(np.all(np.isfinite(v)) for v in [X, *(v for pair in params for v in pair if v is not None)]):
+        raise ValueError(f"rounding the spec's numbers to {digits} decimals overflows float64 (NumPy multiplies "
+                         f"them by 10^{digits}); use fewer decimals with hand, or smaller numbers")
     net = _network(spec, *zip(*params))
     acts, loss, fused = [layer.activation for layer in net.layers], net.loss, net.fused
-    X, Y, eta = r(spec.X), spec.Y, spec.learning_rate
 
     def forward(params):
         Z, A, a = [], [], X
@@ -208,31 +262,46 @@ def _by_hand(spec, steps, digits):
             a = r(act.forward(z))  # a = f(z)
             Z.append(z)
             A.append(a)
-        # L from the logits when fused, as the engine computes it
-        return Z, A, float(r(loss.fused_value(Z[-1], Y) if fused else loss.value(A[-1], Y)))
+        # L from the logits when fused, as the engine computes it; with l2, L = data loss + λ/(2N)·Σ W²
+        data = float(r(loss.fused_value(Z[-1], Y) if fused else loss.value(A[-1], Y)))
+        penalty = float(r(spec.l2 / (2 * N) * sum(np.vdot(W, W) for W, _ in params))) if spec.l2 else 0.0
+        return Z, A, float(r(data + penalty)), penalty
 
     record = []
-    for _ in range(steps):
-        Z, A, L = forward(params)
-        # δ(L) = (ŷ − y)/N when fused, else ∂L/∂a ⊙ f′(z);  δ(l) = (δ(l+1) W(l+1)ᵀ) ⊙ f′(z(l))
-        if fused:
-            deltas = [r(loss.fused_delta(A[-1], Y))]
-        else:
-            deltas = [r(acts[-1].backward(r(loss.grad(A[-1], Y)), Z[-1], A[-1]))]
-        for l in range(len(params) - 1, 0, -1):
-            g = r(deltas[0] @ params[l][0].T)
-            deltas.insert(0, r(acts[l - 1].backward(g, Z[l - 1], A[l - 1])))
-        layers = []
-        for (W, b), a_prev, z, a, delta in zip(params, [X] + A[:-1], Z, A, deltas):
-            dW = r(a_prev.T @ delta)  # ∂L/∂W = a_prevᵀ δ
-            db = update_b = b_new = None
-            if b is not None:
-                db = r(delta.sum(axis=0))  # ∂L/∂b = Σ_rows δ
-                update_b = r(-eta * db)
-                b_new = r(b + update_b)
-            update_W = r(-eta * dW)
-            layers.append(LayerStep(W, b, z, a, delta, dW, db, update_W, update_b, r(W + update_W), b_new))
-        record.append(Step(L, layers))
-        params = [(layer.W_new, layer.b_new) for layer in layers]
-    Z, A, L = forward(params)
-    return record, A[-1], L, fused
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for _ in range(steps):
+            Z, A, L, penalty = forward(params)
+            layers = _hand_step(params, X, Z, A, _hand_deltas(params, Z, A, Y, acts, loss, fused, r),
+                                eta, spec.l2 / N, r)
+            record.append(_finite(Step(L, layers, penalty), len(record) + 1))
+            params = [(layer.W_new, layer.b_new) for layer in layers]
+        Z, A, L, _ = forward(params)
+    return record, _finite_after(A[-1], L), L, fused
+
+
+def _hand_deltas(params, Z, A, Y, acts, loss, fused, r):
+    """δ of every layer, rounded: δ(L) = (ŷ − y)/N when fused, else ∂L/∂a ⊙ f′(z);
+    δ(l) = (δ(l+1) W(l+1)ᵀ) ⊙ f′(z(l))."""
+    if fused:
+        deltas = [r(loss.fused_delta(A[-1], Y))]
+    else:
+        deltas = [r(acts[-1].backward(r(loss.grad(A[-1], Y)), Z[-1], A[-1]))]
+    for l in range(len(params) - 1, 0, -1):
+        g = r(deltas[0] @ params[l][0].T)
+        deltas.insert(0, r(acts[l - 1].backward(g, Z[l - 1], A[l - 1])))
+    return deltas
+
+
+def _hand_step(params, X, Z, A, deltas, eta, decay, r):
+    """Each layer's gradients, updates and new parameters, rounded; ``decay`` is λ/N (0 without l2)."""
+    layers = []
+    for (W, b), a_prev, z, a, delta in zip(params, [X] + A[:-1], Z, A, deltas):
+        dW = r(a_prev.T @ delta + decay * W)  # ∂L/∂W = a_prevᵀ δ (+ (λ/N)·W with l2)
+        db = update_b = b_new = None
+        if b is not None:
+            db = r(delta.sum(axis=0))  # ∂L/∂b = Σ_rows δ
+            update_b = r(-eta * db)
+            b_new = r(b + update_b)
+        update_W = r(-eta * dW)
+        layers.append(LayerStep(W, b, z, a, delta, dW, db, update_W, update_b, r(W + update_W), b_new))
+    return layers

@@ -2,21 +2,24 @@
 
 Each takes the blocks of ``derivation.worked`` and shows every number with ``decimals`` places,
 or by default with 6 significant digits (scientific notation below 1e-5 and from 1e7); json
-always gives every number in full precision. Negative numbers inside a formula are put in
-parentheses, so that 0.3·(-0.0376) reads as a product.
+always gives every number in full precision. ``decimals`` is at most ``MAX_DECIMALS``. Negative
+numbers inside a formula are put in parentheses, so that 0.3·(-0.0376) reads as a product.
 """
 
 import json
 import re
 import textwrap
+from numbers import Integral
 
 import numpy as np
 
 from .derivation import Heading, Text
+from .spec import show
 
-__all__ = ["FORMATS", "render", "number", "text_line"]
+__all__ = ["FORMATS", "MAX_DECIMALS", "render", "check_decimals", "number", "text_line"]
 
 FORMATS = ("text", "markdown", "latex", "json")
+MAX_DECIMALS = 30
 
 WIDTH = 100
 
@@ -71,9 +74,17 @@ def render(trace, format, decimals=None):
         # each innermost list of numbers on one line: a vector, or a matrix row
         return re.sub(r"\[\s+([^\[\]{}]+?)\s+\]",
                       lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
-    if decimals is not None and (not isinstance(decimals, int) or isinstance(decimals, bool) or decimals < 0):
-        raise ValueError(f"decimals = {decimals!r} is not valid; expected an integer ≥ 0 (places shown)")
-    return {"text": _text, "markdown": _markdown, "latex": _latex}[format](trace.worked(), decimals)
+    return {"text": _text, "markdown": _markdown, "latex": _latex}[format](trace.worked(), check_decimals(decimals))
+
+
+def check_decimals(decimals):
+    """``decimals`` as an int from 0 to MAX_DECIMALS, or None; ValueError otherwise."""
+    if decimals is None:
+        return None
+    if not isinstance(decimals, Integral) or isinstance(decimals, bool) or not 0 <= decimals <= MAX_DECIMALS:
+        raise ValueError(f"decimals = {show(decimals)} is not valid; expected an integer from 0 to {MAX_DECIMALS} "
+                         "(places shown; float64 holds about 16 significant digits)")
+    return int(decimals)
 
 
 # ---- text -------------------------------------------------------------------------------------
@@ -137,7 +148,7 @@ _SYMBOLS = {
     "·": r"\cdot ", "−": "-", "σ": r"\sigma", "δ": r"\delta", "Δ": r"\Delta ", "′": "'", "η": r"\eta", "½": r"\tfrac{1}{2}", "²": "^2",
     "Σₙ": r"\sum_n", "Σₖ": r"\sum_k", "Σₘ": r"\sum_m", "Σⱼ": r"\sum_j", "Σᵢ": r"\sum_i", "∂": r"\partial ",
     "≤": r"\le ", "±": r"\pm ", "→": r"\to ", "softmax": r"\operatorname{softmax}", "tanh": r"\tanh ",
-    "exp": r"\exp ", "log": r"\log ", "max": r"\max ",
+    "exp": r"\exp ", "log": r"\log ", "max": r"\max ", "λ": r"\lambda ", "Σ": r"\sum ",
 }
 _FUNCTIONS = ("softmax", "tanh", "exp", "log", "max")
 _MATH = re.compile(NAME.pattern + f"|(?<![A-Za-z])(?:{'|'.join(_FUNCTIONS)})(?![A-Za-z])|"
@@ -161,11 +172,23 @@ def _latex_name(name):
     core = _LATEX_NAMES[symbol]
     if symbol in ("dW", "db", "grad_a"):
         return rf"\frac{{\partial L}}{{{core}^{{{upper}}}_{{{lower}}}}}"
-    return f"{{{core}}}" + (f"^{{{upper}}}" if upper else "") + f"_{{{lower}}}"
+    # one group, so that a square after it (W[1][1][1]², the L2 penalty) is no double superscript
+    return f"{{{{{core}}}" + (f"^{{{upper}}}" if upper else "") + f"_{{{lower}}}}}"
+
+
+# the loss's parts with l2, as names in a formula (in prose they stay words)
+_SCALARS = {"loss": "L", "data_loss": r"L_{\mathrm{data}}", "penalty": r"L_{\mathrm{L2}}"}
+_FORMULA = re.compile(r"\b(?:data_loss|penalty)\b|" + _MATH.pattern)
 
 
 def _math(text):
-    return _MATH.sub(lambda m: _latex_name(m.group(1)) if m.group(1) else _SYMBOLS[m.group(0)], text)
+    """A formula (or a name, or a number) in LaTeX."""
+    def one(m):
+        if m.group(0) in _SCALARS:
+            return _SCALARS[m.group(0)]
+        return _latex_name(m.group(1)) if m.group(1) else _SYMBOLS[m.group(0)]
+
+    return _FORMULA.sub(one, text)
 
 
 def _latex_text(text):
@@ -196,7 +219,7 @@ def _latex(blocks, decimals):
             rows = [r"\begin{align*}"]
             for label, formula, filled, value in (_row(line, decimals) for line in block.lines):
                 numbers = f" = {_math(filled)}" if filled else ""
-                name = "L" if label == "loss" else _math(label)
+                name = _SCALARS.get(label) or _math(label)
                 rows.append(rf"{name} &= {_math(formula)} \\ &{numbers} = {value} \\[2pt]")
             rows[-1] = rows[-1].removesuffix(r" \\[2pt]")
             out.append("\n".join(rows + [r"\end{align*}"]))

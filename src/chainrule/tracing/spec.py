@@ -15,10 +15,21 @@
     loss = "half_sse"           # any name in chainrule.losses.LOSSES
     learning_rate = 1.0
     steps = 1                   # optional, default 1
+    l2 = 0.1                    # optional, default 0: λ of the penalty λ/(2N)·Σ W² on the weights
+                                # (not the biases), N the batch size, as chainrule.Network(l2=λ)
 
-``network.bias`` and ``network.layout`` are optional (default ``false`` and ``"in_out"``); every
-other key is required. A spec that breaks a rule raises ``ValueError`` naming the key and what
-was expected.
+``network.bias``, ``network.layout``, ``train.steps`` and ``train.l2`` are optional (default
+``false``, ``"in_out"``, 1 and 0); every other key is required. A spec that breaks a rule raises
+``ValueError`` naming the key and what was expected.
+
+Limits. A worked solution shows every number, so it is for small networks that a person reads:
+at most 8 layers of weights (``MAX_LAYERS``), 16 neurons a layer, inputs included
+(``MAX_NEURONS``), 16 samples (``MAX_SAMPLES``), 1000 steps (``MAX_STEPS``) and 50,000 named
+quantities in the whole solution (``MAX_QUANTITIES``, steps × the quantities of one step); a hand
+calculation rounds to at most 15 decimals (``MAX_HAND``). A spec or answers file is read only when
+it is a regular file of at most 256 KiB (``MAX_FILE_BYTES``) whose tables and lists nest at most 16
+deep (``MAX_DEPTH``; a spec needs 4: the file, [train], the list of samples, a sample). Anything
+beyond a limit is a ``ValueError`` that names the limit.
 """
 
 import difflib
@@ -26,6 +37,9 @@ import json
 import math
 import numbers
 import os
+import re
+import reprlib
+import stat
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +47,16 @@ import numpy as np
 from ..activations import ACTIVATIONS
 from ..losses import LOSSES
 
-__all__ = ["Spec", "read_spec", "read_document"]
+__all__ = ["Spec", "read_spec", "read_document", "check_document", "check_size"]
+
+MAX_FILE_BYTES = 256 * 1024
+MAX_DEPTH = 16
+MAX_LAYERS = 8
+MAX_NEURONS = 16
+MAX_SAMPLES = 16
+MAX_STEPS = 1000
+MAX_QUANTITIES = 50_000
+MAX_HAND = 15  # decimals of a hand calculation: float64 holds about 16 significant digits
 
 LAYOUTS = {
     "in_out": "one row per input i, one column per neuron j: W[i][j]",
@@ -42,7 +65,7 @@ LAYOUTS = {
 KEYS = {
     "network": ("layers", "activation", "activations", "bias", "layout"),
     "weights": (),  # W1 … WL and b1 … bL, checked against the layer count
-    "train": ("x", "target", "loss", "learning_rate", "steps"),
+    "train": ("x", "target", "loss", "learning_rate", "steps", "l2"),
 }
 
 
@@ -64,6 +87,7 @@ class Spec:
     learning_rate: float
     steps: int
     name: str = None
+    l2: float = 0.0  # λ of the penalty λ/(2N)·Σ W² on the weights
 
     def weight_index(self, i, j):
         """The 1-based [row][column] of the weight from input i to neuron j (0-based) in the spec's layout."""
@@ -75,15 +99,19 @@ class Spec:
 
 
 def read_document(source, what):
-    """The table in a TOML file (or a JSON file, by its .json suffix); ValueError if unreadable."""
-    path = os.fspath(source)
+    """The table in a TOML file (or a JSON file, by its .json suffix); ValueError if unreadable,
+    not a regular file, larger than ``MAX_FILE_BYTES`` or nested deeper than ``MAX_DEPTH``."""
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as e:
-        raise ValueError(f"cannot read the {what} {path!r}: {e.strerror}") from None
+        path = os.fsdecode(source)
+    except TypeError:
+        raise ValueError(f"the {what} must be the path of a TOML or JSON file, got {show(source)}") from None
+    kind = "JSON" if path.lower().endswith(".json") else "TOML"
+    where = f"the {what} {path!r}"
+    raw = _read_bytes(path, what)
+    if kind == "TOML" and _DOTTED_KEY.search(raw):
+        raise ValueError(_too_deep(where))  # before tomllib spends time quadratic in the key's parts on it
     try:
-        if path.lower().endswith(".json"):
+        if kind == "JSON":
             data = json.loads(raw)
         else:
             try:
@@ -91,12 +119,62 @@ def read_document(source, what):
             except ModuleNotFoundError:  # Python 3.10
                 import tomli as tomllib
             data = tomllib.loads(raw.decode("utf-8"))
+    except RecursionError:  # the parsers recurse once per level: far deeper than MAX_DEPTH
+        raise ValueError(_too_deep(where)) from None
     except ValueError as e:  # JSONDecodeError, TOMLDecodeError and UnicodeDecodeError are ValueErrors
-        kind = "JSON" if path.lower().endswith(".json") else "TOML"
-        raise ValueError(f"the {what} {path!r} is not valid {kind}: {e}") from None
+        raise ValueError(f"{where} is not valid {kind}: {e}") from None
     if not isinstance(data, dict):
-        raise ValueError(f"the {what} {path!r} must hold a table of keys, got {type(data).__name__}")
+        raise ValueError(f"{where} must hold a table of keys, got {type(data).__name__}")
+    check_document(data, where)
     return data
+
+
+def _read_bytes(path, what):
+    """The file's bytes: a regular file (not a FIFO that blocks, nor /dev/zero that never ends) of
+    at most MAX_FILE_BYTES."""
+    try:
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+        if regular:
+            with open(path, "rb") as f:
+                raw = f.read(MAX_FILE_BYTES + 1)
+    except (OSError, ValueError) as e:  # ValueError: a NUL character in the path
+        raise ValueError(f"cannot read the {what} {path!r}: {getattr(e, 'strerror', None) or e}") from None
+    if not regular:
+        raise ValueError(f"the {what} {path!r} is not a regular file; give the path of a TOML or JSON file")
+    if len(raw) > MAX_FILE_BYTES:
+        raise ValueError(f"the {what} {path!r} is larger than {MAX_FILE_BYTES // 1024} KiB, the limit (the spec "
+                         "of the largest network a trace takes, or the answers to it, fit in a tenth of that)")
+    return raw
+
+
+def check_document(data, where):
+    """Raise ValueError unless the parsed ``data`` nests at most MAX_DEPTH tables and lists deep
+    and every table's keys are strings; walked with an explicit stack, so no depth recurses."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH and isinstance(value, (dict, list, tuple)):
+            raise ValueError(_too_deep(where))
+        if isinstance(value, dict):
+            for key in value:
+                if not isinstance(key, str):
+                    raise ValueError(f"{where}: the key {show(key)} is not a string; keys are names like "
+                                     '"z[1][1]" or "train"')
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((v, depth + 1) for v in value)
+
+
+# A TOML key of more than MAX_DEPTH dotted parts (a.b.c…, "a"."b"…, in a key or a [table] header)
+# nests deeper than MAX_DEPTH, and tomllib joins its parts one by one, in time quadratic in their
+# number. The look-behind starts a match only at the start of a part, so the search is linear.
+_DOTTED_KEY = re.compile(rb"""(?<![\w"'-])(?:(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')[ \t]*\.[ \t]*){%d}"""
+                         % MAX_DEPTH)
+
+
+def _too_deep(where):
+    return (f"{where} nests tables and lists more than {MAX_DEPTH} levels deep, the limit (a spec needs 4: "
+            "the file, [train], the list of samples, a sample; answers 3: the file, [step2], [sample1])")
 
 
 def read_spec(source):
@@ -104,8 +182,10 @@ def read_spec(source):
     if isinstance(source, Spec):
         return source
     if isinstance(source, dict):
+        check_document(source, "the spec")
         return parse_spec(source)
-    return parse_spec(read_document(source, "spec"), name=os.path.basename(os.fspath(source)))
+    data = read_document(source, "spec")
+    return parse_spec(data, name=os.path.basename(os.fsdecode(source)))
 
 
 def parse_spec(data, name=None):
@@ -131,17 +211,39 @@ def parse_spec(data, name=None):
         raise _expected("train.loss", loss, f"one of {', '.join(LOSSES)}")
     Y = _targets(train, sizes[-1], len(X), single, loss)
     lr = _required(train, "train.learning_rate")
-    if not is_number(lr) or not lr > 0 or not math.isfinite(lr):
+    if not is_finite(lr) or not lr > 0:
         raise _expected("train.learning_rate", lr, "a number > 0 (η in W ← W − η ∂L/∂W)")
+    l2 = train.get("l2", 0.0)
+    if not is_finite(l2) or not l2 >= 0:
+        raise _expected("train.l2", l2, "a number ≥ 0: λ of the penalty λ/(2N)·Σ W² on the weights, "
+                                        "N the batch size, as chainrule.Network(l2=λ)")
     steps = check_steps(train.get("steps", 1), "train.steps")
-    return Spec(tuple(sizes), activations, bias, layout, Ws, bs, X, Y, single, loss, float(lr), steps, name)
+    return Spec(tuple(sizes), activations, bias, layout, Ws, bs, X, Y, single, loss, float(lr), steps, name,
+                float(l2))
 
 
 def check_steps(steps, key):
-    """``steps`` as a positive int; ValueError naming ``key`` otherwise."""
-    if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 1:
-        raise _expected(key, steps, "a positive integer (the number of gradient-descent steps to trace)")
+    """``steps`` as a positive int of at most MAX_STEPS; ValueError naming ``key`` otherwise."""
+    if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or not 1 <= steps <= MAX_STEPS:
+        raise _expected(key, steps, f"a positive integer of at most {MAX_STEPS} (the number of gradient-descent "
+                                    "steps to trace: each step's every number is written out for a person to read)")
     return int(steps)
+
+
+def check_size(spec, steps):
+    """ValueError when ``steps`` steps of ``spec`` have more than MAX_QUANTITIES named quantities."""
+    N, sizes = len(spec.X), spec.sizes
+    neurons = sum(sizes[1:])
+    softmax = sum(n for n, act in zip(sizes[1:], spec.activations) if act == "softmax")  # their grad_a
+    parameters = sum(n_in * n_out for n_in, n_out in zip(sizes, sizes[1:])) + (neurons if spec.bias else 0)
+    # per sample z, a, delta of every neuron and the error of every output; per weight and bias its
+    # gradient, update and new value; the loss (and its two parts with l2)
+    per_step = N * (3 * neurons + softmax + sizes[-1]) + 3 * parameters + 3
+    if steps * per_step > MAX_QUANTITIES:
+        raise ValueError(
+            f"{steps} step(s) of this network would have about {steps * per_step:,} numbers to show, more than the "
+            f"limit of {MAX_QUANTITIES:,} (a worked solution is read by a person); trace at most "
+            f"{max(1, MAX_QUANTITIES // per_step)} step(s) with --steps, or a smaller network or batch")
 
 
 # ---- the parts ------------------------------------------------------------------------------
@@ -154,6 +256,11 @@ def _sizes(layers):
     if not ok:
         raise _expected("network.layers", layers,
                         "a list of at least two positive integers: input size, hidden sizes…, output size")
+    if len(layers) - 1 > MAX_LAYERS or max(layers) > MAX_NEURONS:
+        raise _expected("network.layers", layers,
+                        f"at most {MAX_LAYERS} layers of weights ({MAX_LAYERS + 1} sizes) of at most {MAX_NEURONS} "
+                        "neurons (inputs included): a worked solution writes out every weighted sum, for a small "
+                        "network that a person can follow")
     return layers
 
 
@@ -204,6 +311,9 @@ def _samples(train, n_in):
     expected = f"one sample (a list of {_numbers(n_in)}) or a list of samples, each a list of {_numbers(n_in)}"
     x = _required(train, "train.x", expected)
     single = isinstance(x, list) and not any(isinstance(v, list) for v in x)
+    if not single and isinstance(x, list) and len(x) > MAX_SAMPLES:
+        raise ValueError(f"train.x has {len(x)} samples, more than the limit of {MAX_SAMPLES}: a worked solution "
+                         "writes out every sample's forward and backward pass for a person to read; give a smaller batch")
     X = _array(x if not single else [x], "train.x", 2, expected)
     if X.shape[1] != n_in:
         raise ValueError(f"train.x has samples of {X.shape[1]} numbers; expected {expected} (network.layers[0])")
@@ -239,15 +349,33 @@ def is_number(v):
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
+def is_finite(v):
+    """A real number, not a bool, that is finite as a float64 (an int of 400 digits is not)."""
+    try:
+        return is_number(v) and math.isfinite(float(v))
+    except OverflowError:
+        return False
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 80
+_SHORT.maxlist = _SHORT.maxdict = 8
+
+
+def show(value):
+    """A short repr for a message: a few items and levels of a list or table, 80 characters of a string."""
+    return _SHORT.repr(value)
+
+
 def _array(value, key, ndim, expected):
     """value as a finite float array of ``ndim`` dimensions (rectangular lists of numbers)."""
     def ok(v, depth):
         if depth == 0:
-            return is_number(v) and math.isfinite(v)
+            return is_finite(v)
         return isinstance(v, list) and len(v) > 0 and all(ok(u, depth - 1) for u in v)
 
     if not ok(value, ndim) or (ndim == 2 and len({len(row) for row in value}) != 1):
-        raise ValueError(f"{key} = {value!r} is not {expected} (finite numbers, rows of equal length)")
+        raise ValueError(f"{key} = {show(value)} is not {expected} (finite numbers, rows of equal length)")
     return np.array(value, dtype=np.float64)
 
 
@@ -255,7 +383,7 @@ def _section(data, key):
     if key not in data:
         raise ValueError(f"the spec has no [{key}] section; expected [network], [weights] and [train]")
     if not isinstance(data[key], dict):
-        raise ValueError(f"{key} must be a table ([{key}]), got {data[key]!r}")
+        raise ValueError(f"{key} must be a table ([{key}]), got {show(data[key])}")
     return data[key]
 
 
@@ -272,8 +400,8 @@ def _known(table, allowed, where, listing=None):
         if key not in allowed:
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(f"unknown key {key!r} in {where}{hint}; expected {listing or ', '.join(allowed)}")
+            raise ValueError(f"unknown key {show(key)} in {where}{hint}; expected {listing or ', '.join(allowed)}")
 
 
 def _expected(key, value, expected):
-    return ValueError(f"{key} = {value!r} is not valid; expected {expected}")
+    return ValueError(f"{key} = {show(value)} is not valid; expected {expected}")
