@@ -356,11 +356,11 @@ def test_a_network_too_large_for_memory_is_refused_before_it_is_built(capsys, mo
                    "available; use fewer or smaller hidden layers (--hidden)")
     from chainrule import cli
 
-    monkeypatch.setattr(cli, "_available_memory", lambda: 2**20)
+    monkeypatch.setattr(cli.memory, "available", lambda: 2**20)
     # 64-512-10: 38,410 parameters × 6 copies × 8 bytes, and 4 buffers of 32 × 522 per batch: 2.2 MiB
     status, _, err = run(capsys, "train", "--data", "digits", "--hidden", "512")
     one_error_line(status, err, "needs about 2.3 MiB, and this machine has 1.0 MiB available")
-    monkeypatch.setattr(cli, "_available_memory", lambda: None)  # unknown: not refused
+    monkeypatch.setattr(cli.memory, "available", lambda: None)  # unknown: not refused
     assert run(capsys, "train", "--data", "digits", "--hidden", "512", "--epochs", "1", "--quiet")[0] == 0
 
 

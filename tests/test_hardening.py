@@ -221,3 +221,15 @@ def test_a_blow_up_against_the_starting_loss_names_the_learning_rate():
         h = net.fit(16 * X, y, optimizer=cr.SGD(50.0), epochs=3, batch_size=64, progress=False)
     [f] = [f for f in h.findings if f.code == "lr_too_high"]
     assert f.epoch == 1 and "before training" in f.message and f.value > 10
+
+
+def test_a_network_or_one_hot_target_beyond_memory_is_refused_before_allocating(monkeypatch):
+    from chainrule import memory
+
+    monkeypatch.setattr(memory, "available", lambda: 2**30)  # 1 GiB
+    with pytest.raises(ValueError, match=r"a network of 100,020,001 parameters needs about 1.5 GiB, and this "
+                                         r"machine has 1.0 GiB available; use fewer or smaller layers"):
+        cr.Network([cr.Dense(10_000, 10_000), cr.Dense(10_000, 1)], dtype=np.float32)
+    net = cr.Network([cr.Dense(2, 20_000, "softmax")], loss="cross_entropy")
+    with pytest.raises(ValueError, match=r"one-hot targets of 10,000 rows × 20,000 classes needs about 1.5 GiB"):
+        net.check_data(np.zeros((10_000, 2)), np.zeros(10_000, int))

@@ -74,12 +74,10 @@ class Activation:
     saturates = False
     # The bound on f′ that makes deep stacks of it lose their gradient, when there is one.
     derivative_bound = None
-    # How the trace writes f and f′: templates in {z} and {a}; f′ None when it is 1.
-    formula = None
-    derivative_formula = None
-    # One sentence for the trace: the definition, and what f′ does to the error passing back.
-    definition = None
-    slope_note = None
+    # How the trace writes f and f′: templates in {z} and {a} (``derivative_formula`` None when f′ = 1);
+    # ``definition`` one sentence, ``slope_note`` what f′ does to the error passing back. An activation
+    # that does not say gets them from its name: "name(z)", "name′(z)".
+    formula = derivative_formula = definition = slope_note = None
     # The library's own derivatives are tested; a user's df is checked on first use.
     trusted = False
 
@@ -101,6 +99,14 @@ class Activation:
 
     def __repr__(self):
         return f"Activation({self.name!r})"
+
+    def trace_forms(self):
+        """(f, f′, definition, slope note) as the trace writes them, with defaults from the name."""
+        said = self.formula is not None  # an activation that writes f writes f′ too (None: f′ = 1)
+        return (self.formula if said else f"{self.name}({{z}})",
+                self.derivative_formula if said else f"{self.name}′({{z}})",
+                self.definition or f"{self.name}(z) and its derivative {self.name}′(z) as the activation defines them",
+                self.slope_note or f"for {self.name}, f′(z) is what the activation's derivative gives at z")
 
     def f(self, z):
         """a = f(z), a new array."""
@@ -332,6 +338,10 @@ class Softmax(_Builtin):
     def df(self, z):
         raise ValueError("softmax has no elementwise derivative: its Jacobian couples the outputs; "
                          "use backward(grad_a, z, a), the Jacobian-vector product")
+
+    def coupled_formula(self, j, width):
+        """How the trace writes a[j], a template in the layer's {z0}, {z1}, …: exp(z[j])/Σₘ exp(z[m])."""
+        return f"exp({{z{j}}})/(" + " + ".join(f"exp({{z{m}}})" for m in range(width)) + ")"
 
 
 @register

@@ -19,13 +19,13 @@ import warnings
 
 import numpy as np
 
-from . import __version__, datasets, experiments, files, modelfile, plotting
+from . import __version__, datasets, experiments, files, memory, modelfile, plotting
 from .activations import ACTIVATIONS
 from .diagnostics import DiagnosticWarning, diagnose, format_findings
 from .experiments.context import is_output as is_experiment_output
 from .gradcheck import gradcheck
 from .layers import Dense
-from .losses import LOSSES
+from .losses import LOSSES, get_loss
 from .network import Network, load
 from .optimizers import OPTIMIZERS
 from .tracing import trace as trace_spec
@@ -41,7 +41,6 @@ XOR_DEMO = {"lr": 1.0, "epochs": 2000}
 MOONS_DEMO = {"n": 500, "noise": 0.2, "hidden": 16, "lr": 0.02, "epochs": 500, "test_size": 0.25}
 
 DEFAULT_LR = {"sgd": 0.1, "rmsprop": 0.01, "adam": 0.01}
-OUTPUT_FOR_LOSS = {"bce": "sigmoid", "cross_entropy": "softmax"}
 STANDARDIZED_BY_DEFAULT = ("moons", "circles", "breast_cancer", "csv")
 EXPERIMENT_DIR = "experiment-results"  # where `chainrule experiment` writes without --out
 DEMO_FIGURES = ("xor_loss.png", "moons_boundary.png")
@@ -301,7 +300,7 @@ def _data(args):
     except OSError:
         size = 0  # load_csv says what is wrong with the path
     if size > args.max_csv_mb * 2**20:
-        raise ValueError(f"{args.data!r} has {_bytes(size)}, more than the {_bytes(args.max_csv_mb * 2**20)} "
+        raise ValueError(f"{args.data!r} has {memory.size(size)}, more than the {memory.size(args.max_csv_mb * 2**20)} "
                          f"a CSV file may have (reading it takes about 15 times its size in memory); raise the "
                          f"limit with --max-csv-mb {size // 2**20 + 1}")
     X, y, _ = datasets.load_csv(args.data, args.target)
@@ -325,26 +324,29 @@ def _network(args, n_in, y, rows):
     if loss is None:
         integer = np.issubdtype(y.dtype, np.integer)
         loss = ("bce" if set(np.unique(y).tolist()) <= {0, 1} else "cross_entropy") if integer else "mse"
-    n_out = _classes(y, args.max_classes) if loss == "cross_entropy" else 1
+    loss = get_loss(loss)
+    n_out = _classes(y, args.max_classes, loss.name) if loss.one_unit_per_class else 1
     sizes = [n_in, *args.hidden, n_out]
     _check_memory(sizes, rows)
     layers = [Dense(a, b, args.activation) for a, b in zip(sizes[:-2], sizes[1:-1])]
-    layers.append(Dense(sizes[-2], n_out, args.output or OUTPUT_FOR_LOSS.get(loss, "linear")))
+    # the output the loss pairs with (sigmoid for bce, softmax for cross_entropy), linear otherwise
+    layers.append(Dense(sizes[-2], n_out, args.output or (loss.fuses.name if loss.fuses else "linear")))
     return Network(layers, loss=loss, seed=args.seed, l2=args.l2)
 
 
-def _classes(y, limit):
-    """cross_entropy's outputs for labels y, one per class 0 … max y: refused over ``limit``, since a
-    column of ids or of measurements would make a network (and a one-hot target) of that width."""
+def _classes(y, limit, loss):
+    """The outputs of a loss with one unit per class (cross_entropy) for labels y, one per class
+    0 … max y: refused over ``limit``, since a column of ids or of measurements would make a network
+    (and a one-hot target) of that width."""
     top, bottom = (np.max(y), np.min(y)) if len(y) else (0, 0)
     if not (np.isfinite(top) and np.isfinite(bottom)):
         raise ValueError("the target holds NaN or inf; remove or impute those rows")
     if bottom < 0:
-        raise ValueError(f"the target has negative values (down to {bottom:g}): cross_entropy needs classes "
+        raise ValueError(f"the target has negative values (down to {bottom:g}): {loss} needs classes "
                          "numbered 0 … K−1. Renumber them, or for a number to predict use --loss mse")
     if top + 1 > limit:
         raise ValueError(
-            f"the target has {len(np.unique(y)):,} distinct values up to {top:,.0f}: cross_entropy would need "
+            f"the target has {len(np.unique(y)):,} distinct values up to {top:,.0f}: {loss} would need "
             f"{top + 1:,.0f} outputs, one per class, more than --max-classes {limit}. For a number to predict, "
             f"use --loss mse; for that many classes, raise --max-classes"
         )
@@ -355,38 +357,9 @@ def _check_memory(sizes, rows, itemsize=8):
     """Refuse a network that would not fit in the memory available: COPIES_OF_THETA vectors of its
     parameters, and a batch's z, a, δ and scratch buffers in every layer."""
     params = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
-    need = itemsize * (COPIES_OF_THETA * params + 4 * rows * sum(sizes[1:]))
-    have = _available_memory()
-    if have is not None and need > have:
-        raise ValueError(
-            f"the network {'-'.join(map(str, sizes))} has {params:,} parameters: training it on batches of {rows:,} "
-            f"rows needs about {_bytes(need)}, and this machine has {_bytes(have)} available; use fewer or smaller "
-            "hidden layers (--hidden) or a smaller --batch-size"
-        )
-
-
-def _available_memory():
-    """Bytes that a new allocation can get: Linux's MemAvailable (free memory and the page cache it
-    can give back), else the free pages POSIX reports; None where neither is known."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def _bytes(n):
-    """1234567890 → '1.1 GiB'."""
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024 or unit == "PiB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1024
+    memory.require(itemsize * (COPIES_OF_THETA * params + 4 * rows * sum(sizes[1:])),
+                   f"the network {'-'.join(map(str, sizes))} has {params:,} parameters: training it on batches of "
+                   f"{rows:,} rows", "use fewer or smaller hidden layers (--hidden) or a smaller --batch-size")
 
 
 def _check_save(args):

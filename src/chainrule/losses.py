@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from . import memory
 from ._constants import CONST
 from .activations import Sigmoid, Softmax
 from .validation import numeric_array
@@ -275,6 +276,8 @@ class CrossEntropy(Loss):
                     f"outputs; got values in [{y.min():g}, {y.max():g}]. Renumber the classes from 0, "
                     "or give the last layer one unit per class"
                 )
+            memory.require(len(y) * n_out * np.dtype(dtype).itemsize, f"one-hot targets of {len(y):,} rows × {n_out:,} "
+                           "classes", "train on fewer rows at a time, or with fewer classes")
             Y = np.zeros((len(y), n_out), dtype)
             Y[np.arange(len(y)), y.astype(np.intp)] = 1  # one-hot rows: y_nk = 1 where k is sample n's label
             return Y

@@ -3,7 +3,7 @@
 import numpy as np
 
 from .activations import ACTIVATIONS, Activation, get_activation
-from . import validation
+from . import memory, validation
 from .layers import Dense
 from .losses import get_loss
 from .modelfile import FORMAT, FORMAT_VERSION, read, write
@@ -52,9 +52,13 @@ class Network:
         self.layers = layers
         self.loss = get_loss(loss)
         self.rng = np.random.default_rng(self.seed)
+        size = sum(layer.size for layer in layers)
+        # θ and its gradient, and the largest layer's W as its initializer draws it (float64)
+        memory.require(2 * size * self.dtype.itemsize + 8 * max(layer.n_in * layer.n_out for layer in layers),
+                       f"a network of {size:,} parameters", "use fewer or smaller layers")
         # every parameter lives in one vector θ, every gradient in one vector ∂L/∂θ: the layers'
         # W, b, dW, db are views into them, so an optimizer updates all of them at once
-        self.theta = np.empty(sum(layer.size for layer in layers), self.dtype)
+        self.theta = np.empty(size, self.dtype)
         self.grad = np.zeros_like(self.theta)
         offset = 0
         for layer in layers:

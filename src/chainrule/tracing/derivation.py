@@ -26,15 +26,14 @@ and from the second step on every name takes the prefix stepS. (for example step
 """
 
 import math
-from collections import namedtuple
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..activations import ACTIVATIONS
-from ..losses import LOSSES
+from ..activations import get_activation
+from ..losses import get_loss
 
-__all__ = ["Heading", "Text", "Table", "Line", "worked", "given", "ACTIVATION_FORMS", "LOSS_FORMS"]
+__all__ = ["Heading", "Text", "Table", "Line", "worked", "given"]
 
 
 @dataclass
@@ -76,53 +75,6 @@ def line(key, label, template, value, **fields):
                 {k: float(v) for k, (_, v) in fields.items()}, float(value))
 
 
-# ---- how each activation and loss of the engine's registries is written ----------------------
-
-Form = namedtuple("Form", "f df definition slope")
-_SLOPE = ACTIVATIONS["leaky_relu"]().slope
-
-# f and f′ as templates in {z} and {a}; softmax is not elementwise and is written out per layer.
-ACTIVATION_FORMS = {
-    "sigmoid": Form("σ({z})", "{a}·(1 − {a})", "σ(z) = 1/(1 + exp(−z)), σ′(z) = a·(1 − a)",
-                    "for the sigmoid, f′ = a·(1 − a) is at most 0.25 (at a = 0.5) and close to 0 when a is "
-                    "close to 0 or 1"),
-    "tanh": Form("tanh({z})", "(1 − {a}²)", "tanh′(z) = 1 − a²",
-                 "for tanh, f′ = 1 − a² is at most 1 (at a = 0) and close to 0 when a is close to ±1"),
-    "relu": Form("max(0, {z})", "[{z} > 0]", "relu(z) = max(0, z), relu′(z) = [z > 0] (1 if z > 0, else 0)",
-                 "for relu, f′ is 1 where z > 0 and 0 elsewhere: a neuron with z < 0 passes nothing back"),
-    "leaky_relu": Form(f"max({{z}}, {_SLOPE:g}·{{z}})", f"({_SLOPE:g} + {1 - _SLOPE:g}·[{{z}} > 0])",
-                       f"leaky_relu(z) = max(z, {_SLOPE:g}·z), leaky_relu′(z) = 1 if z > 0, else {_SLOPE:g}",
-                       f"for leaky_relu, f′ is 1 where z > 0 and {_SLOPE:g} elsewhere"),
-    "linear": Form("{z}", None, "linear: a = z, f′ = 1", "for a linear neuron f′ = 1: the error passes unchanged"),
-    "xtanh": Form("{z}·tanh({z})", "(tanh({z}) + {z}·(1 − tanh²({z})))",
-                  "xtanh(z) = z·tanh(z), xtanh′(z) = tanh(z) + z·(1 − tanh²(z))",
-                  "for x·tanh x, f′ = tanh z + z·(1 − tanh² z) tends to ±1 for large |z|: it does not saturate"),
-    "softmax": Form(None, None, "softmax(z)[k] = exp(z[k])/Σⱼ exp(z[j]); it couples its outputs, "
-                                "delta[l][k] = a[l][k]·(grad_a[l][k] − Σₘ grad_a[l][m]·a[l][m])",
-                    "for softmax, ∂a[k]/∂z[k] = a[k]·(1 − a[k]) is close to 0 when a[k] is close to 0 or 1"),
-}
-
-LossForm = namedtuple("LossForm", "per negated term grad definition")
-
-# One term of the loss's sum and its derivative ∂(term)/∂a, in {a} (an output), {t} (its target)
-# and {p} (cross_entropy's softmax probability); ``per``: the mean is over N samples or N·K terms;
-# ``negated``: L is minus the mean.
-LOSS_FORMS = {
-    "mse": LossForm("NK", False, "({a} − {t})²", "2·({a} − {t})",
-                    "mse, L = (1/(N·K))·Σₙ Σₖ (a[L][k] − t[k])², the mean over the N samples and K outputs"),
-    "half_sse": LossForm("N", False, "½·({a} − {t})²", "({a} − {t})",
-                         "half_sse, L = (1/N)·Σₙ ½·Σₖ (a[L][k] − t[k])², half the squared error summed over "
-                         "the outputs, averaged over the N samples"),
-    "bce": LossForm("NK", True, "[{t}·log({a}) + (1 − {t})·log(1 − {a})]", "({a} − {t})/({a}·(1 − {a}))",
-                    "bce, L = −(1/(N·K))·Σₙ Σₖ [t·log(a) + (1 − t)·log(1 − a)]"),
-    "cross_entropy": LossForm("N", True, "{t}·log({p})", "({p} − {t})",
-                              "cross_entropy, L = −(1/N)·Σₙ Σₖ t[k]·log(p[k]), p = softmax of the last layer's "
-                              "logits"),
-    "hinge": LossForm("NK", False, "max(0, 1 − {t}·{a})", "−{t}·[{t}·{a} < 1]",
-                      "hinge, L = (1/(N·K))·Σₙ Σₖ max(0, 1 − t·a)"),
-}
-
-
 def worked(trace):
     """The blocks of the worked solution: Heading, Text (paragraphs and notes) and Table (of Lines)."""
     return _Worked(trace).blocks()
@@ -142,8 +94,10 @@ class _Worked:
         self.trace, self.spec = trace, trace.spec
         spec = self.spec
         self.N, self.L, self.K = len(spec.X), len(spec.sizes) - 1, spec.sizes[-1]
-        self.form = LOSS_FORMS[spec.loss]
-        per = self.N * (self.K if self.form.per == "NK" else 1)
+        # how each activation and the loss are written: their classes say (formula, definition, …)
+        self.acts = [get_activation(name) for name in spec.activations]
+        self.form = get_loss(spec.loss)
+        per = self.N * (self.K if self.form.mean_over == "NK" else 1)
         self.mean = f"(1/{per})·" if per > 1 else ""  # the 1/N (or 1/(N·K)) of the mean
         # the L2 penalty's factors as written: λ/(2N) in L, λ/N in ∂L/∂W
         self.half_decay = f"({{}}/{2 * self.N})"
@@ -170,11 +124,12 @@ class _Worked:
         return f"a[{l}][{i + 1}]", step.layers[l - 1].a[n, i]
 
     def probabilities(self, step):
-        """cross_entropy's p: the output itself when it is softmax (fused), else softmax of it."""
-        if self.spec.loss != "cross_entropy":
+        """The probabilities p of a loss that takes logits (cross_entropy): the output itself when it is
+        the softmax the loss fuses with, else the loss's softmax of it."""
+        if not self.form.takes_logits:
             return None
         a = step.layers[-1].a
-        return a if self.trace.fused else ACTIVATIONS["softmax"]().forward(a)
+        return a if self.trace.fused else self.form.probabilities(a)
 
     def p_name(self, k):
         return f"a[{self.L}][{k}]" if self.trace.fused else f"softmax(a[{self.L}])[{k}]"
@@ -229,7 +184,7 @@ class _Worked:
         else:
             layout = ("Weights in the layout out_in: W[l][j][i] is the weight into neuron j of layer l from "
                       "its input i (x[i], or a[l−1][i]), so z[l] = W[l]·a[l−1] + b[l], the textbook's z = W x + b.")
-        definitions = "; ".join(ACTIVATION_FORMS[name].definition for name in dict.fromkeys(acts))
+        definitions = "; ".join(dict.fromkeys(act.trace_forms()[2] for act in self.acts))
         blocks.append(Text(
             f"{layout} delta[l][j] = ∂L/∂z[l][j]; dW = ∂L/∂W and db = ∂L/∂b; update_W = −η·dW; "
             f"W_new = W + update_W. {definitions}."))
@@ -275,13 +230,12 @@ class _Worked:
 
     def activation(self, step, l, n, j):
         """a[l][j] = f(z[l][j]); softmax over the layer's z."""
-        layer, name, label = step.layers[l], self.spec.activations[l], f"a[{l + 1}][{j + 1}]"
-        if name == "softmax":
+        layer, act, label = step.layers[l], self.acts[l], f"a[{l + 1}][{j + 1}]"
+        if not act.elementwise:  # a[j] depends on every z of the layer
             width = layer.z.shape[1]
             fields = {f"z{m}": (f"z[{l + 1}][{m + 1}]", layer.z[n, m]) for m in range(width)}
-            template = f"exp({{z{j}}})/(" + " + ".join(f"exp({{z{m}}})" for m in range(width)) + ")"
-            return line(self.key(label, n), label, template, layer.a[n, j], **fields)
-        return line(self.key(label, n), label, ACTIVATION_FORMS[name].f, layer.a[n, j],
+            return line(self.key(label, n), label, act.coupled_formula(j, width), layer.a[n, j], **fields)
+        return line(self.key(label, n), label, self.acts[l].trace_forms()[0], layer.a[n, j],
                     z=(f"z[{l + 1}][{j + 1}]", layer.z[n, j]))
 
     # ---- loss -----------------------------------------------------------------------------
@@ -365,7 +319,7 @@ class _Worked:
             P = self.probabilities(step)
             if P is not None:
                 fields["p"] = (self.p_name(k), P[n, j])
-            grad = self.form.grad
+            grad = self.form.term_grad
             return self.mean + (f"({grad})" if self.mean and grad.startswith("−") else grad), fields
         nxt, fields = step.layers[l + 1], {}
         for k in range(nxt.delta.shape[1]):
@@ -375,31 +329,32 @@ class _Worked:
 
     def deltas(self, step, l, n):
         """delta[l][j] for every neuron j of layer l: ∂L/∂a·f′(z), (a − t)/N when fused."""
-        layer, name = step.layers[l], self.spec.activations[l]
+        layer, act = step.layers[l], self.acts[l]
         width = layer.z.shape[1]
         labels = [f"delta[{l + 1}][{j + 1}]" for j in range(width)]
         if l == self.L - 1 and self.trace.fused:
             return [line(self.key(labels[j], n), labels[j], self.mean + "({a} − {t})", layer.delta[n, j],
                          a=(f"a[{l + 1}][{j + 1}]", layer.a[n, j]), t=(f"t[{j + 1}]", self.spec.Y[n, j]))
                     for j in range(width)]
-        if name == "softmax":
-            return self.softmax_deltas(step, l, n)
+        if not act.elementwise:
+            return self.coupled_deltas(step, l, n)
         lines = []
         for j in range(width):
             template, fields = self.upstream(step, l, n, j)
             template = f"({template})" if " + " in template else template  # a sum Σₖ delta·W, times f′
-            df = ACTIVATION_FORMS[name].df
+            df = act.trace_forms()[1]
             fields.update(a=(f"a[{l + 1}][{j + 1}]", layer.a[n, j]), z=(f"z[{l + 1}][{j + 1}]", layer.z[n, j]))
             lines.append(line(self.key(labels[j], n), labels[j], template if df is None else f"{template}·{df}",
                               layer.delta[n, j], **fields))
         return lines
 
-    def softmax_deltas(self, step, l, n):
-        """grad_a[l][j] = ∂L/∂a (shown), then delta[l][j] = a[j]·(grad_a[j] − Σₘ grad_a[m]·a[m])."""
+    def coupled_deltas(self, step, l, n):
+        """grad_a[l][j] = ∂L/∂a (shown), then delta[l][j] = a[j]·(grad_a[j] − Σₘ grad_a[m]·a[m]), the
+        softmax's Jacobian-vector product (the one activation that couples its outputs)."""
         layer = step.layers[l]
         width = layer.z.shape[1]
         if l == self.L - 1:
-            G = LOSSES[self.spec.loss]().grad(layer.a, self.spec.Y)[n]
+            G = self.form.grad(layer.a, self.spec.Y)[n]
         else:
             G = step.layers[l + 1].delta[n] @ step.layers[l + 1].W.T
         lines = []
@@ -424,7 +379,7 @@ class _Worked:
                 "still learns.", title="Why no f′ at the output")
         return Text(
             "By the chain rule, delta = ∂L/∂z = ∂L/∂a · ∂a/∂z: the loss reaches z only through a = f(z), and "
-            f"f′(z) says how much a moves when z moves a little; {ACTIVATION_FORMS[name].slope}. A saturated "
+            f"f′(z) says how much a moves when z moves a little; {self.acts[-1].trace_forms()[3]}. A saturated "
             "neuron passes little of the error back, and learns slowly.", title="Why f′(z) multiplies")
 
     def why_blame(self, step):

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..activations import ACTIVATIONS
+from ..activations import ACTIVATIONS, Softmax
 from ..losses import LOSSES
 
 __all__ = ["Spec", "read_spec", "read_document", "check_document", "check_size"]
@@ -234,7 +234,8 @@ def check_size(spec, steps):
     """ValueError when ``steps`` steps of ``spec`` have more than MAX_QUANTITIES named quantities."""
     N, sizes = len(spec.X), spec.sizes
     neurons = sum(sizes[1:])
-    softmax = sum(n for n, act in zip(sizes[1:], spec.activations) if act == "softmax")  # their grad_a
+    # the grad_a of layers whose activation couples its outputs (softmax)
+    softmax = sum(n for n, act in zip(sizes[1:], spec.activations) if not ACTIVATIONS[act].elementwise)
     parameters = sum(n_in * n_out for n_in, n_out in zip(sizes, sizes[1:])) + (neurons if spec.bias else 0)
     # per sample z, a, delta of every neuron and the error of every output; per weight and bias its
     # gradient, update and new value; the loss (and its two parts with l2)
@@ -275,6 +276,9 @@ def _activations(network, n_layers):
     for name in names:
         if not isinstance(name, str) or name not in ACTIVATIONS:
             raise _expected(key, name, f"one of {', '.join(ACTIVATIONS)}")
+        if not ACTIVATIONS[name].elementwise and not issubclass(ACTIVATIONS[name], Softmax):
+            raise ValueError(f"{key}: the trace writes out elementwise activations and softmax; {name!r} couples "
+                             "its outputs in a way it cannot write")
     return tuple(names)
 
 
