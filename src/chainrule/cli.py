@@ -151,6 +151,10 @@ def train(args):
         print(f"test:  {_scores(net, X_test, y_test)}")
     else:
         print(f"test:  none (--test-size 0): the train scores are on all {len(X_train)} rows")
+    if history.diverged:  # the weights are the last finite ones, of a run that did not converge
+        if args.save:
+            print(f"not saved: training diverged, so {args.save} was left as it was")
+        return 1
     if args.save:
         net.save(args.save)
         note = " (it expects inputs standardized with the training rows' mean and std)" if standardized else ""

@@ -37,6 +37,7 @@ class History(Callback):
         for key in self.KEYS:
             setattr(self, key, [])
         self.stop_reason = None
+        self.diverged = False  # True when a NaN or inf stopped training
         self.findings = []
         self.diagnostics = None
 
@@ -50,7 +51,7 @@ class History(Callback):
 
     def as_dict(self):
         d = {key: list(getattr(self, key)) for key in self.KEYS}
-        d["stop_reason"] = self.stop_reason
+        d["stop_reason"], d["diverged"] = self.stop_reason, self.diverged
         d["findings"] = [f.as_dict() for f in self.findings]
         if self.diagnostics is not None:
             d["diagnostics"] = self.diagnostics.as_dict()
@@ -146,11 +147,11 @@ class Trainer:
     def run(self):
         """The loop: every epoch's batches, logs and hooks; then on_train_end, however it ended."""
         hooks = self.hooks
-        try:
-            for hook in hooks["on_train_begin"]:
-                hook(self)
-            # a diverging run overflows: that is reported once, as the stop reason, not as warnings
-            with np.errstate(over="ignore", invalid="ignore"):
+        # a diverging run overflows: that is reported once, as the stop reason, not as warnings
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                for hook in hooks["on_train_begin"]:
+                    hook(self)
                 for self.epoch in range(1, self.epochs + 1):
                     self.recording = self.epoch == self.epochs or self.record(self.epoch)
                     for hook in hooks["on_epoch_begin"]:  # a hook may set self.recording
@@ -162,13 +163,13 @@ class Trainer:
                         hook(self, self.epoch, logs)
                     if self.stop_reason:
                         break
-        finally:
-            for hook in hooks["on_train_end"]:
-                hook(self)
-            if self.diverged is not None:
-                self.stop_reason = self.diverged.reason()
-            if self.history is not None:
-                self.history.stop_reason = self.stop_reason
+            finally:
+                for hook in hooks["on_train_end"]:
+                    hook(self)
+                if self.diverged is not None:
+                    self.stop_reason = self.diverged.reason()
+                if self.history is not None:
+                    self.history.stop_reason, self.history.diverged = self.stop_reason, self.diverged is not None
 
     def _epoch(self):
         """One pass over the data; its logs, or None when a NaN or inf stopped it."""
@@ -348,8 +349,9 @@ def evaluate(net, X, Y, batch_size=None):
     total_loss = total_correct = 0.0
     for Xb, Yb in Batches(X, Y, batch_rows(batch_size, n))():
         ws = net.workspace(len(Xb))
-        net.propagate(Xb, ws)
-        total_loss += net.data_loss(Yb, ws) * len(Xb)
+        with np.errstate(over="ignore", invalid="ignore"):  # weights that overflow give an inf loss, said as such
+            net.propagate(Xb, ws)
+            total_loss += net.data_loss(Yb, ws) * len(Xb)
         if net.loss.classification:
             total_correct += net.loss.accuracy(ws.layers[-1].a, Yb) * len(Xb)
     return total_loss / n + net.penalty(n), (total_correct / n if net.loss.classification else None)
