@@ -15,6 +15,7 @@ Contenders, timed round-robin (one run of each per round), medians over the roun
               δ@Wᵀ for every layer but the first — into preallocated buffers, by np.dot(…, out=):
               on small matrices about 1 µs a call less than np.matmul, the same BLAS product
   chainrule   Network.fit as users call it (progress off)
+  bare        the engine's bare step, Network.backprop + SGD.step, in a loop over the same batches
   numpy       a plain NumPy training loop written the way the seeds write it
   sklearn     MLPClassifier.partial_fit (sgd, momentum 0, alpha 0, shuffle off)
   torch       PyTorch eager mode on the CPU, when torch is installed
@@ -126,6 +127,23 @@ def make_chainrule(w, dtype, shuffle=False, diagnostics=True):
     def run():
         net.fit(X, y, optimizer=opt, epochs=epochs, batch_size=w["batch"], shuffle=shuffle, progress=False,
                 diagnostics=diagnostics)
+
+    return run
+
+
+def make_bare(w, dtype):
+    """The engine's step and nothing else: backward pass and SGD update over the batches, which are
+    checked and sliced once, outside the timing."""
+    net = make_network(w, dtype)
+    X, Y = net.check_data(w["X"].astype(dtype), w["y"])
+    m = w["batch"] or len(X)
+    batches = [(X[s : s + m], Y[s : s + m]) for s in range(0, len(X), m)] * (w["steps"] or 1)
+    opt = cr.SGD(LR)
+
+    def run():
+        for Xb, Yb in batches:
+            net.backprop(Xb, Yb, net.workspace(len(Xb)))
+            opt.step(net)
 
     return run
 
@@ -277,7 +295,7 @@ def round_robin(runners, repeats, budget=0.0, max_rounds=100):
 
 def compare(w, dtype, repeats, contenders, budget):
     runners = {"floor": make_floor(w, dtype), "chainrule": make_chainrule(w, dtype),
-               "chainrule_nodiag": make_chainrule(w, dtype, diagnostics=False)}
+               "chainrule_nodiag": make_chainrule(w, dtype, diagnostics=False), "bare": make_bare(w, dtype)}
     for name in contenders:
         runners[name] = {"numpy": make_numpy, "sklearn": make_sklearn, "torch": make_torch}[name](w, dtype)
     medians, raw = round_robin(runners, repeats, budget)
@@ -286,7 +304,19 @@ def compare(w, dtype, repeats, contenders, budget):
     rounds = {k: [t / f for t, f in zip(ts, raw["floor"])] for k, ts in raw.items()}
     return {"seconds": medians, "ratio": {k: v / medians["floor"] for k, v in medians.items()},
             "paired_ratio": {k: statistics.median(r) for k, r in rounds.items()},
-            "paired_range": {k: [min(r), max(r)] for k, r in rounds.items()}, "raw": raw}
+            "paired_range": {k: [min(r), max(r)] for k, r in rounds.items()}, "raw": raw,
+            "targets": targets(raw)}
+
+
+# the targets of issue 15, as medians of each round's ratio: fit (diagnostics on) against the plain
+# NumPy loop, and against the engine's bare step (the work the loop adds to it)
+TARGETS = {"fit / plain NumPy": ("chainrule", "numpy", 1.15), "fit / bare step": ("chainrule", "bare", 1.3)}
+
+
+def targets(raw):
+    """{name: paired median ratio} of TARGETS, for the contenders this run timed."""
+    return {name: statistics.median(t / r for t, r in zip(raw[a], raw[b]))
+            for name, (a, b, _) in TARGETS.items() if a in raw and b in raw}
 
 
 def shuffle_cost(w, dtype, repeats):
@@ -396,7 +426,7 @@ def main(argv=None):
     threads = f"BLAS limited to {args.blas_threads} thread(s), " if args.blas_threads else ""
     print(f"chainrule benchmark — {'quick, ' if args.quick else ''}{threads}{CLOCK.__name__}, at least {repeats} "
           f"rounds or {budget:g} s per workload, medians; ratios to the floor")
-    columns = ["floor", "chainrule", "chainrule_nodiag"] + contenders
+    columns = ["floor", "chainrule", "chainrule_nodiag", "bare"] + contenders
     header = f"{'workload':<14}" + "".join(f"{c.replace('chainrule_nodiag', 'diag off'):>11}" for c in columns)
     print(header)
     wl = workloads(args.quick)
@@ -407,7 +437,8 @@ def main(argv=None):
             cells = "".join(f"{r['ratio'][c]:>10.2f}×" for c in columns)
             print(f"{name + ' ' + np.dtype(dtype).name:<14}{cells}   (floor {r['seconds']['floor'] * 1e3:.1f} ms; "
                   f"{len(r['raw']['floor'])} rounds; chainrule paired {r['paired_ratio']['chainrule']:.2f}×, "
-                  f"range {r['paired_range']['chainrule'][0]:.2f}–{r['paired_range']['chainrule'][1]:.2f}×)")
+                  f"range {r['paired_range']['chainrule'][0]:.2f}–{r['paired_range']['chainrule'][1]:.2f}×; "
+                  + "; ".join(f"{k} {v:.2f}×" for k, v in r["targets"].items()) + ")")
     results["shuffle"] = shuffle_cost(wl["W2"], np.float64, repeats)
     print(f"W2 shuffling every epoch costs {100 * results['shuffle']['shuffle_overhead']:+.1f}% of the epoch")
     results["memory"] = peak_memory(wl["W2"], np.float64)

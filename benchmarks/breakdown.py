@@ -9,14 +9,14 @@ BLAS thread), medians over the rounds; the workloads and the floor are bench.py'
   flat NumPy       W3 only: the whole step written as one function of local variables, the bias
                    folded into the weights (a column of ones in the inputs), with the loss, accuracy
                    and gradient norms that fit records: about the least a NumPy step can cost
-  engine step      Network._backward + SGD.step per batch: forward pass, loss, delta recurrence, update
-  epoch            training._epoch: the same plus the per-batch loss, accuracy, gradient norms and
-                   finite checks that fit records
+  engine step      Network.backprop + SGD.step per batch: forward pass, loss, delta recurrence, update
+  loop             training.Trainer with no callbacks: the same plus the loss, accuracy, gradient
+                   norms and finite checks of the epochs that record them
   fit, diag. off   Network.fit(..., diagnostics=False): the same plus the History and the data checks
   fit              Network.fit as users call it (diagnostics on)
 
 On W3's batch of four rows every NumPy call costs about as much as the arithmetic in it, so its
-ratios count calls and Python: the flat step is at about 3.6× (2026-11-23), the target is 3×.
+ratios count calls and Python.
 """
 
 import argparse
@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_limits
 import chainrule as cr
 import bench
 from bench import LR, init_weights, make_floor, make_network, workloads
-from chainrule import training
+from chainrule.training import Trainer
 
 
 
@@ -104,19 +104,18 @@ def main():
     X, y = w["X"].astype(dtype), w["y"]
     sizes, m = w["sizes"], w["batch"] or len(X)
     epochs = w["steps"] or 1
-    nets = [make_network(w, dtype) for _ in range(3)]  # engine step, epoch, fit
+    nets = [make_network(w, dtype) for _ in range(3)]  # engine step, loop, fit
     Xc, Yc = nets[0].check_data(X, y)
     batches = [(Xc[s : s + m], Yc[s : s + m]) for s in range(0, len(Xc), m)] * epochs
     opt = cr.SGD(LR)
 
     def engine():
         for Xb, Yb in batches:
-            nets[0]._backward(Xb, Yb)
+            nets[0].backprop(Xb, Yb, nets[0].workspace(len(Xb)))
             opt.step(nets[0])
 
-    def epoch():
-        for _ in range(epochs):
-            training._epoch(nets[1], opt, Xc, Yc, m, None)
+    def loop():
+        Trainer(nets[1], opt, Xc, Yc, epochs, m, False, None, []).run()
 
     options = dict(optimizer=opt, epochs=epochs, batch_size=w["batch"], shuffle=False, progress=False)
     runners = {"floor": make_floor(w, dtype)}
@@ -124,7 +123,7 @@ def main():
         runners["flat NumPy"] = make_flat(X, y, dtype)
     runners.update({
         "engine step": engine,
-        "epoch": epoch,
+        "loop": loop,
         "fit, diag. off": lambda: nets[2].fit(X, y, diagnostics=False, **options),
         "fit": lambda: nets[2].fit(X, y, **options),
     })

@@ -357,6 +357,7 @@ def test_a_network_too_large_for_memory_is_refused_before_it_is_built(capsys, mo
     from chainrule import cli
 
     monkeypatch.setattr(cli.memory, "available", lambda: 2**20)
+    monkeypatch.setattr(cli.memory, "SMALL", 0)  # every allocation checked, as for large ones
     # 64-512-10: 38,410 parameters × 6 copies × 8 bytes, and 4 buffers of 32 × 522 per batch: 2.2 MiB
     status, _, err = run(capsys, "train", "--data", "digits", "--hidden", "512")
     one_error_line(status, err, "needs about 2.3 MiB, and this machine has 1.0 MiB available")

@@ -31,9 +31,15 @@ def size(n):
         n /= 1024
 
 
+SMALL = 64 << 20  # an allocation below this is not checked: it cannot be what exhausts a machine
+
+
 def require(need, what, fix):
     """ValueError when ``need`` bytes exceed what this machine has available: "{what} needs about …,
-    and this machine has … available; {fix}"."""
+    and this machine has … available; {fix}". (Reading what is available costs a file read: small
+    allocations skip it.)"""
+    if need < SMALL:
+        return
     have = available()
     if have is not None and need > have:
         raise ValueError(f"{what} needs about {size(need)}, and this machine has {size(have)} available; {fix}")

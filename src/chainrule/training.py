@@ -10,7 +10,7 @@ import numpy as np
 
 from .batches import Batches, batch_rows
 from .callbacks import HOOKS, Callback, overriding
-from .epochs import thinned
+from .epochs import thinned_epochs
 from .optimizers import Adam, NonFiniteStep, get_optimizer
 from .validation import flag, integer, number
 
@@ -46,8 +46,9 @@ class History(Callback):
         return len(self.loss)
 
     def on_epoch_end(self, trainer, epoch, logs):
+        series = self.__dict__
         for key, value in logs.items():
-            getattr(self, key).append(value)
+            series[key].append(value)
 
     def as_dict(self):
         d = {key: list(getattr(self, key)) for key in self.KEYS}
@@ -131,8 +132,8 @@ class Trainer:
     def __init__(self, net, optimizer, X, Y, epochs, batch_size, shuffle, validation, callbacks, record=None):
         self.net, self.optimizer, self.X, self.Y = net, optimizer, X, Y
         self.epochs, self.batch_size, self.shuffle, self.validation = epochs, batch_size, shuffle, validation
-        self.record = _recorded(record)
-        self.recording = False  # whether this epoch takes accuracy and gradient norms
+        self.recorded = _recorded(record, epochs)  # the epochs that take accuracy and gradient norms
+        self.recording = False  # whether this epoch does
         self.callbacks = list(callbacks)
         self.history = next((cb for cb in self.callbacks if isinstance(cb, History)), None)
         self.hooks = {hook: overriding(self.callbacks, hook) for hook in HOOKS}
@@ -147,20 +148,21 @@ class Trainer:
     def run(self):
         """The loop: every epoch's batches, logs and hooks; then on_train_end, however it ended."""
         hooks = self.hooks
+        epoch_begin, epoch_end, recorded = hooks["on_epoch_begin"], hooks["on_epoch_end"], self.recorded
         # a diverging run overflows: that is reported once, as the stop reason, not as warnings
         with np.errstate(over="ignore", invalid="ignore"):
             try:
                 for hook in hooks["on_train_begin"]:
                     hook(self)
-                for self.epoch in range(1, self.epochs + 1):
-                    self.recording = self.epoch == self.epochs or self.record(self.epoch)
-                    for hook in hooks["on_epoch_begin"]:  # a hook may set self.recording
-                        hook(self, self.epoch)
+                for epoch in range(1, self.epochs + 1):
+                    self.epoch, self.recording = epoch, epoch in recorded
+                    for hook in epoch_begin:  # a hook may set self.recording
+                        hook(self, epoch)
                     logs = self._epoch()
                     if logs is None:
                         break
-                    for hook in hooks["on_epoch_end"]:
-                        hook(self, self.epoch, logs)
+                    for hook in epoch_end:
+                        hook(self, epoch, logs)
                     if self.stop_reason:
                         break
             finally:
@@ -172,60 +174,54 @@ class Trainer:
                     self.history.stop_reason, self.history.diverged = self.stop_reason, self.diverged is not None
 
     def _epoch(self):
-        """One pass over the data; its logs, or None when a NaN or inf stopped it."""
+        """One pass over the data, a backward pass and a step per batch; the epoch's logs, all from
+        before each update (accuracy and norms only when it records them), or None when a NaN or
+        inf stopped it. One function, because a long run of tiny epochs feels every call."""
         t0 = time.perf_counter()
-        n = len(self.X)
-        order = self.net.rng.permutation(n) if self.shuffle and self.batch_size < n else None
+        net, optimizer, recording, hooks = self.net, self.optimizer, self.recording, self.hooks
+        on_gradients, on_batch_end = hooks["on_gradients"], hooks["on_batch_end"]
+        accuracy = net.loss.accuracy if recording and net.loss.classification else None
+        n, k = len(self.X), self.batch_size
+        total_loss = total_correct = 0.0
+        norms = [0.0] * len(net.layers) if recording else None
+        batch = -1
         try:
-            loss, correct, norms, batches = self._steps(order)
+            for batch, (Xb, Yb) in enumerate(self.batches(net.rng.permutation(n) if self.shuffle and k < n else None)):
+                m = len(Xb)
+                ws = net.workspace(m)
+                loss = net.backprop(Xb, Yb, ws)
+                if not math.isfinite(loss):
+                    raise Diverged("loss", f"the loss became non-finite ({loss})")
+                total_loss += loss * m
+                if recording:
+                    if accuracy is not None:
+                        total_correct += accuracy(ws.layers[-1].a, Yb) * m
+                    for l, layer in enumerate(net.layers):
+                        norms[l] += math.sqrt(np.vdot(layer.dW, layer.dW))  # ‖∂L/∂W(l)‖
+                for hook in on_gradients:
+                    hook(self, batch)
+                try:
+                    optimizer.step(net)
+                except NonFiniteStep as e:
+                    raise _non_finite(net.grad, e) from None
+                for hook in on_batch_end:
+                    hook(self, batch, loss)
+                if self.stop_reason:
+                    break
         except Diverged as e:
             e.epoch, self.diverged = self.epoch, e
             return None
-        rows = min(n, batches * self.batch_size)  # fewer than n when a callback stopped mid-epoch
-        logs = {"loss": loss / rows}
-        if self.net.loss.classification:
-            logs["accuracy"] = correct / rows if self.recording else None
-        logs["grad_norms"] = [v / batches for v in norms] if self.recording else None
+        rows = n if batch + 1 == -(-n // k) else (batch + 1) * k  # fewer when a callback stopped mid-epoch
+        logs = {"loss": total_loss / rows}
+        if net.loss.classification:
+            logs["accuracy"] = total_correct / rows if recording else None
+        logs["grad_norms"] = [v / (batch + 1) for v in norms] if recording else None
         if self.validation is not None:
-            logs["val_loss"], accuracy = evaluate(self.net, *self.validation, self.batch_size)
-            if accuracy is not None:
-                logs["val_accuracy"] = accuracy
+            logs["val_loss"], logs["val_accuracy"] = evaluate(net, *self.validation, k)
+            if logs["val_accuracy"] is None:
+                del logs["val_accuracy"]
         logs["time"] = time.perf_counter() - t0
         return logs
-
-    def _steps(self, order):
-        """Backward pass and step on each batch: (Σ m·loss, Σ m·accuracy, Σ ‖∂L/∂W(l)‖ per layer,
-        batches), all from before each update; accuracy and norms only when the epoch records them."""
-        net, optimizer, hooks, recording = self.net, self.optimizer, self.hooks, self.recording
-        on_gradients, on_batch_end = hooks["on_gradients"], hooks["on_batch_end"]
-        accuracy = net.loss.accuracy if net.loss.classification and recording else None
-        layers = net.layers
-        total_loss = total_correct = 0.0
-        norms = [0.0] * len(layers)
-        batch = -1
-        for batch, (Xb, Yb) in enumerate(self.batches(order)):
-            m = len(Xb)
-            ws = net.workspace(m)
-            loss = net.backprop(Xb, Yb, ws)
-            if not math.isfinite(loss):
-                raise Diverged("loss", f"the loss became non-finite ({loss})")
-            total_loss += loss * m
-            if accuracy is not None:
-                total_correct += accuracy(ws.layers[-1].a, Yb) * m
-            if recording:
-                for l, layer in enumerate(layers):
-                    norms[l] += math.sqrt(np.vdot(layer.dW, layer.dW))  # ‖∂L/∂W(l)‖
-            for hook in on_gradients:
-                hook(self, batch)
-            try:
-                optimizer.step(net)
-            except NonFiniteStep as e:
-                raise _non_finite(net.grad, e) from None
-            for hook in on_batch_end:
-                hook(self, batch, loss)
-            if self.stop_reason:
-                break
-        return total_loss, total_correct, norms, batch + 1
 
 
 def _non_finite(grad, refused):
@@ -236,12 +232,12 @@ def _non_finite(grad, refused):
     return Diverged("gradient", "the gradient became non-finite")
 
 
-def _recorded(record):
-    """``fit``'s ``record`` as a function of the epoch: None, the thinning schedule; k, every k-th."""
+def _recorded(record, epochs):
+    """The epochs ``fit``'s ``record`` asks for, and the last: None, the thinning schedule; k, every k-th."""
     if record is None:
-        return thinned
+        return {*thinned_epochs(epochs), epochs}
     k = integer("record (None for the default, or k for every k-th epoch)", record, low=1)
-    return lambda epoch: epoch % k == 0
+    return range(k, epochs + 1, k) if epochs % k == 0 else {*range(k, epochs + 1, k), epochs}
 
 
 def fit(

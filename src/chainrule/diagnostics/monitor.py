@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 
 from ..callbacks import Callback
-from ..epochs import thinned
+from ..epochs import thinned, thinned_epochs
 from .before_training import checks_and_start, sample_rows
 from .epoch_checks import check_end, check_epoch
 from .findings import DiagnosticWarning, Finding
@@ -59,7 +59,8 @@ class Diagnostics(Callback):
         self.saturating = [l for l, layer in enumerate(layers[:-1]) if layer.activation.saturates]
         self.seen = set()
         self.best = math.inf  # the lowest loss so far
-        self.measuring = True  # epoch 1 is measured
+        self.schedule = set(thinned_epochs(trainer.epochs, DENSE_EPOCHS))  # the epochs measured, and
+        self.measuring = True  # epoch 1 is; so is one after an unmeasured epoch where the loss climbed
         self.none_row = (None,) * len(layers)  # the row of an epoch not measured (shared: a tuple)
         self.checked, self.checked_best = 0, math.inf  # the last epoch checked, the lowest loss up to it
         self.zmax = {l: np.empty(layers[l].n_out) for l in self.dying}  # max z per unit over the sampled rows
@@ -126,8 +127,9 @@ class Diagnostics(Callback):
         # a climb of the loss large enough for lr_too_high, on an epoch that was not checked, is
         # looked at on the very next epoch (one on a measured epoch has just been checked)
         climbing = not measured and loss - self.best > self.rise
-        self.best = min(self.best, loss)
-        self.measuring = climbing or measured_epoch(epoch + 1)
+        if loss < self.best:
+            self.best = loss
+        self.measuring = climbing or epoch + 1 in self.schedule
 
     def _measured(self, epoch):
         """The measured epoch's row of statistics (after None rows for the epochs before it that
