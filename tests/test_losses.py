@@ -166,3 +166,17 @@ def test_cross_entropy_of_confident_right_outputs_keeps_its_digits(offset, dtype
     value = loss.fused_value(zd, loss.prepare_targets(labels, 5, dtype), log_a)
     assert value >= 0
     assert value == pytest.approx(exact, rel=1e-9 if dtype == np.float64 else 1e-3)  # float32: a_max ≈ 1 − 1.8e-4 to 6e-8
+
+
+@pytest.mark.parametrize("loss, Y", [
+    ("bce", np.array([[0.0], [1.0], [0.3]])),
+    ("cross_entropy", np.eye(4)[[0, 3, 1, 1, 2]]),
+    ("cross_entropy", np.array([[0.2, 0.5, 0.3], [1.0, 0.0, 0.0]])),
+    ("mse", np.array([[1.0, -2.0], [0.5, 0.0]])),
+    ("hinge", np.array([[1.0], [-1.0]])),
+])
+def test_the_uninformative_loss_is_the_loss_of_an_output_that_knows_nothing(loss, Y):
+    """ln 2 for bce (ŷ = ½), ln K for cross_entropy (equal logits), mean y² for mse, 1 for hinge:
+    the values written out here, against the loss computed on that output."""
+    expected = {"bce": np.log(2), "cross_entropy": np.log(Y.shape[1]), "mse": np.mean(Y**2), "hinge": 1.0}[loss]
+    assert get_loss(loss).uninformative(Y) == pytest.approx(expected, rel=1e-12)

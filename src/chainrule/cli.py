@@ -4,7 +4,7 @@
     chainrule train --data moons --hidden 16,8      train on a built-in dataset or a CSV file
     chainrule gradcheck --data xor --hidden 4       check backpropagation against finite differences
     chainrule trace SPEC.toml --format markdown     the worked solution of one step, every number
-    chainrule experiment xor --out DIR              one of the seeds' experiments: figures, results, report
+    chainrule experiment xor --out DIR              one of the experiments: figures, results, report
     chainrule doctor --data moons --lr 5            train briefly and report what goes wrong, and why
 
 A user error (an unknown dataset, a missing file, a bad flag value, an invalid network) is
@@ -34,7 +34,7 @@ from .training import evaluate
 
 __all__ = ["main"]
 
-# What the demo trains: the lab's XOR network, then a moons classifier. Both settings were
+# What the demo trains: a 2-4-1 XOR network, then a moons classifier. Both settings were
 # checked over many seeds: XOR learned for every one of 100 seeds, moons ≥ 0.95 test accuracy
 # for every one of 30.
 XOR_DEMO = {"lr": 1.0, "epochs": 2000}
@@ -187,7 +187,7 @@ def demo(args):
                           progress=False)
     p = net.predict(X)[:, 0]
     right = int(np.sum((p > 0.5) == (y == 1)))
-    print("1. XOR, the lab's network: 2-4-1, sigmoid in both layers, binary cross-entropy,")
+    print("1. XOR: a 2-4-1 network, sigmoid in both layers, binary cross-entropy,")
     print(f"   plain gradient descent (SGD, lr {XOR_DEMO['lr']}) on all 4 rows, {XOR_DEMO['epochs']} epochs, "
           f"seed {seed}.\n")
     print("    x1  x2 | target | prediction")
@@ -223,7 +223,7 @@ def demo(args):
     print("Next: chainrule demo --out figures                          (these two networks' figures)")
     print("      chainrule train --data moons --hidden 16,8")
     print("      chainrule gradcheck --data xor --hidden 4")
-    print("      chainrule trace examples/trace/lab-2-2-1.toml            (the lab's step, every number)")
+    print("      chainrule trace examples/trace/lab-2-2-1.toml            (a 2-2-1 step, every number)")
     print("      chainrule doctor --data digits --hidden 32 --lr 5 --optimizer sgd")
     print("      chainrule experiment all --quick")
     return 0
@@ -537,7 +537,7 @@ def _parser():
     p.add_argument("--force", action="store_true", help="overwrite files in DIR that chainrule did not write")
     p.set_defaults(command=demo)
 
-    p = commands.add_parser("experiment", help="run one of the seeds' experiments (or all): figures, results, report")
+    p = commands.add_parser("experiment", help="run one of the experiments (or all): figures, results, report")
     p.add_argument("name", metavar="NAME", help="the experiment, or all (see the README's Experiments section)")
     p.add_argument("--out", metavar="DIR", help=f"the folder to write into (default {EXPERIMENT_DIR}/NAME, "
                                                 f"or {EXPERIMENT_DIR} for all)")

@@ -235,6 +235,10 @@ class BCE(Loss):
             return loss
         return _capped_mean(y, _softplus(-z), z.size) + _capped_mean(1 - y, _softplus(z), z.size)
 
+    def uninformative(self, Y):
+        """ŷ = ½ for every target: −[y log ½ + (1 − y) log ½] = ln 2, whatever y in [0, 1]."""
+        return math.log(2)
+
     def fused_delta(self, a, y, out=None):
         """δ = ∂L/∂z = (σ(z) − y)/(N·K), with a = σ(z) from the forward pass."""
         out = np.subtract(a, y, out=out)
@@ -305,6 +309,11 @@ class CrossEntropy(Loss):
         if math.isfinite(loss) or not np.isfinite(z).all():
             return loss
         return _capped_mean(y, -log_p, z.shape[0])
+
+    def uninformative(self, Y):
+        """Logits 0, softmax 1/K for every class: −(1/N) Σ y log(1/K) = ln K · (Σ y)/N, ln K for rows
+        that sum to 1."""
+        return math.log(Y.shape[1]) * float(np.sum(Y)) / len(Y)
 
     def fused_delta(self, a, y, out=None):
         """δ = ∂L/∂z = (softmax(z) − y)/N, with a = softmax(z) from the forward pass."""

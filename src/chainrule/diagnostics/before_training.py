@@ -47,7 +47,11 @@ def _inputs(X):
     four orders of magnitude, where the small features' weights learn far more slowly.
     The data sets' scales behind both thresholds: docs/diagnostics.md.
     """
-    rms = np.sqrt(np.einsum("ij,ij->j", X, X, dtype=np.float64) / len(X))
+    # Σ x² per feature in X's own dtype; in float64 only where float32's overflowed (|x| ≳ 1e19)
+    squares = np.einsum("ij,ij->j", X, X)
+    if not np.isfinite(squares).all():
+        squares = np.einsum("ij,ij->j", X, X, dtype=np.float64)
+    rms = np.sqrt(squares.astype(np.float64) / len(X))
     big = int(np.argmax(rms))
     nonzero = rms[rms > 0]
     spread = float(rms[big] / nonzero.min()) if nonzero.size else 1.0

@@ -76,7 +76,7 @@ class CheckReport:
                       f"(off by {number(abs(answer - line.value), decimals)})."]
             if _close(-answer, line.value, self.tolerance) and line.value != 0:
                 lines.append("Your value has the right size and the opposite sign."
-                             + (" Here delta is ∂L/∂z; the lab's δ = y(1 − y)(t − y) is −∂L/∂z."
+                             + (" Here delta is ∂L/∂z; a textbook δ = y(1 − y)(t − y) is −∂L/∂z."
                                 if "delta[" in line.key else ""))
         return "\n".join(lines)
 

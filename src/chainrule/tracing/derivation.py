@@ -11,7 +11,7 @@ Names, 1-based (l a layer, j a neuron, k an output, r and c a weight's row and c
 spec's layout):
 
     z[l][j], a[l][j]         pre-activation and activation;  x[i] an input, t[k] a target
-    error[k]                 t[k] − a[L][k], the lab's "Error = y_target − y5"
+    error[k]                 t[k] − a[L][k], the "Error = y_target − y" of hand calculations
     loss                     L, the loss before the step's update
     data_loss, penalty       with l2 = λ > 0: L = data_loss + penalty, penalty = (λ/(2N))·Σ W² over
                              every weight (not the biases); dW then has the term (λ/N)·W
@@ -196,7 +196,7 @@ class _Worked:
                 + ("From step 2 on, --check names take the prefix step2., step3., … ." if steps > 1 else "")))
         blocks.append(Text(
             "delta here is ∂L/∂z, and every update is −η·∂L/∂w. Textbooks that write the output's δ as "
-            "f′(z)·(t − a) — the lab does: δ = y(1 − y)(t − y), Δw = +η·δ·o — use δ = −∂L/∂z (for the half_sse "
+            "f′(z)·(t − a) — as in δ = y(1 − y)(t − y), Δw = +η·δ·o — use δ = −∂L/∂z (for the half_sse "
             "loss): their δ has the opposite sign to delta here, and the update is the same.",
             title="Sign convention"))
         return blocks
