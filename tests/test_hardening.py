@@ -184,6 +184,18 @@ def test_a_refused_step_leaves_the_parameters_and_forgets_the_optimizer_state():
     assert net not in opt.state
 
 
+def test_a_step_below_the_square_root_of_the_largest_float_never_overflows_a_parameter():
+    """|s| < √M (M the largest float) is far below half the spacing of the floats near M, so θ − s
+    stays finite even for θ at the largest float itself; the in-place step relies on it."""
+    for dtype in (np.float64, np.float32):
+        M, root = np.finfo(dtype).max, np.sqrt(np.finfo(dtype).max) * np.array(0.45, dtype)  # 4·0.45² M < M
+        theta = np.array([M, -M, M, 1.0], dtype)
+        s = np.array([-root, root, root, -root], dtype)
+        assert np.isfinite(np.vdot(s, s))
+        with np.errstate(over="raise"):
+            np.testing.assert_array_equal(theta - s, [M, -M, M, 1.0 + root])
+
+
 def test_centered_rmsprop_stays_finite_under_a_constant_gradient():
     """v − ḡ² is 0 in exact arithmetic for a constant gradient; rounding takes it below 0 after
     many steps (in float32 for these gradients), where √ gives NaN (PyTorch's RMSprop does). Here

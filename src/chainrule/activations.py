@@ -18,23 +18,13 @@ import math
 import numpy as np
 
 from ._constants import CONST, ONES
+from .registry import registrar
 from .validation import number
 
 __all__ = ["Activation", "ACTIVATIONS", "get_activation", "leaky_relu", "register"]
 
 
 ACTIVATIONS = {}
-
-
-def register(cls):
-    """Make an Activation subclass known by its ``name`` (the CLI, trace specs, saved models);
-    returns the class, so it can decorate one. Its constructor must take no required argument."""
-    if not (isinstance(cls, type) and issubclass(cls, Activation)):
-        raise ValueError(f"register takes an Activation subclass, got {cls!r}")
-    if not isinstance(cls.name, str) or not cls.name:
-        raise ValueError(f"{cls.__name__} needs a class attribute name, a non-empty string")
-    ACTIVATIONS[cls.name] = cls
-    return cls
 
 
 class Activation:
@@ -159,6 +149,9 @@ class Activation:
                 "Fix df so that it returns f′(z)."
             )
         self.verified = True
+
+
+register = registrar(ACTIVATIONS, Activation)
 
 
 def _into(out, value):

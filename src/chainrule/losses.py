@@ -23,6 +23,7 @@ import numpy as np
 from . import memory
 from ._constants import CONST
 from .activations import Sigmoid, Softmax
+from .registry import registrar
 from .validation import numeric_array
 
 _softmax = Softmax().forward
@@ -30,17 +31,6 @@ _softmax = Softmax().forward
 __all__ = ["Loss", "LOSSES", "get_loss", "register"]
 
 LOSSES = {}
-
-
-def register(cls):
-    """Make a Loss subclass known by its ``name`` (the CLI, trace specs, saved models); returns the
-    class, so it can decorate one. Its constructor must take no argument."""
-    if not (isinstance(cls, type) and issubclass(cls, Loss)):
-        raise ValueError(f"register takes a Loss subclass, got {cls!r}")
-    if not isinstance(cls.name, str) or not cls.name:
-        raise ValueError(f"{cls.__name__} needs a class attribute name, a non-empty string")
-    LOSSES[cls.name] = cls
-    return cls
 
 
 def _softplus(z):
@@ -144,6 +134,9 @@ class Loss:
     def probabilities(self, a):
         """What ``predict`` returns for an output a that is not the fused activation's."""
         return a
+
+
+register = registrar(LOSSES, Loss)
 
 
 @register

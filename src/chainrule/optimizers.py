@@ -8,7 +8,10 @@ the moons experiment's remedy for exploding gradients). The gradients the layers
 (``dW``, ``db``) stay ∂L/∂W and ∂L/∂b: the rescaled copy is the optimizer's own.
 
 A step that would make a parameter NaN or inf is not applied: ``step`` raises ``NonFiniteStep``
-with θ as it was.
+with θ as it was. (A step whose s·s is finite has every |sᵢ| below √M, M the largest number of the
+dtype, which is far less than half the spacing of the floats near M: θ − s then rounds to a finite
+number whatever the finite θ, and is applied in place; any other step is applied only after θ − s
+has been checked.)
 """
 
 import math
@@ -53,7 +56,12 @@ class Optimizer:
                 g = np.multiply(g, self.clip_norm / norm, out=state.setdefault("clipped", np.empty_like(g)))
         # η per entry: the optimizer's rate times the layer's lr_scale
         s = self.update(g, self.lr * net.lr_scales(), state)
-        new = np.subtract(net.theta, s, out=s)  # θ − s, into the step's own buffer
+        if math.isfinite(np.vdot(s, s)):
+            # every |sᵢ| < √M (M the dtype's largest number), far below half the spacing of the floats
+            # near M (2²⁹² in float64, 2¹⁰³ in float32): θ − s rounds to a finite number for any finite θ
+            net.theta -= s
+            return
+        new = np.subtract(net.theta, s, out=s)  # θ − s into the step's own buffer, checked before it is applied
         if not _finite(new):
             del self.state[net]
             raise NonFiniteStep(f"the {type(self).__name__} update made {_first_nonfinite(net, new)}")

@@ -26,9 +26,10 @@ class History(Callback):
     layer's mean ‖∂L/∂W‖ over the epoch's batches), ``time`` (seconds per epoch). ``accuracy`` and
     ``grad_norms`` cost a little per batch: they are taken on the epochs ``fit``'s ``record`` asks
     for (by default every epoch of a short run and about 10 per doubling of a long one, and the
-    last) and hold None on the others. ``stop_reason`` says why training ended early; ``findings`` holds what the
-    diagnostics found (``chainrule.diagnostics.Finding``s) and ``diagnostics`` their per-epoch
-    statistics (``chainrule.diagnostics.Statistics``), when they ran.
+    last) and hold None on the others. ``stop_reason`` says why training ended early (``diverged``
+    is True when it was a NaN or inf); ``findings`` holds what the diagnostics found
+    (``chainrule.diagnostics.Finding``s) and ``diagnostics`` their per-epoch statistics
+    (``chainrule.diagnostics.Statistics``), when they ran.
     """
 
     KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "grad_norms", "time")
@@ -78,10 +79,6 @@ class EarlyStopping(Callback):
         self.min_delta = number("EarlyStopping min_delta", min_delta, low=0)
         self.monitor, self.restore_best = monitor, flag("EarlyStopping restore_best", restore_best)
 
-    def on_epoch_begin(self, trainer, epoch):
-        if self.watch == "accuracy":
-            trainer.recording = True  # judged on every epoch
-
     def on_train_begin(self, trainer):
         validation = trainer.validation is not None
         self.watch = self.monitor or ("val_loss" if validation else "loss")
@@ -93,6 +90,10 @@ class EarlyStopping(Callback):
                              f"monitor {self.watch.replace('accuracy', 'loss')!r} instead")
         self.sign = self.MONITORS[self.watch]
         self.best, self.best_epoch, self.best_weights = math.inf, 0, None
+
+    def on_epoch_begin(self, trainer, epoch):
+        if self.watch == "accuracy":
+            trainer.recording = True  # judged on every epoch
 
     def on_epoch_end(self, trainer, epoch, logs):
         score = self.sign * logs[self.watch]  # lower is better
