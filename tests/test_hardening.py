@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import chainrule as cr
@@ -39,7 +39,6 @@ FIT_OPTIONS = ["epochs", "batch_size", "shuffle", "validation_split", "early_sto
 
 
 @pytest.mark.parametrize("owner", sorted(OPTIONS))
-@settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_any_option_value_gives_an_object_or_a_value_error(owner, data):
     make, names = OPTIONS[owner]
@@ -51,7 +50,6 @@ def test_any_option_value_gives_an_object_or_a_value_error(owner, data):
         assert str(e) and "\n" not in str(e)
 
 
-@settings(max_examples=150, deadline=None)
 @given(name=st.sampled_from(FIT_OPTIONS), value=ANY_VALUE)
 def test_any_fit_option_value_trains_or_gives_a_value_error(name, value):
     if name == "epochs" and isinstance(value, (int, np.integer)) and value > 50:
