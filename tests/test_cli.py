@@ -160,7 +160,7 @@ def test_demo_learns_xor_and_moons(capsys):
         (["train", "--data", "xor", "--test-size", "1"], "test_size must be a fraction"),
         (["train", "--data", "xor", "--save", "{tmp}/no/such/folder/m.npz"], "/no/such/folder' does not exist"),
         (["train", "--data", "xor", "--l2", "-1"], "l2 must be a finite number"),
-        (["train", "--data", "digits", "--loss", "bce", "--epochs", "1"], "bce targets must lie in [0, 1]"),
+        (["train", "--data", "digits", "--loss", "bce", "--epochs", "1"], "--loss bce separates two classes; the target has 10 (use --loss cross_entropy)"),
         (["gradcheck", "--data", "xor", "--model", "{tmp}/none.npz"], "no model file at"),
         (["gradcheck", "--data", "xor", "--model", "{tmp}/ok.csv"], "is not a readable chainrule model file"),
         # argparse's own errors: also one line and status 2
@@ -368,21 +368,25 @@ def test_a_network_too_large_for_memory_is_refused_before_it_is_built(capsys, mo
 def test_a_target_with_too_many_classes_is_refused(capsys, tmp_path):
     ids = tmp_path / "ids.csv"
     ids.write_text("a,id\n" + "".join(f"{i % 7},{i}\n" for i in range(2000)))
-    status, _, err = run(capsys, "train", "--data", str(ids), "--target", "id", "--epochs", "1")
-    one_error_line(status, err, "the target has 2,000 distinct values up to 1,999: cross_entropy would need 2,000 "
-                                "outputs", "more than --max-classes 1000", "--loss mse")
+    # 2,000 whole numbers are a number to predict unless the user says otherwise
+    status, out, _ = run(capsys, "train", "--data", str(ids), "--target", "id", "--epochs", "1", "--hidden", "2")
+    assert status == 0
+    assert "treating 'id' as regression: 2,000 distinct whole numbers; use --task classification to override" in out
+    assert "Network(1-2-1, activations=[tanh, linear], loss='mse')" in out
+    status, _, err = run(capsys, "train", "--data", str(ids), "--target", "id", "--task", "classification")
+    one_error_line(status, err, "the target 'id' has 2,000 distinct values: as classes they would need 2,000 "
+                                "outputs, more than --max-classes 1000", "--task regression")
+    assert run(capsys, "train", "--data", str(ids), "--target", "id", "--task", "classification", "--max-classes",
+               "2000", "--epochs", "1", "--hidden", "2", "--quiet")[0] == 0
     huge = tmp_path / "huge.csv"
     huge.write_text("a,y\n1,1000000000000\n2,3\n3,5\n")
-    status, _, err = run(capsys, "train", "--data", str(huge), "--target", "y")
-    one_error_line(status, err, "cross_entropy would need 1,000,000,000,001 outputs")
+    status, out, _ = run(capsys, "train", "--data", str(huge), "--target", "y", "--epochs", "1", "--test-size", "0")
+    assert status == 0 and "Network(1-16-3, activations=[tanh, softmax], loss='cross_entropy')" in out
+    status, _, err = run(capsys, "train", "--data", str(huge), "--target", "y", "--loss", "mse", "--task",
+                         "classification")
+    one_error_line(status, err, "--loss mse is a regression loss but --task is classification")
     assert run(capsys, "train", "--data", str(huge), "--target", "y", "--loss", "mse", "--epochs", "1",
                "--quiet")[0] == 0
-    assert run(capsys, "train", "--data", str(ids), "--target", "id", "--max-classes", "2000", "--epochs", "1",
-               "--hidden", "2", "--quiet")[0] == 0
-    negative = tmp_path / "negative.csv"
-    negative.write_text("a,y\n1,-1\n2,0\n3,2\n4,1\n")
-    status, _, err = run(capsys, "train", "--data", str(negative), "--target", "y")
-    one_error_line(status, err, "the target has negative values (down to -1): cross_entropy needs classes")
 
 
 def test_csv_input_that_is_not_a_regular_file_is_refused(capsys, tmp_path):

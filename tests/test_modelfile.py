@@ -108,7 +108,7 @@ def test_round_trip_keeps_every_field_and_weight(tmp_path):
     [
         ([1, 2], "the architecture is a JSON list, not an object"),
         (changed(format="other"), "no 'format': 'chainrule-model' tag"),
-        (changed(version=2), "format version 2; this chainrule reads version 1"),
+        (changed(version=3), "format version 3; this chainrule reads versions 1, 2"),
         (changed(version=True), "format version True"),
         (changed(loss=...), "the architecture has no 'loss'"),
         (changed(loss=5), "'loss' must be a loss name"),

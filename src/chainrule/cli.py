@@ -2,6 +2,7 @@
 
     chainrule demo                                  two small networks, trained in seconds
     chainrule train --data moons --hidden 16,8      train on a built-in dataset or a CSV file
+    chainrule predict --model m.npz --data new.csv  predictions of a saved model for new rows
     chainrule gradcheck --data xor --hidden 4       check backpropagation against finite differences
     chainrule trace SPEC.toml --format markdown     the worked solution of one step, every number
     chainrule experiment xor --out DIR              one of the experiments: figures, results, report
@@ -12,21 +13,26 @@ one line on stderr, ``chainrule: error: …``, and exit status 2; never a traceb
 """
 
 import argparse
+import csv
 import errno
+import io
 import os
 import sys
 import warnings
 
 import numpy as np
 
-from . import __version__, datasets, experiments, files, memory, modelfile, plotting
+from . import __version__, datasets, experiments, files, memory, metrics, modelfile, plotting
 from .activations import ACTIVATIONS
+from .datasets.table import DELIMITERS, Table, column_list, read_csv
 from .diagnostics import DiagnosticWarning, diagnose, format_findings
 from .experiments.context import is_output as is_experiment_output
 from .gradcheck import gradcheck
 from .layers import Dense
 from .losses import LOSSES, get_loss
 from .network import Network, load
+from .tabular import IMPUTE, MAX_CATEGORIES, TASKS, Model, Preprocessor, Target, infer_task
+from .tabular import codes as class_codes
 from .optimizers import OPTIMIZERS
 from .tracing import trace as trace_spec
 from .tracing.render import FORMATS
@@ -124,50 +130,80 @@ def _show_warning(message, category, held):
 def train(args):
     if args.save:
         _check_save(args)  # before anything is trained
-    X, y, name = _data(args)
     test_size = args.test_size if args.test_size is not None else (0.0 if args.data == "xor" else 0.25)
-    X_train, X_test, y_train, y_test = datasets.train_test_split(X, y, test_size=test_size, seed=args.seed)
-    standardized = _standardize(args)
-    if standardized:
-        X_train, X_test, _ = datasets.standardize(X_train, X_test)
-    net = _network(args, X.shape[1], y, rows=min(args.batch_size or len(X_train), len(X_train)))
+    data = _data(args, test_size)
+    X_train, y_train = data.X_train, data.y_train
+    net = _network(args, X_train.shape[1], data.preprocessor.target,
+                   rows=min(args.batch_size or len(X_train), len(X_train)))
     optimizer, lr = _optimizer(args)
     say = (lambda *a: None) if args.quiet else print
-    say(
-        f"data: {name}, {len(X)} rows × {X.shape[1]} features; {len(X_train)} to train, {len(X_test)} to test"
-        + ("; standardized with the training rows' mean and std" if standardized else "")
-    )
+    for note in data.notes:
+        say(note)
+    say(f"data: {data.name}, {data.rows} rows × {X_train.shape[1]} features; {len(X_train)} to train, "
+        f"{len(data.X_test)} to test" + ("; standardized with the training rows' mean and std" if data.standardized else ""))
     say(f"network: {net}")
     batch = "full" if args.batch_size is None else args.batch_size
     say(f"training: {args.optimizer} (lr {lr:g}), {args.epochs} epochs, batch size {batch}, seed {args.seed}")
 
-    history = net.fit(X_train, y_train, optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size,
-                      progress=not args.quiet)
+    history = net.fit(X_train, _loss_targets(net, y_train), optimizer=optimizer, epochs=args.epochs,
+                      batch_size=args.batch_size, progress=not args.quiet)
 
     if history.stop_reason:
         print(f"stopped: {history.stop_reason}")
-    print(f"train: {_scores(net, X_train, y_train)}")
-    if len(X_test):
-        print(f"test:  {_scores(net, X_test, y_test)}")
+    model = Model(net, data.preprocessor)
+    details = _report(model, "train", X_train, y_train)
+    if len(data.X_test):
+        details = _report(model, "test", data.X_test, data.y_test)
     else:
         print(f"test:  none (--test-size 0): the train scores are on all {len(X_train)} rows")
+    for line in details:
+        print(line)
     if history.diverged:  # the weights are the last finite ones, of a run that did not converge
         if args.save:
             print(f"not saved: training diverged, so {args.save} was left as it was")
         return 1
     if args.save:
-        net.save(args.save)
-        note = " (it expects inputs standardized with the training rows' mean and std)" if standardized else ""
-        print(f"saved: {args.save}{note}")
+        model.save(args.save)
+        print(f"saved: {args.save} (the network and its preprocessing: chainrule predict --model {args.save} "
+              "--data NEW.csv)")
+    return 0
+
+
+def predict(args):
+    """Predictions for the rows of a CSV file, from a model saved by ``train --save``."""
+    model = Model.load(args.model)
+    if args.out:
+        _check_predictions_out(args)  # before the data is read
+    table = _read_csv(args)
+    X = model.preprocessor.transform(table)
+    outputs = model.network.predict(X)
+    target = model.target
+    header, columns = [target.name], [model.decode(outputs)]
+    if args.proba:
+        header += [f"P({label})" for label in target.classes]
+        columns += list(model.probabilities(outputs).T)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(zip(*[[_cell(v) for v in column] for column in columns]))
+    if not args.out:
+        sys.stdout.write(text.getvalue())
+        return 0
+    files.write(args.out, text.getvalue())
+    print(f"predictions: {args.out}, {len(table)} rows ({target.task} of {target.name!r})")
+    if target.name in table.names:  # the answers are there: how good the predictions are
+        for line in _report(model, "scores", X, target.encode(table), against=f"{target.name!r} in {table.source}"):
+            print(line)
     return 0
 
 
 def check(args):
-    X, y, name = _data(args)
-    if _standardize(args):  # here over all rows: the check needs inputs of a sane scale, not a fair test
-        X = datasets.standardize(X)[0]
-    net = load(args.model) if args.model else _network(args, X.shape[1], y, rows=min(args.samples, len(X)))
-    X, y = X[: args.samples], y[: args.samples]
+    # standardized over all rows: the check needs inputs of a sane scale, not a fair test
+    data = _data(args, test_size=0.0)
+    X, y, name = data.X_train, data.y_train, data.name
+    net = load(args.model) if args.model else _network(args, X.shape[1], data.preprocessor.target,
+                                                       rows=min(args.samples, len(X)))
+    X, y = X[: args.samples], _loss_targets(net, y[: args.samples])
     print(f"gradient check of {net} on {len(X)} rows of {name}:")
     # without the flag, the library's own default (every entry, or a sample of a large network)
     report = gradcheck(net, X, y, **({} if args.max_entries is None else {"max_entries": args.max_entries}))
@@ -264,11 +300,11 @@ def _print_experiment(ctx):
 
 def doctor(args):
     """Train briefly with diagnostics and print the findings; exit 1 when one is an error."""
-    X, y, name = _data(args)
-    standardized = _standardize(args)
-    if standardized:  # over all rows: the doctor trains on all of them
-        X = datasets.standardize(X)[0]
-    net = load(args.model) if args.model else _network(args, X.shape[1], y, rows=min(args.batch_size or len(X), len(X)))
+    data = _data(args, test_size=0.0)  # standardized over all rows: the doctor trains on all of them
+    X, y, name, standardized = data.X_train, data.y_train, data.name, data.standardized
+    net = load(args.model) if args.model else _network(args, X.shape[1], data.preprocessor.target,
+                                                       rows=min(args.batch_size or len(X), len(X)))
+    y = _loss_targets(net, y)
     optimizer, lr = _optimizer(args)
     batch = "full" if args.batch_size is None else args.batch_size
     print(f"doctor: {net} on {name}, {len(X)} rows{' (standardized)' if standardized else ''}; "
@@ -286,29 +322,100 @@ def doctor(args):
 # ---- what the commands share ----------------------------------------------------------------
 
 
-def _data(args):
-    """(X, y, name) for --data: a built-in dataset or a CSV file with its --target column."""
+class _Data:
+    """What --data gives a command: the prepared rows (X, y) for training and testing, the fitted
+    ``preprocessor`` (a chainrule.tabular.Preprocessor), and lines that say what was decided."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
+def _data(args, test_size):
+    """--data read as a table (a CSV file, or a built-in dataset as columns x1 … xD and 'target'),
+    its task decided, rows with missing cells dropped (--drop-missing), split, and the
+    preprocessing fitted on the training rows."""
+    table, target_name, name = _table(args)
+    task, why = infer_task(table, target_name, _task(args))
+    notes = [why]
+    if args.drop_missing:
+        table, dropped = table.drop_missing([n for n in table.names if n not in args.drop])
+        notes.append(f"dropped {dropped:,} row(s) with missing cells (--drop-missing)")
+        if not len(table):
+            raise ValueError(f"every row of {table.source} misses a cell; --drop-missing leaves nothing to train on")
+    elif args.impute is None:
+        _check_missing(table, [n for n in table.names if n not in args.drop])
+    train_rows, test_rows, _, _ = datasets.train_test_split(np.arange(len(table)), np.arange(len(table)),
+                                                            test_size=test_size, seed=args.seed)
+    train_table, test_table = table.take(train_rows), table.take(test_rows)
+    standardized = _standardize(args)
+    target = Target.fit(train_table if task == "regression" else table, target_name, task, scale=standardized,
+                        max_classes=args.max_classes)
+    pre = Preprocessor.fit(table, target, train_rows, impute=args.impute, drop=args.drop,
+                           max_categories=args.max_categories, standardize=standardized)
+    categories = [f"{f['name']!r} ({len(f['categories'])})" for f in pre.features if f["kind"] == "category"]
+    if categories:
+        notes.append(f"one-hot encoded: {', '.join(categories)}")
+    return _Data(X_train=pre.transform(train_table), y_train=target.encode(train_table),
+                 X_test=pre.transform(test_table), y_test=target.encode(test_table), preprocessor=pre,
+                 name=name, rows=len(table), standardized=standardized, notes=notes)
+
+
+def _check_missing(table, names):
+    """Refuse missing cells that nothing fills, naming where they are."""
+    where = table.describe_missing(names)
+    if where:
+        raise ValueError(f"missing cells in {table.source}: {where}; fill them with --impute mean|median|most_frequent "
+                         "or drop those rows with --drop-missing")
+
+
+def _table(args):
+    """(Table, target column, name) of --data."""
     if args.data in datasets.DATASETS:
         if args.target:
             raise ValueError(f"--target is for CSV files; the {args.data} dataset has its own target")
         X, y = datasets.DATASETS[args.data]()
-        return X, y, args.data
+        columns = {f"x{j + 1}": X[:, j] for j in range(X.shape[1])}
+        return Table({**columns, "target": y.astype(np.float64)}, args.data), "target", args.data
     if not args.data.lower().endswith(".csv") and not os.path.exists(args.data):
         raise ValueError(
             f"unknown dataset {args.data!r}; use one of {', '.join(datasets.DATASETS)} or the path of a .csv file"
         )
     if not args.target:
         raise ValueError(f"--data {args.data} needs --target COLUMN, the name of the column to predict")
+    table = _read_csv(args)
+    if args.target not in table.names:
+        raise ValueError(f"{table.source} has no column {args.target!r}; the columns are: {column_list(table.names)}")
+    return table, args.target, f"{args.data} (target {args.target!r})"
+
+
+def _read_csv(args):
+    """The Table of the CSV file --data, refused over --max-csv-mb."""
     try:
         size = os.stat(args.data).st_size
     except OSError:
-        size = 0  # load_csv says what is wrong with the path
+        size = 0  # read_csv says what is wrong with the path
     if size > args.max_csv_mb * 2**20:
         raise ValueError(f"{args.data!r} has {memory.size(size)}, more than the {memory.size(args.max_csv_mb * 2**20)} "
                          f"a CSV file may have (reading it takes about 15 times its size in memory); raise the "
                          f"limit with --max-csv-mb {size // 2**20 + 1}")
-    X, y, _ = datasets.load_csv(args.data, args.target)
-    return X, y, f"{args.data} (target {args.target!r})"
+    return read_csv(args.data, delimiter=args.delimiter)
+
+
+def _task(args):
+    """--task, or the task --loss implies; refused when the two disagree."""
+    if args.loss is None:
+        return args.task
+    implied = "classification" if get_loss(args.loss).classification else "regression"
+    if args.task not in (None, implied):
+        raise ValueError(f"--loss {args.loss} is a {implied} loss but --task is {args.task}; drop one of them")
+    return implied
+
+
+def _loss_targets(net, y):
+    """The targets the loss takes: hinge's are −1 and +1 (class codes 1 and 0); the others', y itself."""
+    if net.loss.name != "hinge":
+        return y
+    return 2 * y - 1
 
 
 def _standardize(args):
@@ -317,44 +424,27 @@ def _standardize(args):
     return (args.data if args.data in datasets.DATASETS else "csv") in STANDARDIZED_BY_DEFAULT
 
 
-def _network(args, n_in, y, rows):
-    """The network the flags describe, sized for n_in features and the targets y, after checking
-    that training it on batches of ``rows`` rows fits in this machine's memory.
+def _network(args, n_in, target, rows):
+    """The network the flags describe, sized for n_in features and the ``target`` (a
+    chainrule.tabular.Target), after checking that training it on batches of ``rows`` rows fits in
+    this machine's memory.
 
-    Default loss: bce for 0/1 labels, cross_entropy (one output per class 0 … max y) for
-    other integer labels, mse for real-valued targets.
+    Default loss: bce for two classes, cross_entropy (one output per class) for more, mse for a
+    number to predict.
     """
-    loss = args.loss
-    if loss is None:
-        integer = np.issubdtype(y.dtype, np.integer)
-        loss = ("bce" if set(np.unique(y).tolist()) <= {0, 1} else "cross_entropy") if integer else "mse"
-    loss = get_loss(loss)
-    n_out = _classes(y, args.max_classes, loss.name) if loss.one_unit_per_class else 1
+    classes = target.classes or []
+    loss = get_loss(args.loss or ("mse" if target.task == "regression" else
+                                  "bce" if len(classes) == 2 else "cross_entropy"))
+    if loss.classification and not loss.one_unit_per_class and len(classes) > 2:
+        raise ValueError(f"--loss {loss.name} separates two classes; the target has {len(classes)} "
+                         "(use --loss cross_entropy)")
+    n_out = len(classes) if loss.one_unit_per_class else 1
     sizes = [n_in, *args.hidden, n_out]
     _check_memory(sizes, rows)
     layers = [Dense(a, b, args.activation) for a, b in zip(sizes[:-2], sizes[1:-1])]
     # the output the loss pairs with (sigmoid for bce, softmax for cross_entropy), linear otherwise
     layers.append(Dense(sizes[-2], n_out, args.output or (loss.fuses.name if loss.fuses else "linear")))
     return Network(layers, loss=loss, seed=args.seed, l2=args.l2)
-
-
-def _classes(y, limit, loss):
-    """The outputs of a loss with one unit per class (cross_entropy) for labels y, one per class
-    0 … max y: refused over ``limit``, since a column of ids or of measurements would make a network
-    (and a one-hot target) of that width."""
-    top, bottom = (np.max(y), np.min(y)) if len(y) else (0, 0)
-    if not (np.isfinite(top) and np.isfinite(bottom)):
-        raise ValueError("the target holds NaN or inf; remove or impute those rows")
-    if bottom < 0:
-        raise ValueError(f"the target has negative values (down to {bottom:g}): {loss} needs classes "
-                         "numbered 0 … K−1. Renumber them, or for a number to predict use --loss mse")
-    if top + 1 > limit:
-        raise ValueError(
-            f"the target has {len(np.unique(y)):,} distinct values up to {top:,.0f}: {loss} would need "
-            f"{top + 1:,.0f} outputs, one per class, more than --max-classes {limit}. For a number to predict, "
-            f"use --loss mse; for that many classes, raise --max-classes"
-        )
-    return int(top) + 1
 
 
 def _check_memory(sizes, rows, itemsize=8):
@@ -433,9 +523,45 @@ def _evaluate(net, X, y):
     return evaluate(net, *net.check_data(X, y))
 
 
-def _scores(net, X, y):
-    loss, accuracy = _evaluate(net, X, y)
-    return f"loss {loss:.4g}" + ("" if accuracy is None else f", accuracy {accuracy:.3f}")
+def _report(model, label, X, y, against=None):
+    """Print the line "label: loss …, accuracy …" (classes) or "label: loss …, R² …, RMSE …, …"
+    (numbers) of ``model`` on the prepared rows (X, y); return the lines of its details (each class's
+    precision, recall and F1, the confusion matrix) for the caller to print."""
+    net, target = model.network, model.target
+    loss, _ = _evaluate(net, X, _loss_targets(net, y))
+    outputs = net.predict(X)
+    where = f" (against {against})" if against else ""
+    if target.task == "regression":
+        scores = metrics.regression(target.decode(y), model.decode(outputs), target.mean)
+        print(f"{label + ':':<6} loss {loss:.4g}, {metrics.format_regression(scores)}{where}")
+        return []
+    scores = metrics.classification(y, class_codes(outputs, net.loss.name), len(target.classes))
+    print(f"{label + ':':<6} loss {loss:.4g}, accuracy {scores['accuracy']:.3f}{where}")
+    return [f"{label}, by class:", *metrics.format_classification(scores, target.classes)]
+
+
+def _check_predictions_out(args):
+    """--out PATH of predict: refuse, before the data is read, a path that cannot be written, the
+    input files, or (without --force) a file that is there."""
+    path = args.out
+    try:
+        files.check_writable(path)
+    except ValueError as e:
+        raise ValueError(f"--out {path}: {e}") from None
+    if not os.path.exists(path):
+        return
+    for flag, given in (("--data", args.data), ("--model", args.model)):
+        if os.path.exists(given) and os.path.samefile(path, given):
+            raise ValueError(f"--out {path}: that is the {flag} file; write the predictions under another name")
+    if not args.force:
+        raise ValueError(f"--out {path}: a file is there; choose another path, or pass --force to overwrite it")
+
+
+def _cell(value):
+    """A prediction as CSV text: a label as it is, a number in as many digits as it takes to read back."""
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    return str(value.item() if isinstance(value, np.generic) else value)
 
 
 # ---- the parser -----------------------------------------------------------------------------
@@ -502,9 +628,41 @@ def _data_flags():
                       help="scale each feature to mean 0, std 1 using the training rows "
                            "(default: on for CSV files, moons, circles and breast_cancer)")
     data.add_argument("--seed", type=int, default=0, help="seeds the weights, the shuffling and the split (default 0)")
-    data.add_argument("--max-csv-mb", type=_positive_float, default=MAX_CSV_MB, metavar="MB",
-                      help=f"refuse a CSV file larger than this (default {MAX_CSV_MB} MiB)")
+    _csv_flags(data)
+    data.add_argument("--task", choices=TASKS, help="what the target is (default: classification for text or at "
+                                                    "most 20 distinct whole numbers, regression otherwise)")
+    data.add_argument("--impute", choices=IMPUTE, help="fill missing cells with the training rows' mean, median or "
+                                                       "most frequent value of the column (text columns: the most "
+                                                       "frequent); default: missing cells are an error")
+    data.add_argument("--drop-missing", action="store_true", help="leave out the rows with a missing cell")
+    data.add_argument("--drop", type=_columns, action="extend", default=[], metavar="COL[,COL…]",
+                      help="leave out these columns (repeatable)")
+    data.add_argument("--max-categories", type=_positive_int, default=MAX_CATEGORIES, metavar="K",
+                      help=f"refuse a text column with more distinct values than this (one input each; "
+                           f"default {MAX_CATEGORIES})")
     return data
+
+
+def _csv_flags(parser):
+    parser.add_argument("--delimiter", type=_delimiter, metavar="CHAR",
+                        help="the character between a CSV file's cells (default: found from the file among , ; tab |)")
+    parser.add_argument("--max-csv-mb", type=_positive_float, default=MAX_CSV_MB, metavar="MB",
+                        help=f"refuse a CSV file larger than this (default {MAX_CSV_MB} MiB)")
+
+
+def _delimiter(text):
+    """One character, or 'tab' (a tab is awkward to type in a shell)."""
+    text = "\t" if text.lower() in ("tab", "\\t") else text
+    if len(text) != 1 or text in "\"\r\n" or text.isalnum():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a delimiter; give one character such as , ; | or tab")
+    return text
+
+
+def _columns(text):
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of column names; use e.g. id or id,notes")
+    return names
 
 
 def _network_flags():
@@ -520,7 +678,7 @@ def _network_flags():
                      help="default: bce for 0/1 labels, cross_entropy for more classes, mse for real-valued targets")
     net.add_argument("--l2", type=float, default=0.0, help="L2 penalty λ on the weights (default 0)")
     net.add_argument("--max-classes", type=_positive_int, default=MAX_CLASSES, metavar="K",
-                     help=f"refuse a cross_entropy target with more classes than this (default {MAX_CLASSES})")
+                     help=f"refuse a classification target with more classes than this (default {MAX_CLASSES})")
     return net
 
 
@@ -528,7 +686,7 @@ def _parser():
     data, net = _data_flags(), _network_flags()
     parser = _Parser(prog="chainrule", description="Train and check neural networks written with chainrule.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
-    commands = parser.add_subparsers(title="commands", required=True, metavar="{demo,train,gradcheck,doctor,trace,experiment}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="{demo,train,predict,gradcheck,doctor,trace,experiment}")
 
     p = commands.add_parser("demo", help="train two small networks (XOR, moons) and show what they learned")
     p.add_argument("--seed", type=int, default=0, help="seeds the weights and the split (default 0)")
@@ -555,6 +713,17 @@ def _parser():
     p.add_argument("--force", action="store_true", help="let --save overwrite a file that is not a chainrule model")
     p.add_argument("--quiet", action="store_true", help="no progress bar; print only the results")
     p.set_defaults(command=train)
+
+    p = commands.add_parser("predict", help="predict with a model saved by train --save, for the rows of a CSV file")
+    p.add_argument("--model", required=True, metavar="PATH.npz", help="a model file written by chainrule train --save")
+    p.add_argument("--data", required=True, metavar="PATH.csv",
+                   help="the rows: a CSV file with the training columns (others are ignored)")
+    p.add_argument("--out", metavar="PATH.csv", help="write the predictions here (default: to standard output); "
+                                                     "with the target column in --data, also print the scores")
+    p.add_argument("--proba", action="store_true", help="also each class's probability, a column each")
+    p.add_argument("--force", action="store_true", help="let --out overwrite a file that is there")
+    _csv_flags(p)
+    p.set_defaults(command=predict)
 
     p = commands.add_parser("gradcheck", parents=[data, net],
                             help="compare backpropagation's gradients with finite differences")

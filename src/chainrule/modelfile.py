@@ -14,6 +14,15 @@ returns them checked and never unpickles anything; it treats the file as hostile
 - arrays are float32 or float64 (what the network computes in), uncompressed as ``np.savez`` writes
   them, and finite.
 
+Format version 2 (``FORMAT_VERSION``) adds an optional member, ``preprocessing``: a second JSON
+string, bounded as the architecture is, that ``chainrule.tabular.Model`` writes — how raw rows
+become the network's inputs and its outputs become predictions (the columns in order, their fill
+values and one-hot categories, the standardization's means and standard deviations, the target's
+classes or its scaling). It carries its own ``version`` (``PREPROCESSING_VERSION``); every field is
+checked by type and range, and against the architecture (the inputs it makes are the first layer's
+n_in, the classes fit the last layer's outputs), before anything uses it. Files of version 1
+(chainrule before the preprocessing section) are read as they were.
+
 Every failure is one ValueError naming the field. Building a Network from what ``read`` returns is
 ``chainrule.network.load``'s job: this module knows the file, not the engine.
 """
@@ -31,10 +40,14 @@ import numpy as np
 
 from . import files
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "MAX_ARCHITECTURE_BYTES", "MAX_DEPTH", "is_model_file", "read", "write"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "MAX_ARCHITECTURE_BYTES", "MAX_DEPTH", "PREPROCESSING_VERSION", "is_model_file",
+           "read", "write"]
 
 FORMAT = "chainrule-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # 1: no preprocessing member
+PREPROCESSING_VERSION = 1
+TASKS = ("classification", "regression")
 MAX_ARCHITECTURE_BYTES = 4 << 20  # 1M characters of JSON (NumPy stores 4 bytes a character): ~10,000 layers
 MAX_DEPTH = 16  # a model's JSON nests 4 deep: {layers: [{activation: {…}}]}
 _MAX_HEADER = 10_000  # bytes of a .npy header (NumPy's own limit); a float array's takes ~120
@@ -44,17 +57,21 @@ _UNREADABLE = (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, KeyE
                RuntimeError, struct.error, zlib.error, OverflowError, UnicodeDecodeError, SyntaxError)
 
 
-def write(path, architecture, weights):
-    """Write ``architecture`` (JSON-ready) and ``weights`` [(W, b) per layer] to ``path``, atomically."""
+def write(path, architecture, weights, preprocessing=None):
+    """Write ``architecture`` (JSON-ready), ``weights`` [(W, b) per layer] and, when given, the
+    ``preprocessing`` section (JSON-ready) to ``path``, atomically."""
     arrays = {"architecture": np.array(json.dumps(architecture))}
+    if preprocessing is not None:
+        arrays["preprocessing"] = np.array(json.dumps(preprocessing, allow_nan=False))
     for l, (W, b) in enumerate(weights, start=1):
         arrays[f"W{l}"] = W
         arrays[f"b{l}"] = b
     files.write(path, lambda f: np.savez(f, **arrays))
 
 
-def read(path):
+def read(path, preprocessing=False):
     """(architecture, [(W, b) per layer]) from a model file; b is None for a layer without bias.
+    With ``preprocessing``: (architecture, weights, the preprocessing section or None).
 
     Raises one ValueError, naming the file and the field, for anything that is not a model file
     written by ``Network.save`` (see the module's docstring for what is checked).
@@ -66,13 +83,14 @@ def read(path):
                 arch = _architecture(archive)
                 _check_architecture(arch)
                 weights = _weights(archive, arch, budget=os.fstat(f.fileno()).st_size)
+                section = _preprocessing(archive, arch) if preprocessing else None
         except ValueError as e:
             raise ValueError(f"{path!r} is not a readable chainrule model file: {e}; "
                              "save the network again with Network.save") from None
         except _UNREADABLE as e:
             raise ValueError(f"{path!r} is not a readable chainrule model file (a zip of .npy arrays, as "
                              f"Network.save writes): {_reason(e)}") from None
-    return arch, weights
+    return (arch, weights, section) if preprocessing else (arch, weights)
 
 
 def is_model_file(path):
@@ -105,24 +123,25 @@ def _reason(e):
 # ---- the architecture -------------------------------------------------------------------------
 
 
-def _architecture(archive):
-    """The parsed JSON of the ``architecture`` member: a 0-d unicode array, size and depth bounded."""
-    with _member(archive, "architecture") as f:
-        shape, dtype = _header(f, "architecture")
+def _architecture(archive, name="architecture"):
+    """The parsed JSON of the member ``name``: a 0-d unicode array, size and depth bounded."""
+    with _member(archive, name) as f:
+        shape, dtype = _header(f, name)
         if dtype.kind != "U" or shape != ():
-            raise ValueError("the architecture member is not one JSON string; this is not a chainrule model")
+            raise ValueError(f"the {name} member is not one JSON string; this is not a chainrule model")
         if dtype.itemsize > MAX_ARCHITECTURE_BYTES:
-            raise ValueError(f"the architecture declares {dtype.itemsize:,} bytes, more than the limit of "
+            raise ValueError(f"the {name} declares {dtype.itemsize:,} bytes, more than the limit of "
                              f"{MAX_ARCHITECTURE_BYTES:,}")
-        data = _read_exactly(f, dtype.itemsize, "architecture")
+        data = _read_exactly(f, dtype.itemsize, name)
     text = data.decode("utf-32-be" if dtype.str[0] == ">" else "utf-32-le").rstrip("\0")  # str: "<U…" or ">U…"
     depth = _json_depth(text)
     if depth > MAX_DEPTH:
-        raise ValueError(f"the architecture JSON is nested {depth} deep; a model's is at most {MAX_DEPTH}")
+        raise ValueError(f"the {name} JSON is nested {depth} deep; a model's is at most {MAX_DEPTH}")
     try:
+        # NaN and Infinity, which Python's json reads, are refused by the checks of every number
         return json.loads(text)
     except ValueError as e:  # JSONDecodeError, or an integer of more digits than Python converts
-        raise ValueError(f"the architecture is not valid JSON ({str(e).split(';')[0]})") from None
+        raise ValueError(f"the {name} is not valid JSON ({str(e).split(';')[0]})") from None
 
 
 def _json_depth(text):
@@ -141,8 +160,9 @@ def _check_architecture(arch):
     if arch.get("format") != FORMAT:
         raise ValueError(f"the architecture has no 'format': {FORMAT!r} tag; this is not a chainrule model")
     version = _field(arch, "version", "the architecture")
-    if not _is_int(version) or version != FORMAT_VERSION:
-        raise ValueError(f"format version {version!r}; this chainrule reads version {FORMAT_VERSION}")
+    if not _is_int(version) or version not in READABLE_VERSIONS:
+        raise ValueError(f"format version {version!r}; this chainrule reads versions "
+                         f"{', '.join(map(str, READABLE_VERSIONS))}")
     if not isinstance(_field(arch, "loss", "the architecture"), str):
         raise ValueError(f"'loss' must be a loss name (a string), got {arch['loss']!r}")
     _check_number(arch, "l2", "the architecture")
@@ -190,13 +210,116 @@ def _is_int(value):
 def _check_number(obj, key, where):
     """obj[key] a finite number ≥ 0 (JSON's true and false are not numbers)."""
     value = _field(obj, key, where)
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    try:
-        ok = ok and math.isfinite(value) and value >= 0
-    except OverflowError:  # an integer too large for a float
-        ok = False
-    if not ok:
+    if not (_is_real(value) and value >= 0):
         raise ValueError(f"{where}'s {key!r} must be a finite number ≥ 0, got {value!r:.80}")
+
+
+# ---- the preprocessing section -----------------------------------------------------------------
+
+
+def _preprocessing(archive, arch):
+    """The preprocessing section, checked; None when the file has none (Network.save, version 1)."""
+    if "preprocessing.npy" not in archive.namelist():
+        return None
+    if arch["version"] < 2:
+        raise ValueError("a file of format version 1 has a preprocessing member, which version 1 does not have")
+    section = _architecture(archive, "preprocessing")
+    _check_preprocessing(section, arch)
+    return section
+
+
+def _check_preprocessing(pre, arch):
+    """Raise ValueError naming the first field of the section that is missing, of the wrong type, out
+    of range, or at odds with the architecture."""
+    if not isinstance(pre, dict):
+        raise ValueError(f"the preprocessing is a JSON {type(pre).__name__}, not an object")
+    version = _field(pre, "version", "the preprocessing")
+    if not _is_int(version) or version != PREPROCESSING_VERSION:
+        raise ValueError(f"preprocessing version {version!r:.80}; this chainrule reads version {PREPROCESSING_VERSION}")
+    features = _field(pre, "features", "the preprocessing")
+    if not isinstance(features, list) or not features:
+        raise ValueError(f"the preprocessing's 'features' must be a non-empty list, got {features!r:.80}")
+    width = sum(_check_feature(spec, f"feature {j}") for j, spec in enumerate(features, start=1))
+    names = [spec["name"] for spec in features]
+    if len(set(names)) != len(names):
+        raise ValueError("two features of the preprocessing have the same name")
+    n_in = arch["layers"][0]["n_in"]
+    if width != n_in:
+        raise ValueError(f"the preprocessing makes {width} inputs but the first layer takes {n_in}")
+    for key in ("mean", "std"):
+        _check_vector(pre, key, width, positive=key == "std")
+    if (pre["mean"] is None) != (pre["std"] is None):
+        raise ValueError("the preprocessing's 'mean' and 'std' must both be lists or both be null")
+    _check_target(_field(pre, "target", "the preprocessing"), names, arch["layers"][-1]["n_out"])
+
+
+def _check_feature(spec, where):
+    """The number of inputs feature ``spec`` makes (1, or its categories), after checking its fields."""
+    if not isinstance(spec, dict):
+        raise ValueError(f"{where} must be a JSON object, got {spec!r:.80}")
+    if not isinstance(_field(spec, "name", where), str) or not spec["name"]:
+        raise ValueError(f"{where}'s 'name' must be a non-empty string, got {spec['name']!r:.80}")
+    kind, fill = _field(spec, "kind", where), _field(spec, "fill", where)
+    if kind == "number":
+        if fill is not None and not _is_real(fill):
+            raise ValueError(f"{where}'s 'fill' must be a finite number or null, got {fill!r:.80}")
+        return 1
+    if kind != "category":
+        raise ValueError(f"{where}'s 'kind' must be 'number' or 'category', got {kind!r:.80}")
+    categories = _field(spec, "categories", where)
+    if (not isinstance(categories, list) or not categories or not all(isinstance(c, str) for c in categories)
+            or len(set(categories)) != len(categories)):
+        raise ValueError(f"{where}'s 'categories' must be a non-empty list of distinct strings, got {categories!r:.80}")
+    if fill is not None and fill not in categories:
+        raise ValueError(f"{where}'s 'fill' must be one of its categories or null, got {fill!r:.80}")
+    return len(categories)
+
+
+def _check_vector(obj, key, length, positive):
+    """obj[key]: null, or a list of ``length`` finite numbers (> 0 where ``positive``)."""
+    value = _field(obj, key, "the preprocessing")
+    if value is None:
+        return
+    if (not isinstance(value, list) or len(value) != length or not all(_is_real(v) for v in value)
+            or (positive and not all(v > 0 for v in value))):
+        raise ValueError(f"the preprocessing's {key!r} must be null or a list of {length} finite numbers"
+                         f"{' > 0' if positive else ''}, got {value!r:.80}")
+
+
+def _check_target(target, features, n_out):
+    where = "the preprocessing's target"
+    if not isinstance(target, dict):
+        raise ValueError(f"{where} must be a JSON object, got {target!r:.80}")
+    name, task = _field(target, "name", where), _field(target, "task", where)
+    if not isinstance(name, str) or name in features:
+        raise ValueError(f"{where}'s 'name' must be a string other than the features' names, got {name!r:.80}")
+    if task == "regression":
+        if not _is_real(_field(target, "mean", where)) or not _is_real(_field(target, "std", where)) or target["std"] <= 0:
+            raise ValueError(f"{where}'s 'mean' and 'std' must be finite numbers, std > 0")
+        if not isinstance(_field(target, "scaled", where), bool):
+            raise ValueError(f"{where}'s 'scaled' must be true or false, got {target['scaled']!r:.80}")
+        if n_out != 1:
+            raise ValueError(f"a regression target needs one output; the last layer has {n_out}")
+        return
+    if task != "classification":
+        raise ValueError(f"{where}'s 'task' must be one of {', '.join(TASKS)}, got {task!r:.80}")
+    classes = _field(target, "classes", where)
+    if (not isinstance(classes, list) or len(classes) < 2 or len(set(classes)) != len(classes)
+            or not (all(isinstance(c, str) for c in classes) or all(_is_real(c) for c in classes))):
+        raise ValueError(f"{where}'s 'classes' must be a list of 2 or more distinct labels, all strings or all "
+                         f"numbers, got {classes!r:.80}")
+    if n_out != len(classes) and not (n_out == 1 and len(classes) == 2):
+        raise ValueError(f"the target has {len(classes)} classes but the last layer has {n_out} outputs")
+
+
+def _is_real(value):
+    """A finite JSON number (JSON's true and false are not numbers)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 # ---- the arrays -------------------------------------------------------------------------------
