@@ -304,8 +304,9 @@ def _check_target(target, features, n_out):
     if task != "classification":
         raise ValueError(f"{where}'s 'task' must be one of {', '.join(TASKS)}, got {task!r:.80}")
     classes = _field(target, "classes", where)
-    if (not isinstance(classes, list) or len(classes) < 2 or len(set(classes)) != len(classes)
-            or not (all(isinstance(c, str) for c in classes) or all(_is_real(c) for c in classes))):
+    if (not isinstance(classes, list) or len(classes) < 2   # the labels' types before set(), which hashes them
+            or not (all(isinstance(c, str) for c in classes) or all(_is_real(c) for c in classes))
+            or len(set(classes)) != len(classes)):
         raise ValueError(f"{where}'s 'classes' must be a list of 2 or more distinct labels, all strings or all "
                          f"numbers, got {classes!r:.80}")
     if n_out != len(classes) and not (n_out == 1 and len(classes) == 2):

@@ -207,8 +207,9 @@ class Preprocessor:
                              f"on; it needs: {column_list(self.columns)}")
         unfilled = [f["name"] for f in self.features if f["fill"] is None and table.missing(f["name"]).any()]
         if unfilled:
-            raise ValueError(f"missing cells in {table.source}: {table.describe_missing(unfilled)}; fill them with "
-                             "--impute mean|median|most_frequent, or drop those rows with --drop-missing")
+            raise ValueError(f"missing cells in {table.source}: {table.describe_missing(unfilled)}; the preprocessing "
+                             "has no value to fill them with (fitted without impute=, --impute on the command line): "
+                             "fill or remove them")
         return np.column_stack([_encode_feature(table, f) for f in self.features])
 
     def transform(self, table):
