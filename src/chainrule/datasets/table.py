@@ -285,8 +285,10 @@ def _check_header(names, source, delimiter):
         if name in seen:
             raise ValueError(f"{source} has {names.count(name)} columns named {name!r}; rename them apart")
         seen.add(name)
-    if len(names) == 1 and len(names[0]) > 40:
-        raise ValueError(f"{source} has one column, named {names[0][:37]!r}…, when read with the delimiter "
+    # one column whose name is long or holds another delimiter: most likely a file of another delimiter
+    if len(names) == 1 and (len(names[0]) > 40 or any(d in names[0] for d in DELIMITERS if d != delimiter)):
+        shown = repr(names[0]) if len(names[0]) <= 40 else f"{names[0][:37]!r}…"
+        raise ValueError(f"{source} has one column, named {shown}, when read with the delimiter "
                          f"{delimiter!r}; if its cells are separated by another character, pass it with --delimiter "
                          "(delimiter= in Python)")
 
