@@ -180,3 +180,15 @@ def test_predict_names_missing_columns_and_protects_files(capsys, tmp_path):
     assert (tmp_path / "mine.csv").read_text().startswith("y\n")
     status, _, err = run(capsys, "predict", "--model", path, "--data", path)
     one_error_line(status, err, "is not a readable chainrule model file")
+
+
+def test_gradcheck_and_doctor_prepare_the_rows_as_the_saved_model_does(capsys, tmp_path):
+    X, y, target, _ = sets()["iris"]
+    as_csv(tmp_path / "iris.csv", X, y, target)
+    model = tmp_path / "m.npz"
+    assert run(capsys, "train", "--data", tmp_path / "iris.csv", "--target", target, "--impute", "mean", "--epochs", 5,
+               "--save", model, "--quiet")[0] == 0
+    status, out, _ = run(capsys, "gradcheck", "--data", tmp_path / "iris.csv", "--model", model)  # no --target needed
+    assert status == 0 and "Network(7-16-3" in out and "gradient check passed" in out
+    status, out, _ = run(capsys, "doctor", "--data", tmp_path / "iris.csv", "--model", model, "--epochs", 2)
+    assert status == 0 and "150 rows (standardized)" in out

@@ -106,7 +106,7 @@ def test_load_csv_string_target_becomes_sorted_class_codes(tmp_path):
         ("a,b,y\n", "y", "has a header row but no data rows"),
         ("a,b,y\n1,2,0\n", "label", r"has no column 'label'; the columns are: a, b, y"),
         ("a,b,y\n1,2,0\n3,oops,1\n", "y", r"line 3 \(data row 2\), column 'b': 'oops' is not a number"),
-        ("a,b,y\n1,,0\n", "y", r"line 2 \(data row 1\), column 'b': '' is not a number"),
+        ("a,b,y\n1,,0\n", "y", r"missing cells in .*: column 'b' \(1: line 2 \(data row 1\)\); features must be numbers"),
         ("a,b,y\n1,2,0\n3,4, \n", "y", r"line 3 \(data row 2\) has no value in the target column 'y'"),
         ("a,b,y\n1,2,0\n3,4\n", "y", r"line 3 has 2 field\(s\) but the header has 3"),
         ("a,b,y\n1,2,0,9\n", "y", r"line 2 has 4 field\(s\) but the header has 3"),

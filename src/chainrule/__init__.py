@@ -8,6 +8,7 @@ from .layers import Dense
 from .network import Network, load
 from .optimizers import SGD, Adam, RMSprop
 from .schedules import CosineAnnealingLR, ExponentialLR, LearningRateScheduler, StepLR
+from .tabular import Model
 from .tracing import trace
 from .training import EarlyStopping, History
 
@@ -25,6 +26,7 @@ __all__ = [
     "Finding",
     "History",
     "LearningRateScheduler",
+    "Model",
     "Network",
     "RMSprop",
     "SGD",

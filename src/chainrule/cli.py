@@ -198,11 +198,12 @@ def predict(args):
 
 
 def check(args):
-    # standardized over all rows: the check needs inputs of a sane scale, not a fair test
-    data = _data(args, test_size=0.0)
+    net, saved = _saved(args)
+    # standardized over all rows (or as the model's preprocessing says): the check needs inputs of a sane
+    # scale, not a fair test
+    data = _data(args, 0.0, saved)
     X, y, name = data.X_train, data.y_train, data.name
-    net = load(args.model) if args.model else _network(args, X.shape[1], data.preprocessor.target,
-                                                       rows=min(args.samples, len(X)))
+    net = net or _network(args, X.shape[1], data.preprocessor.target, rows=min(args.samples, len(X)))
     X, y = X[: args.samples], _loss_targets(net, y[: args.samples])
     print(f"gradient check of {net} on {len(X)} rows of {name}:")
     # without the flag, the library's own default (every entry, or a sample of a large network)
@@ -300,10 +301,10 @@ def _print_experiment(ctx):
 
 def doctor(args):
     """Train briefly with diagnostics and print the findings; exit 1 when one is an error."""
-    data = _data(args, test_size=0.0)  # standardized over all rows: the doctor trains on all of them
+    net, saved = _saved(args)
+    data = _data(args, 0.0, saved)  # standardized over all rows: the doctor trains on all of them
     X, y, name, standardized = data.X_train, data.y_train, data.name, data.standardized
-    net = load(args.model) if args.model else _network(args, X.shape[1], data.preprocessor.target,
-                                                       rows=min(args.batch_size or len(X), len(X)))
+    net = net or _network(args, X.shape[1], data.preprocessor.target, rows=min(args.batch_size or len(X), len(X)))
     y = _loss_targets(net, y)
     optimizer, lr = _optimizer(args)
     batch = "full" if args.batch_size is None else args.batch_size
@@ -330,10 +331,21 @@ class _Data:
         self.__dict__.update(fields)
 
 
-def _data(args, test_size):
+def _saved(args):
+    """(network, its preprocessing or None) of --model; (None, None) without the flag."""
+    if not args.model:
+        return None, None
+    _, _, section = modelfile.read(args.model, preprocessing=True)
+    return load(args.model), None if section is None else Preprocessor.from_dict(section)
+
+
+def _data(args, test_size, saved=None):
     """--data read as a table (a CSV file, or a built-in dataset as columns x1 … xD and 'target'),
     its task decided, rows with missing cells dropped (--drop-missing), split, and the
-    preprocessing fitted on the training rows."""
+    preprocessing fitted on the training rows; or, with a ``saved`` model's preprocessing, all its
+    rows prepared by that."""
+    if saved is not None:
+        return _saved_data(args, saved)
     table, target_name, name = _table(args)
     task, why = infer_task(table, target_name, _task(args))
     notes = [why]
@@ -360,6 +372,15 @@ def _data(args, test_size):
                  name=name, rows=len(table), standardized=standardized, notes=notes)
 
 
+def _saved_data(args, pre):
+    table, target_name, name = _table(args, pre.target.name)
+    if args.drop_missing:
+        table, _ = table.drop_missing([*pre.columns, target_name])
+    X, y = pre.transform(table), pre.target.encode(table)
+    return _Data(X_train=X, y_train=y, X_test=X[:0], y_test=y[:0], preprocessor=pre, name=name, rows=len(table),
+                 standardized=pre.mean is not None, notes=[f"prepared as the model {args.model} prepares its rows"])
+
+
 def _check_missing(table, names):
     """Refuse missing cells that nothing fills, naming where they are."""
     where = table.describe_missing(names)
@@ -368,8 +389,8 @@ def _check_missing(table, names):
                          "or drop those rows with --drop-missing")
 
 
-def _table(args):
-    """(Table, target column, name) of --data."""
+def _table(args, target=None):
+    """(Table, target column, name) of --data; ``target``: the column when --target is not given."""
     if args.data in datasets.DATASETS:
         if args.target:
             raise ValueError(f"--target is for CSV files; the {args.data} dataset has its own target")
@@ -380,12 +401,13 @@ def _table(args):
         raise ValueError(
             f"unknown dataset {args.data!r}; use one of {', '.join(datasets.DATASETS)} or the path of a .csv file"
         )
-    if not args.target:
+    target = args.target or target
+    if not target:
         raise ValueError(f"--data {args.data} needs --target COLUMN, the name of the column to predict")
     table = _read_csv(args)
-    if args.target not in table.names:
-        raise ValueError(f"{table.source} has no column {args.target!r}; the columns are: {column_list(table.names)}")
-    return table, args.target, f"{args.data} (target {args.target!r})"
+    if target not in table.names:
+        raise ValueError(f"{table.source} has no column {target!r}; the columns are: {column_list(table.names)}")
+    return table, target, f"{args.data} (target {target!r})"
 
 
 def _read_csv(args):
@@ -714,17 +736,7 @@ def _parser():
     p.add_argument("--quiet", action="store_true", help="no progress bar; print only the results")
     p.set_defaults(command=train)
 
-    p = commands.add_parser("predict", help="predict with a model saved by train --save, for the rows of a CSV file")
-    p.add_argument("--model", required=True, metavar="PATH.npz", help="a model file written by chainrule train --save")
-    p.add_argument("--data", required=True, metavar="PATH.csv",
-                   help="the rows: a CSV file with the training columns (others are ignored)")
-    p.add_argument("--out", metavar="PATH.csv", help="write the predictions here (default: to standard output); "
-                                                     "with the target column in --data, also print the scores")
-    p.add_argument("--proba", action="store_true", help="also each class's probability, a column each")
-    p.add_argument("--force", action="store_true", help="let --out overwrite a file that is there")
-    _csv_flags(p)
-    p.set_defaults(command=predict)
-
+    _predict_parser(commands)
     p = commands.add_parser("gradcheck", parents=[data, net],
                             help="compare backpropagation's gradients with finite differences")
     p.add_argument("--model", metavar="PATH.npz",
@@ -752,6 +764,19 @@ def _parser():
     p.add_argument("--model", metavar="PATH.npz", help="diagnose a saved network (the architecture flags are then ignored)")
     p.set_defaults(command=doctor)
     return parser
+
+
+def _predict_parser(commands):
+    p = commands.add_parser("predict", help="predict with a model saved by train --save, for the rows of a CSV file")
+    p.add_argument("--model", required=True, metavar="PATH.npz", help="a model file written by chainrule train --save")
+    p.add_argument("--data", required=True, metavar="PATH.csv",
+                   help="the rows: a CSV file with the training columns (others are ignored)")
+    p.add_argument("--out", metavar="PATH.csv", help="write the predictions here (default: to standard output); "
+                                                     "with the target column in --data, also print the scores")
+    p.add_argument("--proba", action="store_true", help="also each class's probability, a column each")
+    p.add_argument("--force", action="store_true", help="let --out overwrite a file that is there")
+    _csv_flags(p)
+    p.set_defaults(command=predict)
 
 
 def _training_flags(epochs):

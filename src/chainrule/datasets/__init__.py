@@ -7,22 +7,20 @@ shape (n_samples,). scikit-learn (``pip install "chainrule[datasets]"``) is impo
 the loaders that need it, so ``import chainrule`` needs NumPy alone.
 """
 
-import csv
-import io
 import math
-import os
 
 import numpy as np
 
-from .. import files
 from .idx import load_idx, read_idx
 from .ising import TC, ising
 from .synthetic import credit_risk, environment, sine
+from .table import Table, column_list, read_csv
 
 __all__ = [
     "DATASETS",
     "Standardizer",
     "TC",
+    "Table",
     "breast_cancer",
     "circles",
     "credit_risk",
@@ -32,6 +30,7 @@ __all__ = [
     "load_csv",
     "load_idx",
     "moons",
+    "read_csv",
     "read_idx",
     "sine",
     "standardize",
@@ -99,61 +98,31 @@ DATASETS = {"xor": xor, "moons": moons, "circles": circles, "digits": digits, "b
 # ---- CSV files ------------------------------------------------------------------------------
 
 
-def load_csv(path, target):
-    """Read a CSV file with a header row; ``target`` names the column to predict.
+def load_csv(path, target, delimiter=None):
+    """Read a CSV file with a header row (its delimiter sniffed unless given: see ``read_csv``);
+    ``target`` names the column to predict.
 
     Returns ``(X, y, feature_names)``: X (float64) holds every other column, in file order.
     A numeric target becomes int64 when every value is a whole number, float64 otherwise;
     a non-numeric one (class names) becomes the codes 0 … K−1 of its sorted unique values.
-    Raises ValueError, naming the place, for a missing or empty file, a path that is not a regular
-    file (a folder, a FIFO, a device), an unknown target column, a ragged row, a missing target
-    value, or a feature value that is not a number.
+    Raises ValueError, naming the place, for what ``read_csv`` refuses, an unknown target column, a
+    missing cell, or a feature value that is not a number. For text features, missing cells to fill
+    and class names kept, use ``chainrule.tabular.Preprocessor`` and ``Target`` on ``read_csv(path)``.
     """
-    path = os.fspath(path)
-    # a folder, a FIFO or a device (/dev/zero, endless) is refused before it is opened
-    raw = files.open_regular(path, "CSV file")
-    try:
-        # utf-8-sig drops the byte-order mark that spreadsheet programs write
-        with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f)
-            # (line number, fields) of every row that is not blank
-            rows = [(reader.line_num, row) for row in reader if any(field.strip() for field in row)]
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise ValueError(f"cannot read {path!r} as a CSV file ({e})") from None
-    if not rows:
-        raise ValueError(f"{path!r} is empty; expected a header row with the column names, then data rows")
-    (_, header), data = rows[0], rows[1:]
-    header = [name.strip() for name in header]
-    if target not in header:
-        raise ValueError(f"{path!r} has no column {target!r}; the columns are: {', '.join(header)}")
-    if header.count(target) > 1:
-        raise ValueError(f"{path!r} has {header.count(target)} columns named {target!r}; rename them apart")
-    if not data:
-        raise ValueError(f"{path!r} has a header row but no data rows")
-    if len(header) < 2:
-        raise ValueError(f"{path!r} has only the target column {target!r}; there are no features to learn from")
-    for line, row in data:
-        if len(row) != len(header):
-            raise ValueError(
-                f"{path!r} line {line} has {len(row)} field(s) but the header has {len(header)}; "
-                "every row needs one value per column"
-            )
-
-    t = header.index(target)
-    names = header[:t] + header[t + 1 :]
-    X = np.empty((len(data), len(names)))
-    for i, (line, row) in enumerate(data):
-        if not row[t].strip():
-            raise ValueError(f"{path!r} line {line} (data row {i + 1}) has no value in the target column {target!r}")
-        for j, value in enumerate(row[:t] + row[t + 1 :]):
-            try:
-                X[i, j] = float(value)
-            except ValueError:
-                raise ValueError(
-                    f"{path!r} line {line} (data row {i + 1}), column {names[j]!r}: "
-                    f"{value.strip()!r} is not a number; features must be numeric"
-                ) from None
-    return X, _target_values([row[t].strip() for _, row in data]), names
+    table = read_csv(path, delimiter)
+    if target not in table.names:
+        raise ValueError(f"{table.source} has no column {target!r}; the columns are: {column_list(table.names)}")
+    names = [name for name in table.names if name != target]
+    if not names:
+        raise ValueError(f"{table.source} has only the target column {target!r}; there are no features to learn from")
+    missing = np.flatnonzero(table.missing(target))
+    if missing.size:
+        raise ValueError(f"{table.source} {table.where(missing[0])} has no value in the target column {target!r}")
+    where = table.describe_missing(names)
+    if where:
+        raise ValueError(f"missing cells in {table.source}: {where}; features must be numbers")
+    X = np.column_stack([table.numbers(name) for name in names])
+    return X, _target_values(table.strings(target).tolist()), names
 
 
 def _target_values(values):
