@@ -192,3 +192,42 @@ def test_gradcheck_and_doctor_prepare_the_rows_as_the_saved_model_does(capsys, t
     assert status == 0 and "Network(7-16-3" in out and "gradient check passed" in out
     status, out, _ = run(capsys, "doctor", "--data", tmp_path / "iris.csv", "--model", model, "--epochs", 2)
     assert status == 0 and "150 rows (standardized)" in out
+
+
+def test_a_hinge_classifier_of_minus_one_and_plus_one_round_trips(capsys, tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-1, 1, (60, 2))
+    y = np.where(X.sum(axis=1) > 0, 1, -1)
+    truth = as_csv(tmp_path / "pm.csv", X, y, "side")
+    status, out, _ = run(capsys, "train", "--data", tmp_path / "pm.csv", "--target", "side", "--loss", "hinge",
+                         "--impute", "mean", "--test-size", 0, "--epochs", 50, "--save", tmp_path / "m.npz", "--quiet")
+    assert status == 0
+    trained = line_scores(out, "train")
+    status, out, _ = run(capsys, "predict", "--model", tmp_path / "m.npz", "--data", tmp_path / "pm.csv")
+    predicted = [row[0] for row in csv.reader(out.splitlines()[1:])]
+    assert status == 0 and set(predicted) <= {"-1", "1"}
+    assert skm.accuracy_score(truth, predicted) == pytest.approx(trained["accuracy"], abs=5e-4)
+    status, _, err = run(capsys, "predict", "--model", tmp_path / "m.npz", "--data", tmp_path / "pm.csv", "--proba")
+    one_error_line(status, err, "class probabilities need a classifier trained with bce or cross_entropy")
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--delimiter", "ab", "'ab' is not a delimiter; give one character"),
+    ("--task", "ranking", "invalid choice: 'ranking'"),
+    ("--impute", "zero", "invalid choice: 'zero'"),
+    ("--drop", "a,,b", "is not a list of column names"),
+    ("--max-categories", "0", "'0' is not a positive integer"),
+])
+def test_bad_table_flags_are_one_error_line(capsys, flag, value, message):
+    status, _, err = run(capsys, "train", "--data", "xor", flag, value)
+    one_error_line(status, err, message)
+
+
+def test_a_missing_target_is_never_imputed(capsys, tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,y\n" + "".join(f"{i},{'' if i in (3, 11) else i % 2}\n" for i in range(20)))
+    status, _, err = run(capsys, "train", "--data", path, "--target", "y", "--impute", "mean")
+    one_error_line(status, err, "the target 'y' is missing in column 'y' (2: line 5 (data row 4), line 13 (data row 12))",
+                   "--drop-missing")
+    status, out, _ = run(capsys, "train", "--data", path, "--target", "y", "--drop-missing", "--epochs", 1)
+    assert status == 0 and "dropped 2 row(s)" in out and "18 rows × 1 features" in out

@@ -160,3 +160,25 @@ def test_a_plain_network_file_is_not_a_model_with_preprocessing(tmp_path):
     cr.Network([cr.Dense(2, 1, "sigmoid")], loss="bce").save(tmp_path / "net.npz")
     with pytest.raises(ValueError, match="holds a network without its preprocessing"):
         Model.load(tmp_path / "net.npz")
+
+
+def test_a_dataframe_is_rows_as_they_come():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"size": [1.0, np.nan, 3.0], "colour": ["red", None, "blue"], "ok": [True, False, True]})
+    table = Table.from_python(frame)
+    np.testing.assert_array_equal(table.missing("size"), [False, True, False])
+    np.testing.assert_array_equal(table.missing("colour"), [False, True, False])
+    assert table.strings("ok").tolist() == ["True", "False", "True"]  # booleans are categories, as in a CSV file
+    assert table.where(1) == "row index 1"
+
+
+@pytest.mark.parametrize("rows, names, match", [
+    ([[1, 2], [3]], ["a", "b"], "row index 1 has 1 cells; each row needs 2"),
+    ([[1, 2]], None, "rows without column names need the column order"),
+    ({"a": [1, 2], "b": [3]}, None, "the columns of the data have different lengths"),
+    ({"a": [object()]}, None, "column 'a' holds <object"),
+    ({"a": [[1, 2], [3, 4]]}, None, "column 'a' must be one-dimensional"),
+])
+def test_python_rows_that_are_not_a_table_are_one_value_error(rows, names, match):
+    with pytest.raises(ValueError, match=match):
+        Table.from_python(rows, names)

@@ -19,6 +19,7 @@ import io
 import os
 import sys
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -323,14 +324,6 @@ def doctor(args):
 # ---- what the commands share ----------------------------------------------------------------
 
 
-class _Data:
-    """What --data gives a command: the prepared rows (X, y) for training and testing, the fitted
-    ``preprocessor`` (a chainrule.tabular.Preprocessor), and lines that say what was decided."""
-
-    def __init__(self, **fields):
-        self.__dict__.update(fields)
-
-
 def _saved(args):
     """(network, its preprocessing or None) of --model; (None, None) without the flag."""
     if not args.model:
@@ -340,22 +333,27 @@ def _saved(args):
 
 
 def _data(args, test_size, saved=None):
-    """--data read as a table (a CSV file, or a built-in dataset as columns x1 … xD and 'target'),
-    its task decided, rows with missing cells dropped (--drop-missing), split, and the
-    preprocessing fitted on the training rows; or, with a ``saved`` model's preprocessing, all its
-    rows prepared by that."""
+    """What --data gives a command: X_train, y_train, X_test, y_test, the fitted ``preprocessor`` and
+    ``notes`` (lines that say what was decided). --data is read as a table (a CSV file, or a built-in
+    dataset as columns x1 … xD and 'target'), rows with missing cells dropped (--drop-missing), its
+    task decided, split, and the preprocessing fitted on the training rows; or, with a ``saved``
+    model's preprocessing, all its rows are prepared by that."""
     if saved is not None:
         return _saved_data(args, saved)
     table, target_name, name = _table(args)
-    task, why = infer_task(table, target_name, _task(args))
-    notes = [why]
+    notes = []
     if args.drop_missing:
         table, dropped = table.drop_missing([n for n in table.names if n not in args.drop])
         notes.append(f"dropped {dropped:,} row(s) with missing cells (--drop-missing)")
         if not len(table):
             raise ValueError(f"every row of {table.source} misses a cell; --drop-missing leaves nothing to train on")
-    elif args.impute is None:
+    if table.missing(target_name).any():  # a target is never imputed
+        raise ValueError(f"the target {target_name!r} is missing in {table.describe_missing([target_name])}; "
+                         "remove those rows or pass --drop-missing")
+    if args.impute is None:
         _check_missing(table, [n for n in table.names if n not in args.drop])
+    task, why = infer_task(table, target_name, _task(args))
+    notes.insert(0, why)
     train_rows, test_rows, _, _ = datasets.train_test_split(np.arange(len(table)), np.arange(len(table)),
                                                             test_size=test_size, seed=args.seed)
     train_table, test_table = table.take(train_rows), table.take(test_rows)
@@ -367,9 +365,9 @@ def _data(args, test_size, saved=None):
     categories = [f"{f['name']!r} ({len(f['categories'])})" for f in pre.features if f["kind"] == "category"]
     if categories:
         notes.append(f"one-hot encoded: {', '.join(categories)}")
-    return _Data(X_train=pre.transform(train_table), y_train=target.encode(train_table),
-                 X_test=pre.transform(test_table), y_test=target.encode(test_table), preprocessor=pre,
-                 name=name, rows=len(table), standardized=standardized, notes=notes)
+    return SimpleNamespace(X_train=pre.transform(train_table), y_train=target.encode(train_table),
+                           X_test=pre.transform(test_table), y_test=target.encode(test_table), preprocessor=pre,
+                           name=name, rows=len(table), standardized=standardized, notes=notes)
 
 
 def _saved_data(args, pre):
@@ -377,8 +375,9 @@ def _saved_data(args, pre):
     if args.drop_missing:
         table, _ = table.drop_missing([*pre.columns, target_name])
     X, y = pre.transform(table), pre.target.encode(table)
-    return _Data(X_train=X, y_train=y, X_test=X[:0], y_test=y[:0], preprocessor=pre, name=name, rows=len(table),
-                 standardized=pre.mean is not None, notes=[f"prepared as the model {args.model} prepares its rows"])
+    return SimpleNamespace(X_train=X, y_train=y, X_test=X[:0], y_test=y[:0], preprocessor=pre, name=name,
+                           rows=len(table), standardized=pre.mean is not None,
+                           notes=[f"prepared as the model {args.model} prepares its rows"])
 
 
 def _check_missing(table, names):

@@ -96,7 +96,8 @@ class Target:
             return cls(name, task, mean=float(y.mean()), std=std if std > 0 else 1.0, scaled=scale)
         classes = sorted(set(_labels(table, name).tolist()))
         if len(classes) < 2:
-            raise ValueError(f"the target {name!r} has one class only ({classes[0]!r}); there is nothing to learn")
+            raise ValueError(f"the target {name!r} has {len(classes)} class(es) ({', '.join(map(repr, classes))}); "
+                             "there is nothing to learn")
         if len(classes) > max_classes:
             raise ValueError(f"the target {name!r} has {len(classes):,} distinct values: as classes they would need "
                              f"{len(classes):,} outputs, more than --max-classes {max_classes}. For a number to "
