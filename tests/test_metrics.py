@@ -53,3 +53,12 @@ def test_the_report_shows_each_class_and_the_confusion_matrix():
     assert lines[1].split() == ["cat", "0.500", "0.500", "0.500", "2"]
     assert [line.split() for line in lines[-3:]] == [
         ["cat", "1", "1", "0"], ["dog", "0", "1", "0"], ["emu", "1", "0", "1"]]
+
+
+def test_a_report_of_many_classes_is_bounded():
+    K = 60
+    s = metrics.classification(np.arange(K), np.arange(K), K)
+    lines = metrics.format_classification(s, [f"c{k}" for k in range(K)])
+    assert len(lines) == 1 + metrics.SHOWN_CLASSES + 2
+    assert lines[-2].strip() == "… and 10 more classes (chainrule.metrics.classification gives them all)"
+    assert lines[-1].strip() == "confusion matrix: not shown for more than 20 classes"

@@ -80,7 +80,7 @@ def test_an_unseen_category_encodes_as_zeros_and_standardization_uses_training_r
     ([0.5, 1.5, 2.0, 0.5], "regression", "3 distinct numeric values"),
     ([-1, 1, 1, -1], "classification", "2 distinct whole numbers; use --task regression to override"),
     ([0, 1000, 2000, 1000], "classification", "3 distinct whole numbers"),
-    (["yes", "no", "no", None], "classification", "its values are text"),
+    (["yes", "no", "no", None], "classification", "2 distinct text values"),
 ])
 def test_the_task_is_inferred_and_said(values, task, sentence):
     table = Table.from_python({"x": np.zeros(len(values)), "y": values})
@@ -182,3 +182,10 @@ def test_a_dataframe_is_rows_as_they_come():
 def test_python_rows_that_are_not_a_table_are_one_value_error(rows, names, match):
     with pytest.raises(ValueError, match=match):
         Table.from_python(rows, names)
+
+
+def test_a_text_target_of_many_values_needs_the_task_said():
+    table = Table.from_python({"x": np.zeros(150), "name": [f"id{i}" for i in range(150)]})
+    with pytest.raises(ValueError, match="the target 'name' has 150 distinct text values: .* say --task classification"):
+        infer_task(table, "name")
+    assert infer_task(table, "name", "classification")[0] == "classification"

@@ -8,7 +8,11 @@ scikit-learn's ``zero_division=0`` makes it.
 
 import numpy as np
 
-__all__ = ["classification", "confusion_matrix", "format_classification", "format_regression", "regression"]
+__all__ = ["MATRIX_CLASSES", "SHOWN_CLASSES", "classification", "confusion_matrix", "format_classification",
+           "format_regression", "regression"]
+
+SHOWN_CLASSES = 50  # classes a report lists, one line each
+MATRIX_CLASSES = 20  # the most classes whose confusion matrix a report prints (K columns a line)
 
 
 def confusion_matrix(y_true, y_pred, n_classes):
@@ -53,14 +57,20 @@ def format_regression(scores):
 
 
 def format_classification(scores, names):
-    """Each class's precision, recall, F1 and rows, then the confusion matrix (rows: the true class,
-    columns: the predicted one), as lines of text."""
-    names = [str(name) for name in names]
-    width = max(8, *(len(name) for name in names))
+    """Each class's precision, recall, F1 and rows (the first ``SHOWN_CLASSES``), then the confusion
+    matrix (rows: the true class, columns: the predicted one) when it has at most ``MATRIX_CLASSES``
+    classes, as lines of text."""
+    names = [str(name)[:40] for name in names]
+    width = max(8, *(len(name) for name in names[:SHOWN_CLASSES]))
     lines = [f"  {'class':<{width}}  precision  recall     F1  rows"]
-    for k, name in enumerate(names):
+    for k, name in enumerate(names[:SHOWN_CLASSES]):
         lines.append(f"  {name:<{width}}  {scores['precision'][k]:9.3f}  {scores['recall'][k]:6.3f}  "
                      f"{scores['f1'][k]:5.3f}  {scores['support'][k]}")
+    if len(names) > SHOWN_CLASSES:
+        lines.append(f"  … and {len(names) - SHOWN_CLASSES:,} more classes (chainrule.metrics.classification "
+                     "gives them all)")
+    if len(names) > MATRIX_CLASSES:
+        return lines + [f"  confusion matrix: not shown for more than {MATRIX_CLASSES} classes"]
     C = scores["confusion"]
     cell = max(5, len(str(C.max())), *(min(len(name), 12) for name in names))
     lines.append(f"  confusion matrix (rows: true class, columns: predicted)")

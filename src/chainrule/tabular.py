@@ -28,24 +28,31 @@ from . import modelfile
 from .datasets.table import Table, column_list
 from .network import load as load_network
 
-__all__ = ["AUTO_CLASSES", "IMPUTE", "MAX_CATEGORIES", "TASKS", "Model", "Preprocessor", "Target", "infer_task"]
+__all__ = ["AUTO_CLASSES", "AUTO_TEXT_CLASSES", "IMPUTE", "MAX_CATEGORIES", "TASKS", "Model", "Preprocessor", "Target", "infer_task"]
 
 TASKS = ("classification", "regression")
 IMPUTE = ("mean", "median", "most_frequent")
 MAX_CATEGORIES = 50  # a text column with more distinct values is refused (one input each)
 AUTO_CLASSES = 20  # a whole-number target with at most this many distinct values is taken as classes
+AUTO_TEXT_CLASSES = 100  # a text target with more distinct values needs task="classification" said outright
 
 
 def infer_task(table, target, task=None):
     """(task, the sentence that says why): ``task`` when given (refused for a text target and
-    "regression"); else classification for text or at most AUTO_CLASSES distinct whole numbers,
-    regression for other numbers."""
+    "regression"); else classification for text of at most AUTO_TEXT_CLASSES distinct values (more is
+    refused: an id or free text would make one output per row) or at most AUTO_CLASSES distinct whole
+    numbers, regression for other numbers."""
     numbers, present = table.count_numbers(target)
     if numbers * 2 < present:  # a text column (a few numbers among names are names too)
         if task == "regression":
             raise ValueError(f"the target {target!r} holds text ({_first_text(table, target)!r}), which cannot be "
                              "a number to predict; use --task classification")
-        return "classification", f"treating {target!r} as classification: its values are text"
+        cells = table.strings(target)
+        distinct = len(set(cells[~table.missing(target)].tolist()))
+        if task is None and distinct > AUTO_TEXT_CLASSES:
+            raise ValueError(f"the target {target!r} has {distinct:,} distinct text values: as classes, one output "
+                             f"each; if that is what you want, say --task classification (task='classification')")
+        return "classification", f"treating {target!r} as classification: {distinct:,} distinct text values"
     values = np.unique(table.numbers(target)[~table.missing(target)])
     whole = bool(np.all(values == np.round(values)))
     if task is None:
