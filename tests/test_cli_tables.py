@@ -231,3 +231,19 @@ def test_a_missing_target_is_never_imputed(capsys, tmp_path):
                    "--drop-missing")
     status, out, _ = run(capsys, "train", "--data", path, "--target", "y", "--drop-missing", "--epochs", 1)
     assert status == 0 and "dropped 2 row(s)" in out and "18 rows × 1 features" in out
+
+
+def test_predict_scores_only_the_rows_with_a_known_target(capsys, tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("x,label\n" + "".join(f"{i},{'no' if i < 20 else 'yes'}\n" for i in range(40)))
+    assert run(capsys, "train", "--data", path, "--target", "label", "--epochs", 100, "--save", tmp_path / "m.npz",
+               "--quiet")[0] == 0
+    (tmp_path / "new.csv").write_text("x,label\n0,no\n39,\n38,yes\n")
+    status, out, _ = run(capsys, "predict", "--model", tmp_path / "m.npz", "--data", tmp_path / "new.csv", "--out",
+                         tmp_path / "p.csv")
+    assert status == 0 and "scores: loss" in out and "accuracy 1.000" in out and ", 2 rows with a value)" in out
+    assert (tmp_path / "p.csv").read_text() == "label\nno\nyes\nyes\n"
+    (tmp_path / "new.csv").write_text("x,label\n0,maybe\n")
+    status, out, _ = run(capsys, "predict", "--model", tmp_path / "m.npz", "--data", tmp_path / "new.csv", "--out",
+                         tmp_path / "p.csv", "--force")
+    assert status == 0 and "not scored against 'label': the target 'label' holds 'maybe', not one of the model's" in out

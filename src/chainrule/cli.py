@@ -25,16 +25,16 @@ import numpy as np
 
 from . import __version__, datasets, experiments, files, memory, metrics, modelfile, plotting
 from .activations import ACTIVATIONS
-from .datasets.table import DELIMITERS, Table, column_list, read_csv
+from .datasets.table import Table, column_list, read_csv
 from .diagnostics import DiagnosticWarning, diagnose, format_findings
 from .experiments.context import is_output as is_experiment_output
 from .gradcheck import gradcheck
 from .layers import Dense
 from .losses import LOSSES, get_loss
 from .network import Network, load
+from .optimizers import OPTIMIZERS
 from .tabular import IMPUTE, MAX_CATEGORIES, TASKS, Model, Preprocessor, Target, infer_task
 from .tabular import codes as class_codes
-from .optimizers import OPTIMIZERS
 from .tracing import trace as trace_spec
 from .tracing.render import FORMATS
 from .training import evaluate
@@ -193,9 +193,24 @@ def predict(args):
     files.write(args.out, text.getvalue())
     print(f"predictions: {args.out}, {len(table)} rows ({target.task} of {target.name!r})")
     if target.name in table.names:  # the answers are there: how good the predictions are
-        for line in _report(model, "scores", X, target.encode(table), against=f"{target.name!r} in {table.source}"):
-            print(line)
+        _score_predictions(model, table, X)
     return 0
+
+
+def _score_predictions(model, table, X):
+    """Print the scores of the predictions for X against the target column of ``table``, on the rows
+    that have a target; a label the model does not know is said, not scored."""
+    name = model.target.name
+    rows = np.flatnonzero(~table.missing(name))
+    try:
+        y = model.target.encode(table.take(rows))
+    except ValueError as e:
+        print(f"not scored against {name!r}: {e}")
+        return
+    against = f"{name!r} in {table.source}" + (f", {len(rows):,} rows with a value" if len(rows) < len(table) else "")
+    if len(rows):
+        for line in _report(model, "scores", X[rows], y, against=against):
+            print(line)
 
 
 def check(args):

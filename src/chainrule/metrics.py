@@ -73,7 +73,7 @@ def format_classification(scores, names):
         return lines + [f"  confusion matrix: not shown for more than {MATRIX_CLASSES} classes"]
     C = scores["confusion"]
     cell = max(5, len(str(C.max())), *(min(len(name), 12) for name in names))
-    lines.append(f"  confusion matrix (rows: true class, columns: predicted)")
+    lines.append("  confusion matrix (rows: true class, columns: predicted)")
     lines.append(f"  {'':<{width}}  " + " ".join(f"{name[:12]:>{cell}}" for name in names))
     for k, name in enumerate(names):
         lines.append(f"  {name:<{width}}  " + " ".join(f"{n:>{cell}}" for n in C[k]))

@@ -28,7 +28,8 @@ from . import modelfile
 from .datasets.table import Table, column_list
 from .network import load as load_network
 
-__all__ = ["AUTO_CLASSES", "AUTO_TEXT_CLASSES", "IMPUTE", "MAX_CATEGORIES", "TASKS", "Model", "Preprocessor", "Target", "infer_task"]
+__all__ = ["AUTO_CLASSES", "AUTO_TEXT_CLASSES", "IMPUTE", "MAX_CATEGORIES", "TASKS", "Model", "Preprocessor",
+           "Target", "codes", "infer_task"]
 
 TASKS = ("classification", "regression")
 IMPUTE = ("mean", "median", "most_frequent")
@@ -344,6 +345,8 @@ class Model:
     @classmethod
     def load(cls, path, activations=None):
         """The model saved at ``path`` (checked as ``chainrule.modelfile.read`` checks every model file)."""
+        # the section checked here, the network built by chainrule.load (which reads the file again);
+        # Model() checks that the two fit each other, as the file's checks did
         _, _, preprocessing = modelfile.read(path, preprocessing=True)
         if preprocessing is None:
             raise ValueError(f"{path!r} holds a network without its preprocessing (saved by Network.save or an "
