@@ -31,7 +31,7 @@ from .network import load as load_network
 __all__ = ["AUTO_CLASSES", "AUTO_TEXT_CLASSES", "IMPUTE", "MAX_CATEGORIES", "TASKS", "Model", "Preprocessor",
            "Target", "codes", "infer_task"]
 
-TASKS = ("classification", "regression")
+TASKS = modelfile.TASKS  # ("classification", "regression")
 IMPUTE = ("mean", "median", "most_frequent")
 MAX_CATEGORIES = 50  # a text column with more distinct values is refused (one input each)
 AUTO_CLASSES = 20  # a whole-number target with at most this many distinct values is taken as classes
