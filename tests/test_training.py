@@ -85,7 +85,7 @@ def test_history_records_every_epoch():
         assert len(getattr(h, key)) == 6, key
     assert all(len(n) == 2 and all(v > 0 for v in n) for n in h.grad_norms)
     assert h.loss[-1] < h.loss[0]
-    assert set(h.as_dict()) >= {"loss", "accuracy", "val_loss", "grad_norms", "stop_reason"}
+    assert set(h.as_dict()) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "grad_norms", "time"}
     # regression: no accuracy
     h = cr.Network([cr.Dense(2, 1)], loss="mse", seed=0).fit(X, X[:, :1], epochs=2, progress=False)
     assert h.accuracy == [] and len(h.loss) == 2
