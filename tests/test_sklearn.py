@@ -244,6 +244,7 @@ def test_callbacks_and_diagnostics_reach_the_loop():
     (dict(validation_fraction=1.0), "validation_fraction"),
     (dict(loss="mse"), "MLPClassifier loss must be"),
     (dict(dtype="int8"), "dtype"),
+    (dict(init="lecun"), "init must be 'sklearn' or one of"),
 ])
 def test_bad_parameters_are_named(params, message):
     with pytest.raises(ValueError, match=message):
@@ -254,3 +255,21 @@ def test_one_class_is_refused():
     X, _ = classification(2)
     with pytest.raises(ValueError, match="at least 2 classes"):
         MLPClassifier().fit(X, np.zeros(len(X)))
+
+
+def test_initial_weights_are_drawn_as_scikit_learn_draws_them_or_by_a_chainrule_initializer():
+    """init="sklearn": W and b uniform within ±√(6/(fan_in + fan_out)) (√(2/…) for logistic), spread over
+    the whole interval; a chainrule initializer's name: its draw, biases 0."""
+    X, y = classification(2, n=30)
+    for activation, k in (("relu", 6.0), ("logistic", 2.0)):
+        clf = MLPClassifier(hidden_layer_sizes=(300,), activation=activation, max_iter=1, learning_rate_init=1e-12,
+                            random_state=0).fit(X, y)
+        bound = np.sqrt(k / (5 + 300))
+        W, b = clf.coefs_[0], clf.intercepts_[0]
+        assert np.abs(W).max() <= bound and np.abs(W).max() > 0.99 * bound and abs(W.mean()) < 0.05 * bound
+        np.testing.assert_allclose(np.std(W), bound / np.sqrt(3), rtol=0.05)  # a uniform's std
+        assert np.abs(b).max() <= bound and b.std() > 0.4 * bound
+    he = MLPClassifier(hidden_layer_sizes=(300,), init="he_normal", max_iter=1, learning_rate_init=1e-12,
+                       random_state=0).fit(X, y)
+    np.testing.assert_allclose(np.std(he.coefs_[0]), np.sqrt(2 / 5), rtol=0.1)
+    assert np.abs(he.intercepts_[0]).max() < 1e-11  # 0, and one step of at most the rate 1e-12

@@ -17,7 +17,7 @@ ESTIMATORS = [
     MLPRegressor(hidden_layer_sizes=(16,), max_iter=200, learning_rate_init=0.01, random_state=0),
     MLPClassifier(hidden_layer_sizes=(8, 8), activation="tanh", solver="sgd", learning_rate_init=0.1, max_iter=100,
                   class_weight="balanced", random_state=0),
-    MLPRegressor(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.001, early_stopping=True, max_iter=100,
+    MLPRegressor(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.002, early_stopping=True, max_iter=300,
                  random_state=0),
     MLPClassifier(hidden_layer_sizes=(16,), early_stopping=True, learning_rate_init=0.01, random_state=0),
     MLPClassifier(hidden_layer_sizes=(16,), dtype="float32", learning_rate_init=0.01, random_state=0),

@@ -23,7 +23,10 @@ They take scikit-learn's parameter names where the meaning is the same as in
   weights of the best validation score are restored.
 
 chainrule's own parameters: ``loss`` and ``output_activation`` (another loss or output layer than
-the task's default), ``dtype`` ("float64" or "float32"), ``diagnostics`` and ``callbacks`` (as
+the task's default), ``init`` ("sklearn", the default: scikit-learn's initial weights and biases,
+uniform within Glorot's bound, so that the same settings give results of the same distribution; or
+a chainrule initializer's name, such as "he_normal", with zero biases), ``dtype`` ("float64" or
+"float32"), ``diagnostics`` and ``callbacks`` (as
 ``Network.fit`` takes them). ``diagnostics`` is False by default here, as ``verbose`` is in
 scikit-learn: an estimator is fitted many times over by cross-validation and grid searches, where a
 warning per fit drowns the output and the checks cost time each fit; turn it on to ask why a fit
@@ -43,6 +46,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import validation
 from .callbacks import Callback
+from .initializers import INITIALIZERS
 from .layers import Dense
 from .network import Network
 from .optimizers import SGD, Adam
@@ -101,14 +105,15 @@ class _MLP(BaseEstimator):
                  batch_size="auto", learning_rate_init=0.001, max_iter=200, shuffle=True, random_state=None,
                  tol=1e-4, warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 loss=None, output_activation=None, dtype="float64", diagnostics=False, callbacks=None):
+                 loss=None, output_activation=None, init="sklearn", dtype="float64", diagnostics=False,
+                 callbacks=None):
         self.hidden_layer_sizes, self.activation, self.solver = hidden_layer_sizes, activation, solver
         self.alpha, self.batch_size, self.learning_rate_init = alpha, batch_size, learning_rate_init
         self.max_iter, self.shuffle, self.random_state, self.tol = max_iter, shuffle, random_state, tol
         self.warm_start, self.momentum, self.nesterovs_momentum = warm_start, momentum, nesterovs_momentum
         self.early_stopping, self.validation_fraction = early_stopping, validation_fraction
         self.beta_1, self.beta_2, self.epsilon, self.n_iter_no_change = beta_1, beta_2, epsilon, n_iter_no_change
-        self.loss, self.output_activation, self.dtype = loss, output_activation, dtype
+        self.loss, self.output_activation, self.init, self.dtype = loss, output_activation, init, dtype
         self.diagnostics, self.callbacks = diagnostics, callbacks
 
     # ---- fitted attributes in scikit-learn's layout -------------------------------------------
@@ -171,11 +176,24 @@ class _MLP(BaseEstimator):
         return Adam(self.learning_rate_init, betas=(self.beta_1, self.beta_2), eps=self.epsilon)
 
     def _new_network(self, sizes, n_in, n_out, seed):
-        """The network: ``sizes`` hidden layers of the activation, then the task's output layer."""
-        act, (loss, output) = ACTIVATIONS[self.activation], self._loss_and_output(n_out)
-        widths = [n_in] + sizes + [n_out]
-        layers = [Dense(a, b, act) for a, b in zip(widths[:-2], widths[1:-1])] + [Dense(widths[-2], n_out, output)]
+        """The network: ``sizes`` hidden layers of the activation, then the task's output layer, its
+        weights drawn as ``init`` says from the generator of ``seed``."""
+        (loss, output), widths = self._loss_and_output(n_out), [n_in] + sizes + [n_out]
+        acts = [ACTIVATIONS[self.activation]] * len(sizes) + [output]
+        rng = np.random.default_rng(seed)
+        layers = [Dense(a, b, act, init=self._initial(rng, a, b)) for a, b, act in zip(widths, widths[1:], acts)]
         return Network(layers, loss=loss, seed=seed, dtype=validation.dtype(self.dtype), l2=float(self.alpha))
+
+    def _initial(self, rng, fan_in, fan_out):
+        """A layer's ``init``: scikit-learn's draw for "sklearn" — W and b uniform in ±√(k/(fan_in +
+        fan_out)), k = 2 for the logistic activation and 6 otherwise (Glorot's bound) — or the name of
+        a chainrule initializer (biases 0)."""
+        if self.init != "sklearn":
+            if self.init not in INITIALIZERS:
+                raise ValueError(f"init must be 'sklearn' or one of {', '.join(INITIALIZERS)}, got {self.init!r}")
+            return self.init
+        bound = np.sqrt((2.0 if self.activation == "logistic" else 6.0) / (fan_in + fan_out))
+        return rng.uniform(-bound, bound, (fan_in, fan_out)), rng.uniform(-bound, bound, fan_out)
 
     def _fit(self, X, y, sample_weight, incremental, classes=None):
         sizes = self._check_options()
@@ -274,15 +292,15 @@ class MLPClassifier(ClassifierMixin, _MLP):
                  batch_size="auto", learning_rate_init=0.001, max_iter=200, shuffle=True, random_state=None,
                  tol=1e-4, warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 loss=None, output_activation=None, dtype="float64", diagnostics=False, callbacks=None,
-                 class_weight=None):
+                 loss=None, output_activation=None, init="sklearn", dtype="float64", diagnostics=False,
+                 callbacks=None, class_weight=None):
         super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
                          learning_rate_init=learning_rate_init, max_iter=max_iter, shuffle=shuffle,
                          random_state=random_state, tol=tol, warm_start=warm_start, momentum=momentum,
                          nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
                          validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
                          n_iter_no_change=n_iter_no_change, loss=loss, output_activation=output_activation,
-                         dtype=dtype, diagnostics=diagnostics, callbacks=callbacks)
+                         init=init, dtype=dtype, diagnostics=diagnostics, callbacks=callbacks)
         self.class_weight = class_weight
 
     def partial_fit(self, X, y, sample_weight=None, classes=None):
