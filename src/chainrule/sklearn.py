@@ -67,12 +67,11 @@ class _Stopper(Callback):
     def __init__(self, estimator, tol, patience, validation=None):
         self.estimator, self.tol, self.patience, self.validation = estimator, tol, patience, validation
         self.best_weights = None
-        est = estimator
-        if validation is None:
-            est.best_loss_ = getattr(est, "best_loss_", None) or np.inf
-        else:
-            est.validation_scores_ = getattr(est, "validation_scores_", None) or []
-            est.best_validation_score_ = getattr(est, "best_validation_score_", None) or -np.inf
+        est = estimator  # its best_loss_ (or validation scores) carry over from a warm start, if any
+        if validation is None and est.best_loss_ is None:
+            est.best_loss_ = np.inf
+        if validation is not None and est.validation_scores_ is None:
+            est.validation_scores_, est.best_validation_score_ = [], -np.inf
 
     def on_epoch_end(self, trainer, epoch, logs):
         est = self.estimator
@@ -352,8 +351,8 @@ class MLPClassifier(ClassifierMixin, _MLP):
             return np.log(self.predict_proba(X))
 
     def decision_function(self, X):
-        """The output layer's logits z: shape (n,) for two classes (z > 0 predicts ``classes_[1]``),
-        (n, n_classes) otherwise."""
+        """The output layer's logits z: shape (n,) for one sigmoid unit (two classes and the default
+        loss; z > 0 predicts ``classes_[1]``), (n, n_classes) for a softmax."""
         check_is_fitted(self)
         X = self.network_.check_X(validate_data(self, X, reset=False, dtype=(np.float64, np.float32)))
         ws = self.network_.new_workspace(len(X))
