@@ -205,6 +205,11 @@ def test_stopping_rules():
     reg = MLPRegressor(hidden_layer_sizes=(8,), max_iter=2000, tol=1e-3, n_iter_no_change=3,
                        learning_rate_init=0.01, random_state=0).fit(*regression(1))
     assert reg.n_iter_ < 2000 and reg.best_loss_ == min(reg.loss_curve_)
+    small = MLPRegressor(hidden_layer_sizes=(4,), early_stopping=True, max_iter=5, random_state=0)
+    small.fit(*regression(1, n=8))  # 10% of 8 rows is one: two are held out, since an R² needs two
+    assert np.isfinite(small.validation_scores_).all()
+    with pytest.raises(ValueError, match="1 sample"):
+        small.fit(np.ones((1, 4)), [1.0])
     with pytest.warns(ConvergenceWarning, match="max_iter=2"):
         MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(*regression(1))
 

@@ -240,16 +240,16 @@ class _MLP(BaseEstimator):
 
     def _hold_out(self, X, y, Y, w, rng):
         """(X, Y, w) of the training rows and (X_val, y_val, w_val) of the ``validation_fraction`` held
-        out, stratified by class for a classifier where each part can hold every class (as
-        scikit-learn's MLP), at random otherwise."""
-        n = len(X)
-        n_val = int(np.ceil(self.validation_fraction * n))
-        if not 1 <= n_val < n:
+        out (at least 2 rows for a regressor), stratified by class for a classifier where each part
+        can hold every class (as scikit-learn's MLP), at random otherwise."""
+        n, classifier = len(X), isinstance(self, ClassifierMixin)
+        n_val = max(int(np.ceil(self.validation_fraction * n)), 1 if classifier else 2)  # an R² needs 2 rows
+        if not n_val < n:
             raise ValueError(f"early_stopping holds out validation_fraction={self.validation_fraction:g} of {n} "
                              f"sample{'s' * (n != 1)}, which leaves none to validate or to train on; give more "
                              "samples, another validation_fraction, or early_stopping=False")
         stratify = None
-        if isinstance(self, ClassifierMixin):
+        if classifier:
             counts = np.unique(y, return_counts=True)[1]
             stratify = y if counts.min() >= 2 and min(n_val, n - n_val) >= len(counts) else None
         parts = train_test_split(X, Y, y, *([] if w is None else [w]), test_size=n_val, random_state=rng,
