@@ -278,3 +278,9 @@ def test_initial_weights_are_drawn_as_scikit_learn_draws_them_or_by_a_chainrule_
                        random_state=0).fit(X, y)
     np.testing.assert_allclose(np.std(he.coefs_[0]), np.sqrt(2 / 5), rtol=0.1)
     assert np.abs(he.intercepts_[0]).max() < 1e-11  # 0, and one step of at most the rate 1e-12
+
+
+def test_several_labels_per_row_are_refused():
+    X, y = classification(2)
+    with pytest.raises(ValueError, match="1d array"):  # one label a row (multi-label is not supported)
+        MLPClassifier(max_iter=1).fit(X, np.column_stack([y, 1 - y]))

@@ -41,7 +41,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, compute_sample_weight
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import validation
@@ -326,10 +326,7 @@ class MLPClassifier(ClassifierMixin, _MLP):
     def _targets(self, y, first, classes):
         """y as the network's targets: 0/1 for bce, class indices for cross_entropy; ``classes_`` set on
         the first fit (from ``classes`` or from y)."""
-        check_classification_targets(y)
-        kind = type_of_target(y)
-        if kind not in ("binary", "multiclass"):
-            raise ValueError(f"MLPClassifier takes one label per row (binary or multiclass), got {kind} targets")
+        check_classification_targets(y)  # y is one column (validate_data): binary or multiclass labels
         if first:
             self.classes_ = np.unique(y if classes is None else np.asarray(classes))
             if len(self.classes_) < 2:
