@@ -284,3 +284,18 @@ def test_several_labels_per_row_are_refused():
     X, y = classification(2)
     with pytest.raises(ValueError, match="1d array"):  # one label a row (multi-label is not supported)
         MLPClassifier(max_iter=1).fit(X, np.column_stack([y, 1 - y]))
+
+
+def test_chainrules_own_loss_and_output_choices():
+    X, y = classification(2)
+    soft = MLPClassifier(hidden_layer_sizes=(8,), loss="cross_entropy", max_iter=300, learning_rate_init=0.01,
+                         random_state=0).fit(X, y)
+    assert soft.network_.n_out == 2 and soft.network_.layers[-1].activation.name == "softmax"
+    assert soft.predict_proba(X).shape == (60, 2) and soft.decision_function(X).shape == (60, 2)
+    assert soft.score(X, y) > 0.9
+    Xr, yr = regression(1)
+    reg = MLPRegressor(hidden_layer_sizes=(8,), loss="mse", output_activation="tanh", max_iter=5, random_state=0)
+    net = reg.fit(Xr, np.tanh(yr)).network_
+    assert net.loss.name == "mse" and net.layers[-1].activation.name == "tanh"
+    with pytest.raises(ValueError, match="loss='bce' is for two classes"):
+        MLPClassifier(loss="bce", max_iter=1).fit(*classification(3))
