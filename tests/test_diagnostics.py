@@ -293,12 +293,12 @@ def test_diagnostics_off_shows_and_keeps_nothing():
     assert history.findings == []
 
 
-def test_history_as_dict_has_the_findings_and_the_statistics():
+def test_history_keeps_the_findings_and_the_statistics():
     net, X, y, options = PROBLEMS["init_scale"]()
     history, _ = train(net, X, y, epochs=2, **options)
-    d = history.as_dict()
-    assert d["findings"][0]["code"] == "init_scale" and d["findings"][0]["layer"] == 1
-    stats = d["diagnostics"]
+    finding = history.findings[0].as_dict()
+    assert finding["code"] == "init_scale" and finding["layer"] == 1
+    stats = history.diagnostics.as_dict()
     assert set(stats) == {"dead_fraction", "saturated_fraction", "update_ratio"}
     dead, saturated, ratio = stats["dead_fraction"][0], stats["saturated_fraction"][0], stats["update_ratio"][0]
     assert dead[0] is not None and dead[1] is None  # layer 1 ReLU; the softmax output has no dead units
@@ -443,3 +443,26 @@ def test_a_bad_batch_size_gets_fits_message_before_any_check(batch_size):
                  lambda: check_before(net, *net.check_data(X, y), batch_size=batch_size)):
         with pytest.raises(ValueError, match="batch_size must be None"):
             call()
+
+
+def _codes(net, X, y, **options):
+    history, _ = train(net, X, y, epochs=1, **options)
+    return [f.code for f in history.findings]
+
+
+def test_init_scale_judges_initial_weights_only(tmp_path):
+    """The small 0.01·N(0, 1) start is found; once the network has trained (its weights no longer the
+    initializer's), a second fit of it, a copy of it, or the same weights read from a file, is not
+    told to re-initialize, even where the weights are still that small."""
+    net, X, y, options = PROBLEMS["init_scale"]()
+    options["optimizer"] = cr.SGD(1e-9)  # steps that leave the weights as small as they started
+    assert "init_scale" in _codes(net, X, y, **options)
+    assert net.initial_weights is False
+    assert "init_scale" not in _codes(net, X, y, **options)
+    assert "init_scale" not in _codes(net.copy(np.float32), X, y, **options)
+    net.save(tmp_path / "m.npz")
+    loaded = cr.load(tmp_path / "m.npz")
+    assert loaded.initial_weights is False and "init_scale" not in _codes(loaded, X, y, **options)
+    fresh = _digits_net(init="small_normal")
+    fresh.theta[...] = loaded.theta  # the same arrays in a network built with them: judged
+    assert "init_scale" in _codes(fresh, X, y, **options)

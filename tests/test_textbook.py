@@ -107,6 +107,20 @@ def test_fast_engine_equals_the_textbook_on_random_networks(seed):
     assert_engines_agree(net, X, y, 1e-12, description)
 
 
+@pytest.mark.parametrize("seed", range(60))
+def test_fast_engine_equals_the_textbook_with_sample_weights(seed):
+    rng = np.random.default_rng(30_000 + seed)
+    net, X, y, description = unsaturated_network(rng)
+    w = rng.uniform(0.0, 3.0, len(X)) + 0.01
+    loss = net.backward(X, y, sample_weight=w)
+    book_loss, book_grads = textbook.backprop(net, *net.check_data(X, y), w=w)
+    assert_same(loss, book_loss, 1e-12, f"weighted loss of {description}")
+    for l, (layer, (book_dW, book_db)) in enumerate(zip(net.layers, book_grads), start=1):
+        assert_same(layer.dW, book_dW, 1e-12, f"weighted dW{l} of {description}")
+        if layer.bias:
+            assert_same(layer.db, book_db, 1e-12, f"weighted db{l} of {description}")
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_fast_engine_equals_the_textbook_in_float32(seed):
     net, X, y, description = unsaturated_network(np.random.default_rng(10_000 + seed), dtype=np.float32)

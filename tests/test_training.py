@@ -85,7 +85,7 @@ def test_history_records_every_epoch():
         assert len(getattr(h, key)) == 6, key
     assert all(len(n) == 2 and all(v > 0 for v in n) for n in h.grad_norms)
     assert h.loss[-1] < h.loss[0]
-    assert set(h.as_dict()) >= {"loss", "accuracy", "val_loss", "grad_norms", "stop_reason"}
+    assert set(h.as_dict()) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "grad_norms", "time"}
     # regression: no accuracy
     h = cr.Network([cr.Dense(2, 1)], loss="mse", seed=0).fit(X, X[:, :1], epochs=2, progress=False)
     assert h.accuracy == [] and len(h.loss) == 2
@@ -158,3 +158,20 @@ def test_progress_bar_only_on_a_terminal(monkeypatch):
             monkeypatch.delenv("CI", raising=False)
         xor_net(0).fit(XOR_X, XOR_Y, epochs=3, progress=progress)
         assert ("epoch 3/3" in stream.getvalue()) == shown, (is_tty, ci, progress)
+
+
+def test_history_as_dict_is_a_table_of_one_row_per_epoch():
+    pd = pytest.importorskip("pandas")
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = (X[:, 0] > 0).astype(int)
+    net = cr.Network([cr.Dense(2, 3, "tanh"), cr.Dense(3, 1, "sigmoid")], loss="bce", seed=0)
+    with pytest.warns(cr.DiagnosticWarning):
+        h = net.fit(X, y, epochs=30, validation_split=0.25, early_stopping=cr.EarlyStopping(3, min_delta=1.0),
+                    optimizer=cr.SGD(1e-6), progress=False)
+    assert h.stop_reason and h.findings and h.epochs == 4  # a stop reason and findings, kept as attributes
+    frame = pd.DataFrame(h.as_dict())
+    assert list(frame["epoch"]) == list(range(1, h.epochs + 1)) and frame["loss"].tolist() == h.loss
+    assert {"accuracy", "val_loss", "val_accuracy", "grad_norms", "time"} <= set(frame.columns)
+    regression = cr.Network([cr.Dense(2, 1)], seed=0).fit(X, X[:, :1], epochs=3, progress=False).as_dict()
+    assert set(regression) == {"epoch", "loss", "grad_norms", "time"}  # no empty series: no accuracy
+    assert pd.DataFrame(regression).shape == (3, 4)

@@ -4,6 +4,11 @@ Every loss is a mean (PyTorch's default reduction), and the 1/N of that mean is 
 here, once: the gradients and deltas returned already contain it, so the layers'
 ∂L/∂W = a_prevᵀ δ and ∂L/∂b = Σ_rows δ are plain sums over the batch.
 
+With per-row weights ``w`` (``sample_weight``) the mean over rows is a weighted one,
+L = Σ_n w_n ℓ_n / Σ_n w_n with ℓ_n row n's term, and the 1/N of each gradient and delta becomes
+w_n/Σw: a row of weight 2 counts as that row twice. Every method that computes L or its gradient
+takes ``w=None``; without it the code is the unweighted one, unchanged.
+
 For a sigmoid output with ``bce`` and a softmax output with ``cross_entropy`` the
 output delta simplifies to δ = (ŷ − y)/N (the chain rule through σ′ = ŷ(1 − ŷ), or through the
 softmax Jacobian, cancels the loss's denominator), with ŷ the output layer's stable σ(z) or
@@ -16,6 +21,7 @@ writes it. ``grad`` and ``fused_delta`` take an optional ``out`` buffer, so that
 memory instead of allocating.
 """
 
+import inspect
 import math
 
 import numpy as np
@@ -43,9 +49,22 @@ def _mean(x):
     return float(np.add.reduce(x, axis=None)) / x.size
 
 
-def _fraction(hits):
-    """The fraction of True entries."""
-    return np.count_nonzero(hits) / hits.size
+def _weighted_sum(x, w):
+    """Σ_n (w_n/Σw) Σ_k x_nk: each row's sum over the outputs, averaged over the rows with weights w."""
+    return float(np.dot(w, np.add.reduce(x, axis=1))) / float(np.add.reduce(w))
+
+
+def _shares(w, k):
+    """The column (w_n/(Σw·k)): in a gradient or delta it takes the place of 1/(N·k), so that the
+    mean over rows it stands for is weighted by w."""
+    return (w / (np.add.reduce(w) * k))[:, None]
+
+
+def _fraction(hits, w=None):
+    """The fraction of True entries; with row weights w, each row's fraction weighted by w."""
+    if w is None:
+        return np.count_nonzero(hits) / hits.size
+    return float(np.dot(w, hits.reshape(len(w), -1).mean(axis=1))) / float(np.add.reduce(w))
 
 
 def _log_softmax(z):
@@ -56,8 +75,8 @@ def _log_softmax(z):
 
 
 def _capped_mean(w, x, n):
-    """Σ (w/n)·min(x, M/4) for terms x ≥ 0 and weights w ≥ 0 whose w/n sum to at most 1, M the largest
-    float: the loss where its sum overflowed on finite logits (on non-finite ones it is inf or NaN, as
+    """Σ (w/n)·min(x, M/4) for terms x ≥ 0 and weights w ≥ 0 (broadcast against x) whose w/n sum to at
+    most 1, M the largest float: the loss where its sum overflowed on finite logits (on non-finite ones it is inf or NaN, as
     it should be). Its true value is then beyond or near the float range; this one is finite (at
     most M/4), and 0·∞ gives 0, not NaN."""
     cap = np.finfo(x.dtype).max / 4
@@ -78,8 +97,12 @@ class Loss:
     logits (log_a, the log of that activation of z that its forward pass leaves, when at hand),
     ``fused_delta(a, y)`` that delta.
 
+    Each of them takes ``w=None``, the rows' weights (see the module's docstring), and so does
+    ``accuracy``.
+
     Your own: a subclass with ``name``, ``value(a, y)`` and ``grad(a, y, out=None)``, registered
-    with ``chainrule.losses.register``.
+    with ``chainrule.losses.register``; give them (and ``accuracy``) a parameter ``w=None`` too, and
+    it trains with sample weights.
     """
 
     name = None
@@ -111,6 +134,14 @@ class Loss:
         """Whether this loss computes the output delta from the logits of this output activation."""
         return self.fuses is not None and type(activation) is self.fuses
 
+    def takes_weights(self):
+        """Whether the methods that compute L or its gradient take the rows' weights ``w`` (the
+        library's own losses do): ``value`` and ``grad``, ``fused_value`` and ``fused_delta`` when
+        the loss fuses, ``accuracy`` when it classifies."""
+        names = ["value", "grad"] + ["fused_value", "fused_delta"] * (self.fuses is not None)
+        names += ["accuracy"] * self.classification
+        return all("w" in inspect.signature(getattr(self, name)).parameters for name in names)
+
     def uninformative(self, Y):
         """The loss of an output that knows nothing (``uninformative_output`` for every target)."""
         return float(self.value(np.full_like(Y, self.uninformative_output), Y))
@@ -127,8 +158,9 @@ class Loss:
             )
         return numeric_array("y", y, dtype)
 
-    def accuracy(self, a, y):
-        """Fraction of correct predictions, for classification losses; None otherwise."""
+    def accuracy(self, a, y, w=None):
+        """Fraction of correct predictions (weighted by the rows' weights w), for classification
+        losses; None otherwise."""
         return None
 
     def probabilities(self, a):
@@ -147,13 +179,13 @@ class MSE(Loss):
     term, term_grad = "({a} − {t})²", "2·({a} − {t})"
     definition = "mse, L = (1/(N·K))·Σₙ Σₖ (a[L][k] − t[k])², the mean over the N samples and K outputs"
 
-    def value(self, a, y):
-        return _mean((a - y) ** 2)
+    def value(self, a, y, w=None):
+        return _mean((a - y) ** 2) if w is None else _weighted_sum((a - y) ** 2, w) / a.shape[1]
 
-    def grad(self, a, y, out=None):
-        """∂L/∂ŷ = 2(ŷ − y)/(N·K)."""
+    def grad(self, a, y, out=None, w=None):
+        """∂L/∂ŷ = 2(ŷ − y)/(N·K); weighted, 2(ŷ − y)·w_n/(Σw·K)."""
         out = np.subtract(a, y, out=out)
-        out *= 2.0 / a.size
+        out *= 2.0 / a.size if w is None else _shares(w, a.shape[1] / 2)
         return out
 
 
@@ -167,13 +199,15 @@ class HalfSSE(Loss):
     definition = ("half_sse, L = (1/N)·Σₙ ½·Σₖ (a[L][k] − t[k])², half the squared error summed over the "
                   "outputs, averaged over the N samples")
 
-    def value(self, a, y):
+    def value(self, a, y, w=None):
+        if w is not None:
+            return 0.5 * _weighted_sum((a - y) ** 2, w)
         return 0.5 * float(np.add.reduce((a - y) ** 2, axis=None)) / a.shape[0]
 
-    def grad(self, a, y, out=None):
-        """∂L/∂ŷ = (ŷ − y)/N."""
+    def grad(self, a, y, out=None, w=None):
+        """∂L/∂ŷ = (ŷ − y)/N; weighted, (ŷ − y)·w_n/Σw."""
         out = np.subtract(a, y, out=out)
-        out *= 1.0 / a.shape[0]
+        out *= 1.0 / a.shape[0] if w is None else _shares(w, 1)
         return out
 
 
@@ -202,7 +236,7 @@ class BCE(Loss):
             )
         return y
 
-    def value(self, a, y):
+    def value(self, a, y, w=None):
         if ((a < 0) | (a > 1)).any():
             raise ValueError(
                 f"bce needs probabilities in [0, 1], but the network output values in [{a.min():g}, {a.max():g}]; "
@@ -211,36 +245,54 @@ class BCE(Loss):
         with np.errstate(divide="ignore"):
             log_p = np.maximum(np.log(a), -100)
             log_q = np.maximum(np.log1p(-a), -100)
-        return -_mean(y * log_p + (1 - y) * log_q)
+        terms = y * log_p + (1 - y) * log_q
+        return -_mean(terms) if w is None else -_weighted_sum(terms, w) / a.shape[1]
 
-    def grad(self, a, y, out=None):
-        """∂L/∂ŷ = (ŷ − y) / (ŷ(1 − ŷ)) / (N·K), the denominator kept ≥ 1e-12 as PyTorch does."""
-        return np.divide(a - y, np.maximum(a * (1 - a), 1e-12) * a.size, out=out)
+    def grad(self, a, y, out=None, w=None):
+        """∂L/∂ŷ = (ŷ − y) / (ŷ(1 − ŷ)) / (N·K), the denominator kept ≥ 1e-12 as PyTorch does;
+        weighted, w_n/(Σw·K) in place of 1/(N·K)."""
+        if w is None:
+            return np.divide(a - y, np.maximum(a * (1 - a), 1e-12) * a.size, out=out)
+        out = np.divide(a - y, np.maximum(a * (1 - a), 1e-12), out=out)
+        out *= _shares(w, a.shape[1])
+        return out
 
-    def fused_value(self, z, y, log_a=None):
+    def fused_value(self, z, y, log_a=None, w=None):
         """With ŷ = σ(z): −log σ(z) = softplus(−z) and −log(1 − σ(z)) = softplus(z), so
         L = mean[y softplus(−z) + (1 − y) softplus(z)] — each term accurate, no cancellation
         when a confident output is right. ``log_a`` = log σ(z) = −softplus(−z) from the forward
         pass, when given, saves computing it again."""
+        if w is not None:
+            return self._weighted_fused_value(z, y, log_a, w)
         minus_y_log_a = _dot(y, _softplus(-z)) if log_a is None else -_dot(y, log_a)  # −Σ y log σ(z)
         loss = (minus_y_log_a + _dot(CONST[1, z.dtype] - y, _softplus(z))) / z.size
         if math.isfinite(loss) or not np.isfinite(z).all():
             return loss
         return _capped_mean(y, _softplus(-z), z.size) + _capped_mean(1 - y, _softplus(z), z.size)
 
+    def _weighted_fused_value(self, z, y, log_a, w):
+        """L = Σ_n (w_n/Σw) mean_k [y softplus(−z) + (1 − y) softplus(z)], the same terms as above."""
+        minus_log_a = _softplus(-z) if log_a is None else -log_a  # −log σ(z)
+        loss = _weighted_sum(y * minus_log_a + (1 - y) * _softplus(z), w) / z.shape[1]
+        if math.isfinite(loss) or not np.isfinite(z).all():
+            return loss
+        r = _shares(w, 1)
+        return _capped_mean(y * r, minus_log_a, z.shape[1]) + _capped_mean((1 - y) * r, _softplus(z), z.shape[1])
+
     def uninformative(self, Y):
         """ŷ = ½ for every target: −[y log ½ + (1 − y) log ½] = ln 2, whatever y in [0, 1]."""
         return math.log(2)
 
-    def fused_delta(self, a, y, out=None):
-        """δ = ∂L/∂z = (σ(z) − y)/(N·K), with a = σ(z) from the forward pass."""
+    def fused_delta(self, a, y, out=None, w=None):
+        """δ = ∂L/∂z = (σ(z) − y)/(N·K), with a = σ(z) from the forward pass; weighted,
+        (σ(z) − y)·w_n/(Σw·K)."""
         out = np.subtract(a, y, out=out)
-        out *= CONST[1.0 / a.size, a.dtype]
+        out *= CONST[1.0 / a.size, a.dtype] if w is None else _shares(w, a.shape[1])
         return out
 
-    def accuracy(self, a, y):
+    def accuracy(self, a, y, w=None):
         half = CONST[0.5, a.dtype]
-        return _fraction(np.greater(a, half) == np.greater(y, half))
+        return _fraction(np.greater(a, half) == np.greater(y, half), w)
 
 
 @register
@@ -286,40 +338,42 @@ class CrossEntropy(Loss):
             )
         return y
 
-    def value(self, a, y):
-        return self.fused_value(a, y)
+    def value(self, a, y, w=None):
+        return self.fused_value(a, y, w=w)
 
-    def grad(self, a, y, out=None):
-        """∂L/∂ŷ = (softmax(ŷ) − y)/N with ŷ taken as logits."""
-        return self.fused_delta(_softmax(a, out=out), y, out=out)
+    def grad(self, a, y, out=None, w=None):
+        """∂L/∂ŷ = (softmax(ŷ) − y)/N with ŷ taken as logits (weighted: w_n/Σw for 1/N)."""
+        return self.fused_delta(_softmax(a, out=out), y, out=out, w=w)
 
-    def fused_value(self, z, y, log_a=None):
+    def fused_value(self, z, y, log_a=None, w=None):
         """L = −(1/N) Σ y ⊙ log softmax(z) from the logits z, each log softmax(z) = (z − max z) −
         log Σ_j e^(z_j − max z) formed row by row before the sum (no cancellation when a confident
-        output is right); ``log_a`` is log softmax(z) when the forward pass left it."""
+        output is right); ``log_a`` is log softmax(z) when the forward pass left it. Weighted:
+        −Σ_n (w_n/Σw) Σ_k y log softmax(z)."""
         log_p = _log_softmax(z) if log_a is None else log_a
-        loss = -_dot(y, log_p) / z.shape[0]
+        loss = -_dot(y, log_p) / z.shape[0] if w is None else -_weighted_sum(y * log_p, w)
         if math.isfinite(loss) or not np.isfinite(z).all():
             return loss
-        return _capped_mean(y, -log_p, z.shape[0])
+        return _capped_mean(y, -log_p, z.shape[0]) if w is None else _capped_mean(y * _shares(w, 1), -log_p, 1)
 
     def uninformative(self, Y):
         """Logits 0, softmax 1/K for every class: −(1/N) Σ y log(1/K) = ln K · (Σ y)/N, ln K for rows
         that sum to 1."""
         return math.log(Y.shape[1]) * float(np.sum(Y)) / len(Y)
 
-    def fused_delta(self, a, y, out=None):
-        """δ = ∂L/∂z = (softmax(z) − y)/N, with a = softmax(z) from the forward pass."""
+    def fused_delta(self, a, y, out=None, w=None):
+        """δ = ∂L/∂z = (softmax(z) − y)/N, with a = softmax(z) from the forward pass; weighted,
+        (softmax(z) − y)·w_n/Σw."""
         out = np.subtract(a, y, out=out)
-        out *= CONST[1.0 / a.shape[0], a.dtype]
+        out *= CONST[1.0 / a.shape[0], a.dtype] if w is None else _shares(w, 1)
         return out
 
     def probabilities(self, a):
         """softmax(a): the output taken as logits."""
         return _softmax(a)
 
-    def accuracy(self, a, y):
-        return _fraction(a.argmax(axis=1) == y.argmax(axis=1))
+    def accuracy(self, a, y, w=None):
+        return _fraction(a.argmax(axis=1) == y.argmax(axis=1), w)
 
 
 @register
@@ -341,21 +395,23 @@ class Hinge(Loss):
             )
         return y
 
-    def value(self, a, y):
+    def value(self, a, y, w=None):
         margins = np.maximum(0, 1 - y * a)
-        loss = _mean(margins)
+        loss = _mean(margins) if w is None else _weighted_sum(margins, w) / a.shape[1]
         if math.isfinite(loss) or not np.isfinite(a).all():
             return loss
-        return _capped_mean(np.ones_like(margins), margins, margins.size)
+        if w is None:
+            return _capped_mean(np.ones_like(margins), margins, margins.size)
+        return _capped_mean(_shares(w, 1), margins, a.shape[1])  # the column of shares, broadcast over outputs
 
-    def grad(self, a, y, out=None):
-        """∂L/∂ŷ = −y/(N·K) where the margin y ŷ < 1, else 0."""
+    def grad(self, a, y, out=None, w=None):
+        """∂L/∂ŷ = −y/(N·K) where the margin y ŷ < 1, else 0; weighted, w_n/(Σw·K) for 1/(N·K)."""
         active = (y * a < 1).astype(a.dtype)
-        active *= -1.0 / a.size
+        active *= -1.0 / a.size if w is None else -_shares(w, a.shape[1])
         return np.multiply(y, active, out=out)
 
-    def accuracy(self, a, y):
-        return _fraction((a >= 0) == (y > 0))
+    def accuracy(self, a, y, w=None):
+        return _fraction((a >= 0) == (y > 0), w)
 
 
 def get_loss(spec):

@@ -1,11 +1,13 @@
 """Network: a stack of Dense layers, a loss, and the backward pass as the delta recurrence."""
 
+import copy
+
 import numpy as np
 
 from .activations import ACTIVATIONS, Activation, get_activation
 from . import memory, validation
 from .layers import Dense
-from .losses import get_loss
+from .losses import LOSSES, get_loss
 from .modelfile import FORMAT, FORMAT_VERSION, read, write
 
 __all__ = ["Network", "Workspace", "load"]
@@ -31,7 +33,16 @@ class Network:
     ``seed`` seeds the initial weights and the shuffling of ``fit`` (same seed ⇒
     bit-identical training); ``dtype`` is float64 by default or float32 end to end;
     ``l2`` is λ in the penalty λ/(2m)·Σ_l ‖W(l)‖² on the weights (not the biases),
-    m the batch size (the penalty of ``chainrule experiment moons``'s L2 runs).
+    m the batch size (the penalty of ``chainrule experiment moons``'s L2 runs), or the batch's
+    total weight Σw with sample weights: a row of weight 2 counts as two rows there too.
+
+    ``initial_weights`` is True while the weights are the ones the network was built with (drawn
+    by the initializers, or given as arrays), False once ``fit`` has taken a step and for a
+    network read from a file (a pickle keeps it): the diagnostics judge the scale of initial
+    weights only.
+
+    A network pickles (and so goes through joblib and ``copy.deepcopy``) as its architecture, its
+    weights and its random generator's state: no optimizer state, no buffers.
     """
 
     def __init__(self, layers, loss="mse", seed=None, dtype=np.float64, l2=0.0):
@@ -65,6 +76,7 @@ class Network:
             part = slice(offset, offset + layer.size)
             layer.build(self.rng, self.theta[part], self.grad[part])
             offset += layer.size
+        self.initial_weights = True
         self._workspaces = {}  # batch size m → the Workspace training reuses
         self._l2_buffers = None
         self._lr_scales = (None, None)  # (the layers' lr_scale values, θ's per-entry factors)
@@ -107,6 +119,28 @@ class Network:
             raise ValueError(f"X has {len(X)} samples but y has {len(Y)}; they must have one target per row of X")
         return X, Y
 
+    def check_weights(self, sample_weight, n):
+        """``sample_weight`` as n finite weights ≥ 0 with a positive sum, in the network's dtype, or
+        None for None; ValueError otherwise."""
+        if sample_weight is None:
+            return None
+        if not self.loss.takes_weights():
+            raise ValueError(f"loss {self.loss.name!r} does not take sample weights: give its value and grad (and "
+                             "accuracy) a parameter w=None, the rows' weights, or train without sample_weight")
+        w = np.asarray(sample_weight)
+        if w.shape != (n,):
+            raise ValueError(f"sample_weight must hold one weight per row of X, shape ({n},); got shape {w.shape}")
+        w = validation.numeric_array("sample_weight", w, self.dtype)
+        if (w < 0).any():
+            row = int(np.flatnonzero(w < 0)[0])
+            raise ValueError(f"sample_weight must be ≥ 0; row {row} has weight {w[row]:g}")
+        with np.errstate(over="ignore"):  # a sum beyond the float range is refused just below
+            total = float(np.sum(w, dtype=np.float64))
+        if not 0 < total < np.finfo(self.dtype).max:
+            raise ValueError(f"sample_weight sums to {total:g}: give some row a positive weight, and keep the "
+                             f"sum within {self.dtype.name}'s range (rescale the weights; only their ratios matter)")
+        return w
+
     # ---- the passes ------------------------------------------------------------------------
     # forward, backward, predict and loss_value check their input and allocate new buffers;
     # propagate, data_loss and backprop take data as check_data returns it and the Workspace to use.
@@ -134,30 +168,36 @@ class Network:
             a = layer.forward(a, buf)
         return a
 
-    def data_loss(self, Y, ws):
-        """L of the pass in ``ws`` against checked targets Y (no penalty): from the logits when fused."""
-        out = ws.layers[-1]
-        return self.loss.fused_value(out.z, Y, out.log_a) if self.fused else self.loss.value(out.a, Y)
+    def data_loss(self, Y, ws, w=None):
+        """L of the pass in ``ws`` against checked targets Y (no penalty): from the logits when fused;
+        a mean over the rows weighted by ``w`` (``check_weights``) when given."""
+        out, loss = ws.layers[-1], self.loss
+        if w is None:
+            return loss.fused_value(out.z, Y, out.log_a) if self.fused else loss.value(out.a, Y)
+        return loss.fused_value(out.z, Y, out.log_a, w=w) if self.fused else loss.value(out.a, Y, w=w)
 
     def penalty(self, m):
-        """The L2 penalty λ/(2m) Σ_l ‖W(l)‖² for a batch of m rows."""
+        """The L2 penalty λ/(2m) Σ_l ‖W(l)‖² for a batch of m rows (m = Σw with sample weights)."""
         if not self.l2:
             return 0.0
         return self.l2 / (2 * m) * sum(float(np.vdot(layer.W, layer.W)) for layer in self.layers)
 
-    def backprop(self, X, Y, ws):
-        """One forward and backward pass over a checked batch (X, Y) in ``ws``: fills every layer's
-        dW, db (and δ); returns the loss L, penalty included. ``backward`` and ``fit`` both step
-        through here."""
+    def backprop(self, X, Y, ws, w=None):
+        """One forward and backward pass over a checked batch (X, Y) in ``ws``, its rows weighted by
+        ``w`` (as ``check_weights`` returns it) when given: fills every layer's dW, db (and δ);
+        returns the loss L, penalty included. ``backward`` and ``fit`` both step through here."""
         layers, bufs = self.layers, ws.layers
         self.propagate(X, ws)
-        loss = self.data_loss(Y, ws) + self.penalty(len(Y))
+        m = len(Y) if w is None else float(np.add.reduce(w))  # the rows, or their total weight
+        loss = self.data_loss(Y, ws, w) + self.penalty(m)
         out = bufs[-1]
-        # δ(L) = ∂L/∂z(L): (ŷ − y)/N when fused, else ∂L/∂a(L) ⊙ f′(z(L))
+        # δ(L) = ∂L/∂z(L): (ŷ − y)/N when fused (w_n/Σw for 1/N when weighted), else ∂L/∂a(L) ⊙ f′(z(L))
+        loss_fn = self.loss  # called without w when unweighted: a loss of the user's may not take it
         if self.fused:
-            delta = self.loss.fused_delta(out.a, Y, out=out.delta)
+            delta = (loss_fn.fused_delta(out.a, Y, out=out.delta) if w is None
+                     else loss_fn.fused_delta(out.a, Y, out=out.delta, w=w))
         else:
-            g = self.loss.grad(out.a, Y, out=out.delta)
+            g = loss_fn.grad(out.a, Y, out=out.delta) if w is None else loss_fn.grad(out.a, Y, out=out.delta, w=w)
             delta = layers[-1].activation.backward(g, out.z, out.a, out=out.delta, scratch=out.scratch)
         for l in range(len(layers) - 1, 0, -1):
             prev = bufs[l - 1]
@@ -169,7 +209,7 @@ class Network:
         if self.l2:
             # ∂/∂W [λ/(2m) ‖W‖²] = (λ/m) W
             for layer, tmp in zip(layers, self._penalty_grad()):
-                np.multiply(layer.W, self.l2 / len(Y), out=tmp)
+                np.multiply(layer.W, self.l2 / m, out=tmp)
                 layer.dW += tmp
         return loss
 
@@ -188,11 +228,13 @@ class Network:
         with np.errstate(over="ignore", invalid="ignore"):
             return self.propagate(X, self.new_workspace(len(X)))
 
-    def backward(self, X, y):
-        """Forward, then backward: fill every layer's dW, db (and δ); return the loss value."""
+    def backward(self, X, y, sample_weight=None):
+        """Forward, then backward: fill every layer's dW, db (and δ); return the loss value. With
+        ``sample_weight`` (n weights ≥ 0), L = Σ_n w_n ℓ_n / Σ_n w_n."""
         X, Y = self.check_data(X, y)
+        w = self.check_weights(sample_weight, len(X))
         with np.errstate(over="ignore", invalid="ignore"):
-            return self.backprop(X, Y, self.new_workspace(len(X)))
+            return self.backprop(X, Y, self.new_workspace(len(X)), w)
 
     def predict(self, X):
         """The output for X: probabilities for ``bce`` and ``cross_entropy``, values otherwise."""
@@ -202,13 +244,14 @@ class Network:
         with np.errstate(over="ignore", invalid="ignore"):
             return self.loss.probabilities(a)
 
-    def loss_value(self, X, y):
-        """L(X, y): forward pass and loss (with the L2 penalty), no gradients."""
+    def loss_value(self, X, y, sample_weight=None):
+        """L(X, y): forward pass and loss (with the L2 penalty), no gradients; weighted as in ``backward``."""
         X, Y = self.check_data(X, y)
+        w = self.check_weights(sample_weight, len(X))
         ws = self.new_workspace(len(X))
         with np.errstate(over="ignore", invalid="ignore"):
             self.propagate(X, ws)
-            return self.data_loss(Y, ws) + self.penalty(len(Y))
+            return self.data_loss(Y, ws, w) + self.penalty(len(Y) if w is None else float(np.sum(w)))
 
     def lr_scales(self):
         """The learning-rate factor of every entry of θ: 1.0 when no layer sets ``lr_scale``.
@@ -238,7 +281,9 @@ class Network:
                   lr_scale=layer.lr_scale, bias=layer.bias)
             for layer in self.layers
         ]
-        return Network(layers, loss=self.loss, dtype=dtype or self.dtype, l2=self.l2)
+        net = Network(layers, loss=self.loss, dtype=dtype or self.dtype, l2=self.l2)
+        net.initial_weights = self.initial_weights
+        return net
 
     # ---- training --------------------------------------------------------------------------
 
@@ -274,20 +319,69 @@ class Network:
         """Write the network to one ``.npz`` file (architecture as JSON, weights as arrays), atomically."""
         write(path, self.architecture(), [(layer.W, layer.b) for layer in self.layers])
 
+    # ---- pickling --------------------------------------------------------------------------
+
+    def __reduce__(self):
+        """Pickle (and joblib) rebuild the network from ``_state``: no optimizer state, no buffers."""
+        for l, layer in enumerate(self.layers, start=1):
+            _check_picklable(layer.activation, l)
+        return _unpickle, (self._state(),)
+
+    def __deepcopy__(self, memo):
+        return _unpickle(copy.deepcopy(self._state(), memo))
+
+    def _state(self):
+        """What rebuilds the network: the architecture, the weights [(W, b or None)], the activations
+        and the loss the registries would not rebuild from their names (as objects), the random
+        generator's state, the seed and ``initial_weights``."""
+        custom = {layer.activation.name: layer.activation for layer in self.layers if not layer.activation.registered}
+        own_loss = LOSSES.get(self.loss.name) is not type(self.loss)
+        return {"architecture": self.architecture(),
+                "weights": [(layer.W, layer.b if layer.bias else None) for layer in self.layers],
+                "activations": custom, "loss": self.loss if own_loss else None,
+                "rng": self.rng.bit_generator.state, "seed": self.seed, "initial_weights": self.initial_weights}
+
+
+def _check_picklable(act, l):
+    """An ``Activation(name, f, df)`` of lambdas or local functions cannot be pickled (pickle stores a
+    function by its importable name): say so, and how to make one that can."""
+    for fn in (vars(act).get("f"), vars(act).get("df")):
+        qualname = getattr(fn, "__qualname__", "")
+        if "<lambda>" in qualname or "<locals>" in qualname:
+            raise ValueError(
+                f"layer {l}'s activation {act.name!r} cannot be pickled: its f or df is a lambda or a local "
+                f"function ({qualname}); define f and df at the top level of a module, or make it a class "
+                f"(a chainrule.Activation subclass with name, f(self, z), df(self, z)) registered with "
+                f"chainrule.activations.register")
+
+
+def _unpickle(state):
+    """The network ``Network._state`` describes."""
+    net = _build(state["architecture"], state["weights"], state["activations"], state["loss"])
+    net.seed, net.initial_weights = state["seed"], state["initial_weights"]
+    net.rng.bit_generator.state = state["rng"]
+    return net
+
 
 def load(path, activations=None):
     """Read a network written by ``Network.save``.
 
     A model with user-defined activations needs them again: ``activations={name: Activation(...)}``.
     """
-    arch, weights = read(path)
-    specs = arch["layers"]
+    net = _build(*read(path), activations)
+    net.initial_weights = False  # weights from a file: trained, or someone's own
+    return net
+
+
+def _build(arch, weights, activations=None, loss=None):
+    """A network from an architecture (``Network.architecture``) and its weights [(W, b or None)];
+    ``activations`` {name: Activation} and ``loss`` stand in for those the registries do not know."""
     layers = []
-    for spec, (W, b) in zip(specs, weights):
+    for spec, (W, b) in zip(arch["layers"], weights):
         act = _activation_from_config(spec["activation"], activations or {})
         init = (W, b) if spec["bias"] else W
         layers.append(Dense(spec["n_in"], spec["n_out"], act, init=init, lr_scale=spec["lr_scale"], bias=spec["bias"]))
-    return Network(layers, loss=arch["loss"], dtype=arch["dtype"], l2=arch["l2"])
+    return Network(layers, loss=loss or arch["loss"], dtype=arch["dtype"], l2=arch["l2"])
 
 
 def _activation_from_config(config, custom):

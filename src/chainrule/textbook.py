@@ -49,12 +49,14 @@ def forward(net, X):
     return zs, as_
 
 
-def backprop(net, X, Y):
+def backprop(net, X, Y, w=None):
     """(L, grads) for a batch: L the loss with the L2 penalty, grads[i] = (∂L/∂W, ∂L/∂b) of
-    layer l = i + 1, ∂L/∂b None for a layer without bias."""
-    layers, m = net.layers, len(X)
+    layer l = i + 1, ∂L/∂b None for a layer without bias. With row weights w (sample_weight), the
+    loss's mean over rows is weighted, L = Σ wₙℓₙ / Σ wₙ, and m is Σ wₙ."""
+    layers, m = net.layers, len(X) if w is None else float(np.sum(w))
     zs, as_ = forward(net, X)
-    loss, delta = _loss_and_output_delta(net.loss, layers[-1].activation, zs[-1], as_[-1], Y)
+    weights = {} if w is None else {"w": w}  # w=None is the loss's default; a user's loss may not take w
+    loss, delta = _loss_and_output_delta(net.loss, layers[-1].activation, zs[-1], as_[-1], Y, weights)
     loss += net.l2 / (2 * m) * sum(float(np.sum(layer.W**2)) for layer in layers)  # L += λ/(2m) Σ‖W‖²
     grads = [None] * len(layers)
     for i in reversed(range(len(layers))):  # l = L, L−1, …, 1; delta holds δ(l)
@@ -68,15 +70,16 @@ def backprop(net, X, Y):
     return loss, grads
 
 
-def _loss_and_output_delta(loss, activation, z, a, Y):
-    """(L without the penalty, δ(L)) for the output layer's z(L), a(L) = f(z(L)) and targets Y."""
+def _loss_and_output_delta(loss, activation, z, a, Y, weights):
+    """(L without the penalty, δ(L)) for the output layer's z(L), a(L) = f(z(L)) and targets Y;
+    ``weights`` {"w": the rows' weights} or {}."""
     if loss.takes_logits and loss.fuses_with(activation):
         # cross_entropy is defined on the logits, L = −(1/N) Σ y ⊙ log softmax(z): it applies the
         # softmax itself, so the output layer's softmax is inside L, and ∂L/∂z(L) is the chain rule
         # through the softmax, worked out once in the loss: (softmax(z) − y)/N.
-        return loss.value(z, Y), loss.grad(z, Y)  # δ(L) = ∂L/∂z(L)
-    grad_a = loss.grad(a, Y)  # ∂L/∂a(L), the 1/N of the mean inside
-    return loss.value(a, Y), _times_derivative(activation, grad_a, z, a)  # δ(L) = ∂L/∂a(L) ⊙ f′(z(L))
+        return loss.value(z, Y, **weights), loss.grad(z, Y, **weights)  # δ(L) = ∂L/∂z(L)
+    grad_a = loss.grad(a, Y, **weights)  # ∂L/∂a(L), the 1/N (or wₙ/Σw) of the mean inside
+    return loss.value(a, Y, **weights), _times_derivative(activation, grad_a, z, a)  # δ(L) = ∂L/∂a(L) ⊙ f′(z(L))
 
 
 def _times_derivative(activation, grad_a, z, a):

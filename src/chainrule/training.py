@@ -30,6 +30,10 @@ class History(Callback):
     is True when it was a NaN or inf); ``findings`` holds what the diagnostics found
     (``chainrule.diagnostics.Finding``s) and ``diagnostics`` their per-epoch statistics
     (``chainrule.diagnostics.Statistics``), when they ran.
+
+    ``as_dict()`` holds the per-epoch series only, every one as long as the run, so that
+    ``pandas.DataFrame(history.as_dict())`` is a table of one row per epoch; ``stop_reason``,
+    ``diverged``, ``findings`` and ``diagnostics`` are not per-epoch and stay attributes.
     """
 
     KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "grad_norms", "time")
@@ -52,11 +56,10 @@ class History(Callback):
             series[key].append(value)
 
     def as_dict(self):
-        d = {key: list(getattr(self, key)) for key in self.KEYS}
-        d["stop_reason"], d["diverged"] = self.stop_reason, self.diverged
-        d["findings"] = [f.as_dict() for f in self.findings]
-        if self.diagnostics is not None:
-            d["diagnostics"] = self.diagnostics.as_dict()
+        """{"epoch": [1, …, n], series: [n values]} for every series the run recorded (``accuracy``
+        for classification losses, ``val_*`` with validation data): equal lengths, one per epoch."""
+        d = {"epoch": list(range(1, self.epochs + 1))}
+        d.update((key, list(getattr(self, key))) for key in self.KEYS if getattr(self, key))
         return d
 
     def __repr__(self):
@@ -130,15 +133,16 @@ class Trainer:
     """One run of ``fit``: the network, the optimizer, the checked data, the callbacks and where the
     loop is. Callbacks receive it (see ``chainrule.callbacks``)."""
 
-    def __init__(self, net, optimizer, X, Y, epochs, batch_size, shuffle, validation, callbacks, record=None):
-        self.net, self.optimizer, self.X, self.Y = net, optimizer, X, Y
+    def __init__(self, net, optimizer, X, Y, epochs, batch_size, shuffle, validation, callbacks, record=None,
+                 sample_weight=None):
+        self.net, self.optimizer, self.X, self.Y, self.sample_weight = net, optimizer, X, Y, sample_weight
         self.epochs, self.batch_size, self.shuffle, self.validation = epochs, batch_size, shuffle, validation
         self.recorded = _recorded(record, epochs)  # the epochs that take accuracy and gradient norms
         self.recording = False  # whether this epoch does
         self.callbacks = list(callbacks)
         self.history = next((cb for cb in self.callbacks if isinstance(cb, History)), None)
         self.hooks = {hook: overriding(self.callbacks, hook) for hook in HOOKS}
-        self.batches = Batches(X, Y, batch_size)
+        self.batches = Batches(X, Y, batch_size, sample_weight)
         self.epoch = 0
         self.stop_reason = self.diverged = None
 
@@ -177,26 +181,30 @@ class Trainer:
     def _epoch(self):
         """One pass over the data, a backward pass and a step per batch; the epoch's logs, all from
         before each update (accuracy and norms only when it records them), or None when a NaN or
-        inf stopped it. One function, because a long run of tiny epochs feels every call."""
+        inf stopped it. Each batch counts by its rows, or its total weight with sample weights.
+        One function, because a long run of tiny epochs feels every call."""
         t0 = time.perf_counter()
         net, optimizer, recording, hooks = self.net, self.optimizer, self.recording, self.hooks
         on_gradients, on_batch_end = hooks["on_gradients"], hooks["on_batch_end"]
         accuracy = net.loss.accuracy if recording and net.loss.classification else None
         n, k = len(self.X), self.batch_size
-        total_loss = total_correct = 0.0
+        total_loss = total_correct = total_weight = 0.0
         norms = [0.0] * len(net.layers) if recording else None
         batch = -1
         try:
-            for batch, (Xb, Yb) in enumerate(self.batches(net.rng.permutation(n) if self.shuffle and k < n else None)):
+            for batch, (Xb, Yb, wb) in enumerate(self.batches(net.rng.permutation(n) if self.shuffle and k < n else None)):
                 m = len(Xb)
                 ws = net.workspace(m)
-                loss = net.backprop(Xb, Yb, ws)
+                loss = net.backprop(Xb, Yb, ws, wb)
                 if not math.isfinite(loss):
                     raise Diverged("loss", f"the loss became non-finite ({loss})")
-                total_loss += loss * m
+                weight = m if wb is None else float(np.add.reduce(wb))
+                total_loss += loss * weight
+                total_weight += weight
                 if recording:
                     if accuracy is not None:
-                        total_correct += accuracy(ws.layers[-1].a, Yb) * m
+                        a = ws.layers[-1].a
+                        total_correct += (accuracy(a, Yb) if wb is None else accuracy(a, Yb, wb)) * weight
                     for l, layer in enumerate(net.layers):
                         norms[l] += math.sqrt(np.vdot(layer.dW, layer.dW))  # ‖∂L/∂W(l)‖
                 for hook in on_gradients:
@@ -205,6 +213,7 @@ class Trainer:
                     optimizer.step(net)
                 except NonFiniteStep as e:
                     raise _non_finite(net.grad, e) from None
+                net.initial_weights = False
                 for hook in on_batch_end:
                     hook(self, batch, loss)
                 if self.stop_reason:
@@ -212,13 +221,12 @@ class Trainer:
         except Diverged as e:
             e.epoch, self.diverged = self.epoch, e
             return None
-        rows = n if batch + 1 == -(-n // k) else (batch + 1) * k  # fewer when a callback stopped mid-epoch
-        logs = {"loss": total_loss / rows}
+        logs = {"loss": total_loss / total_weight}  # the rows (or weight) seen: fewer when a callback stopped early
         if net.loss.classification:
-            logs["accuracy"] = total_correct / rows if recording else None
+            logs["accuracy"] = total_correct / total_weight if recording else None
         logs["grad_norms"] = [v / (batch + 1) for v in norms] if recording else None
         if self.validation is not None:
-            logs["val_loss"], logs["val_accuracy"] = evaluate(net, *self.validation, k)
+            logs["val_loss"], logs["val_accuracy"] = evaluate(net, *self.validation, batch_size=k)
             if logs["val_accuracy"] is None:
                 del logs["val_accuracy"]
         logs["time"] = time.perf_counter() - t0
@@ -256,14 +264,16 @@ def fit(
     record=None,
     progress=True,
     diagnostics=True,
+    sample_weight=None,
 ):
     """Train ``net`` on (X, y) and return a ``History``.
 
     ``optimizer``: an Optimizer, or "sgd"/"rmsprop"/"adam" with their defaults (default Adam()).
     ``batch_size``: None for full batch, 1 for stochastic, k for mini-batches of k rows.
     ``shuffle``: reshuffle the rows every epoch (from the network's seeded generator).
-    ``validation_data``: (X_val, y_val), evaluated after every epoch; or ``validation_split``, the
-    fraction of the rows of (X, y) held out for it: the last rows, before any shuffling (as Keras).
+    ``validation_data``: (X_val, y_val) or (X_val, y_val, sample_weight_val), evaluated after every
+    epoch; or ``validation_split``, the fraction of the rows of (X, y) held out for it: the last rows,
+    before any shuffling (as Keras), with their sample weights.
     ``early_stopping``: an EarlyStopping, or an int patience.
     ``callbacks``: your ``chainrule.callbacks.Callback``s (and schedules), called after the History
     and the diagnostics and before early stopping and the progress bar.
@@ -275,14 +285,30 @@ def fit(
     ``diagnostics``: check the data and network before training and per-layer statistics while
     training (``chainrule.diagnostics``); each problem found is kept in ``history.findings`` and
     shown once as a ``DiagnosticWarning``. False turns this off.
+    ``sample_weight``: one weight ≥ 0 per row; the loss becomes the weighted mean
+    L = Σₙ wₙ ℓₙ / Σₙ wₙ (a row of weight 2 counts as the row twice, in the L2 penalty's m too),
+    and the History's losses and accuracies are weighted the same way. Shuffling keeps each row's
+    weight with it.
     """
     optimizer = Adam() if optimizer is None else get_optimizer(optimizer)
     epochs = integer("epochs", epochs, low=1)
     shuffle, progress, diagnostics = flag("shuffle", shuffle), flag("progress", progress), flag("diagnostics", diagnostics)
     X, Y = net.check_data(X, y)
-    X, Y, validation = _validation(net, X, Y, validation_data, validation_split)
+    w = net.check_weights(sample_weight, len(X))
+    X, Y, w, validation = _validation(net, X, Y, w, validation_data, validation_split)
     batch_size = batch_rows(batch_size, len(X))
     history = History()
+    watchers = _watchers(history, diagnostics, callbacks, early_stopping, progress)
+    trainer = Trainer(net, optimizer, X, Y, epochs, batch_size, shuffle, validation, watchers, record, w)
+    trainer.run()
+    if trainer.diverged and not diagnostics:  # the diagnostics report it as their nan_loss finding
+        warnings.warn(history.stop_reason, stacklevel=3)
+    return history
+
+
+def _watchers(history, diagnostics, callbacks, early_stopping, progress):
+    """The callbacks of a fit, in their order: the History, the diagnostics, the user's, early
+    stopping, the progress bar."""
     watchers = [history]
     if diagnostics:
         from .diagnostics import Diagnostics
@@ -296,32 +322,34 @@ def fit(
         from .progress import ProgressBar
 
         watchers.append(ProgressBar())
-    trainer = Trainer(net, optimizer, X, Y, epochs, batch_size, shuffle, validation, watchers, record)
-    trainer.run()
-    if trainer.diverged and not diagnostics:  # the diagnostics report it as their nan_loss finding
-        warnings.warn(history.stop_reason, stacklevel=3)
-    return history
+    return watchers
 
 
-def _validation(net, X, Y, validation_data, validation_split):
-    """(X, Y, validation): the training rows and the checked validation pair, or None."""
+def _validation(net, X, Y, w, validation_data, validation_split):
+    """(X, Y, w, validation): the training rows, their weights, and the checked validation triple
+    (X_val, Y_val, w_val or None), or None."""
     validation_split = number("validation_split, a fraction of the rows,", validation_split, low=0, high=1,
                               high_open=True)
     if validation_data is not None:
         if validation_split:
             raise ValueError("pass validation_data or validation_split, not both")
-        try:
-            X_val, y_val = validation_data
-        except (TypeError, ValueError):
-            raise ValueError("validation_data must be a pair (X_val, y_val)") from None
-        return X, Y, net.check_data(X_val, y_val)
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a pair (X_val, y_val) or a triple (X_val, y_val, sample_weight_val)")
+        X_val, Y_val = net.check_data(*validation_data[:2])
+        w_val = net.check_weights(validation_data[2], len(X_val)) if len(validation_data) == 3 else None
+        return X, Y, w, (X_val, Y_val, w_val)
     if not validation_split:
-        return X, Y, None
+        return X, Y, w, None
     keep = int(len(X) * (1 - validation_split))
     if not 1 <= keep < len(X):
         raise ValueError(f"validation_split={validation_split!r} of {len(X)} rows leaves no rows to "
                          f"{'train on' if keep < 1 else 'validate on'}; use a fraction that leaves both")
-    return X[:keep], Y[:keep], (X[keep:], Y[keep:])
+    if w is None:
+        return X[:keep], Y[:keep], None, (X[keep:], Y[keep:], None)
+    if not (w[:keep].any() and w[keep:].any()):
+        raise ValueError(f"validation_split={validation_split!r} leaves a part whose sample weights are all 0; "
+                         "shuffle the rows or pass validation_data")
+    return X[:keep], Y[:keep], w[:keep], (X[keep:], Y[keep:], w[keep:])
 
 
 def _user_callbacks(callbacks):
@@ -339,16 +367,21 @@ def _early_stopping(early_stopping):
     raise ValueError("early_stopping must be None, an int patience, or chainrule.EarlyStopping(...)")
 
 
-def evaluate(net, X, Y, batch_size=None):
-    """(loss, accuracy or None) of ``net`` on already-checked data X, Y, computed in chunks of
-    ``batch_size`` rows (every loss is a mean over rows, so the chunks' means weight by rows)."""
-    n = len(X)
-    total_loss = total_correct = 0.0
-    for Xb, Yb in Batches(X, Y, batch_rows(batch_size, n))():
+def evaluate(net, X, Y, w=None, batch_size=None):
+    """(loss, accuracy or None) of ``net`` on already-checked data X, Y (and row weights w, as
+    ``net.check_weights`` returns them, or None), computed in chunks of ``batch_size`` rows: every
+    loss is a mean over rows, so the chunks' means count by their rows, or their total weight."""
+    total_loss = total_correct = total_weight = 0.0
+    loss = net.loss
+    for Xb, Yb, wb in Batches(X, Y, batch_rows(batch_size, len(X)), w)():
         ws = net.workspace(len(Xb))
+        weight = len(Xb) if wb is None else float(np.add.reduce(wb))
         with np.errstate(over="ignore", invalid="ignore"):  # weights that overflow give an inf loss, said as such
             net.propagate(Xb, ws)
-            total_loss += net.data_loss(Yb, ws) * len(Xb)
-        if net.loss.classification:
-            total_correct += net.loss.accuracy(ws.layers[-1].a, Yb) * len(Xb)
-    return total_loss / n + net.penalty(n), (total_correct / n if net.loss.classification else None)
+            total_loss += net.data_loss(Yb, ws, wb) * weight
+        if loss.classification:
+            a = ws.layers[-1].a
+            total_correct += (loss.accuracy(a, Yb) if wb is None else loss.accuracy(a, Yb, wb)) * weight
+        total_weight += weight
+    accuracy = total_correct / total_weight if loss.classification else None
+    return total_loss / total_weight + net.penalty(total_weight), accuracy

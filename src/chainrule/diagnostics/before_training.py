@@ -200,8 +200,12 @@ def _init_scale(net):
     The scale is measured as the root mean square √mean(W²), the std of a zero-mean initializer:
     unlike the sample std it does not collapse when a small layer's few weights happen to be
     close to each other (two weights drawn from N(0, 1) have a std below 0.07 one time in 12, an
-    RMS below 0.07 one time in 200)."""
+    RMS below 0.07 one time in 200).
+    Only initial weights are judged (``net.initial_weights``): weights that training or a file gave
+    have the scale training made them, and re-initializing them would throw that away."""
     findings = []
+    if not net.initial_weights:
+        return findings
     for l, layer in enumerate(net.layers, start=1):
         if layer.W.size < 2:
             continue
