@@ -1,14 +1,20 @@
-"""Network: a stack of Dense layers, a loss, and the backward pass as the delta recurrence."""
+"""Network: a sequence of layers (Dense, BatchNorm, Residual blocks), a loss, and the backward pass
+as the delta recurrence."""
 
 import numpy as np
 
 from .activations import ACTIVATIONS, Activation, get_activation
 from . import memory, validation
-from .layers import Dense
+from .layers import Dense, Layer, backward_through, label, walk
 from .losses import get_loss
-from .modelfile import FORMAT, FORMAT_VERSION, read, write
+from .modelfile import FORMAT, FORMAT_VERSION, MEMBER as _MEMBER, read, write
+from .normalization import BatchNorm
+from .residual import Residual
 
-__all__ = ["Network", "Workspace", "load"]
+__all__ = ["LAYER_KINDS", "Network", "Workspace", "load"]
+
+# the layer kinds a model file names, by their ``kind``
+LAYER_KINDS = {kind.kind: kind for kind in (Dense, BatchNorm, Residual)}
 
 
 class Workspace:
@@ -23,10 +29,11 @@ class Workspace:
     def release(self):
         """Forget the input of the last pass (the caller's batch, or a copy of its rows), so that the
         workspace keeps no data alive."""
-        self.layers[0].a_prev = None
+        self.layers[0].release()
 
 class Network:
-    """A feed-forward network ``layers[0] → … → layers[-1]`` trained on ``loss``.
+    """A feed-forward network ``layers[0] → … → layers[-1]`` trained on ``loss``: each layer a
+    ``Dense``, a ``BatchNorm`` or a ``Residual`` block (of such layers).
 
     ``seed`` seeds the initial weights and the shuffling of ``fit`` (same seed ⇒
     bit-identical training); ``dtype`` is float64 by default or float32 end to end;
@@ -36,16 +43,17 @@ class Network:
 
     def __init__(self, layers, loss="mse", seed=None, dtype=np.float64, l2=0.0):
         layers = list(layers)
-        if not layers or not all(isinstance(layer, Dense) for layer in layers):
-            raise ValueError("Network needs a non-empty list of chainrule.Dense layers")
+        if not layers or not all(isinstance(layer, Layer) for layer in layers):
+            raise ValueError("Network needs a non-empty list of layers (chainrule.Dense, BatchNorm, Residual)")
         for l, (prev, nxt) in enumerate(zip(layers, layers[1:]), start=1):
             if prev.n_out != nxt.n_in:
                 raise ValueError(
                     f"layer {l} has {prev.n_out} outputs but layer {l + 1} expects {nxt.n_in} inputs; "
-                    f"make Dense {l + 1}'s n_in equal {prev.n_out}"
+                    f"make layer {l + 1}'s n_in equal {prev.n_out}"
                 )
-        if len({id(layer) for layer in layers}) != len(layers):
-            raise ValueError("the same Dense object appears twice in layers; create one Dense per layer")
+        every = list(walk(layers))
+        if len({id(layer) for layer in every}) != len(every):
+            raise ValueError("the same layer object appears twice in layers; create one layer object per layer")
         self.dtype = validation.dtype(dtype)
         self.l2 = validation.number("l2", l2, low=0)
         self.seed = validation.seed(seed)
@@ -54,22 +62,29 @@ class Network:
         self.rng = np.random.default_rng(self.seed)
         size = sum(layer.size for layer in layers)
         # θ and its gradient, and the largest layer's W as its initializer draws it (float64)
-        memory.require(2 * size * self.dtype.itemsize + 8 * max(layer.n_in * layer.n_out for layer in layers),
+        memory.require(2 * size * self.dtype.itemsize + 8 * max(layer.n_in * layer.n_out for layer in every),
                        f"a network of {size:,} parameters", "use fewer or smaller layers")
         # every parameter lives in one vector θ, every gradient in one vector ∂L/∂θ: the layers'
-        # W, b, dW, db are views into them, so an optimizer updates all of them at once
+        # W, b, dW, db (γ, β, …) are views into them, so an optimizer updates all of them at once;
+        # the running statistics (BatchNorm's), which no gradient trains, in a vector of their own
         self.theta = np.empty(size, self.dtype)
         self.grad = np.zeros_like(self.theta)
-        offset = 0
+        self.running = np.zeros(sum(layer.running_size for layer in layers), self.dtype)
+        offset = ran = 0
         for layer in layers:
-            part = slice(offset, offset + layer.size)
-            layer.build(self.rng, self.theta[part], self.grad[part])
-            offset += layer.size
+            part, stats = slice(offset, offset + layer.size), slice(ran, ran + layer.running_size)
+            layer.build(self.rng, self.theta[part], self.grad[part], self.running[stats])
+            offset, ran = offset + layer.size, ran + layer.running_size
+        # the layers whose weights the L2 penalty decays (the Dense ones, inside blocks too)
+        self.decayed = [layer for layer in every if layer.decayed]
+        self.min_rows = max(layer.min_rows for layer in every)  # the fewest rows a training batch may have
         self._workspaces = {}  # batch size m → the Workspace training reuses
         self._l2_buffers = None
         self._lr_scales = (None, None)  # (the layers' lr_scale values, θ's per-entry factors)
 
     def __repr__(self):
+        if not all(isinstance(layer, Dense) for layer in self.layers):
+            return f"Network([{', '.join(repr(layer) for layer in self.layers)}], loss={self.loss.name!r})"
         sizes = "-".join(str(n) for n in [self.n_in] + [layer.n_out for layer in self.layers])
         acts = ", ".join(layer.activation.name for layer in self.layers)
         return f"Network({sizes}, activations=[{acts}], loss={self.loss.name!r})"
@@ -110,6 +125,9 @@ class Network:
     # ---- the passes ------------------------------------------------------------------------
     # forward, backward, predict and loss_value check their input and allocate new buffers;
     # propagate, data_loss and backprop take data as check_data returns it and the Workspace to use.
+    # The mode is passed explicitly, as ``training``: True normalizes a BatchNorm's input by the
+    # batch's statistics and updates its running ones (fit, backward); False uses the running ones
+    # and changes nothing (forward, predict, loss_value, validation). Dense layers ignore it.
 
     def workspace(self, m):
         """The Workspace for batches of m rows that training reuses (made on first use)."""
@@ -127,11 +145,12 @@ class Network:
         """True when the loss computes the output delta from the logits (σ + bce, softmax + cross_entropy)."""
         return self.loss.fuses_with(self.layers[-1].activation)
 
-    def propagate(self, X, ws):
-        """a(L) for a checked batch X: z = a_prev W + b, a = f(z), layer after layer, into ``ws``."""
+    def propagate(self, X, ws, training=False):
+        """a(L) for a checked batch X: z = a_prev W + b, a = f(z) (a BatchNorm's z = γ x̂ + β, a
+        block's z = a_prev + F(a_prev)), layer after layer, into ``ws``."""
         a = X
         for layer, buf in zip(self.layers, ws.layers):
-            a = layer.forward(a, buf)
+            a = layer.forward(a, buf, training)
         return a
 
     def data_loss(self, Y, ws):
@@ -143,14 +162,14 @@ class Network:
         """The L2 penalty λ/(2m) Σ_l ‖W(l)‖² for a batch of m rows."""
         if not self.l2:
             return 0.0
-        return self.l2 / (2 * m) * sum(float(np.vdot(layer.W, layer.W)) for layer in self.layers)
+        return self.l2 / (2 * m) * sum(float(np.vdot(layer.W, layer.W)) for layer in self.decayed)
 
-    def backprop(self, X, Y, ws):
+    def backprop(self, X, Y, ws, training=True):
         """One forward and backward pass over a checked batch (X, Y) in ``ws``: fills every layer's
-        dW, db (and δ); returns the loss L, penalty included. ``backward`` and ``fit`` both step
-        through here."""
+        dW, db (γ, β, …) (and δ); returns the loss L, penalty included. ``backward`` and ``fit`` both
+        step through here, in training mode."""
         layers, bufs = self.layers, ws.layers
-        self.propagate(X, ws)
+        self.propagate(X, ws, training)
         loss = self.data_loss(Y, ws) + self.penalty(len(Y))
         out = bufs[-1]
         # δ(L) = ∂L/∂z(L): (ŷ − y)/N when fused, else ∂L/∂a(L) ⊙ f′(z(L))
@@ -159,16 +178,12 @@ class Network:
         else:
             g = self.loss.grad(out.a, Y, out=out.delta)
             delta = layers[-1].activation.backward(g, out.z, out.a, out=out.delta, scratch=out.scratch)
-        for l in range(len(layers) - 1, 0, -1):
-            prev = bufs[l - 1]
-            # ∂L/∂W(l) = a(l−1)ᵀ δ(l);  ∂L/∂b(l) = Σ_rows δ(l);  g = δ(l) W(l)ᵀ
-            g = layers[l].backward(delta, grad_out=prev.delta)
-            # δ(l−1) = (δ(l) W(l)ᵀ) ⊙ f′(z(l−1))
-            delta = layers[l - 1].activation.backward(g, prev.z, prev.a, out=prev.delta, scratch=prev.scratch)
-        layers[0].backward(delta)  # no δ Wᵀ for the first layer: nothing needs ∂L/∂X
+        # for l = L … 2: ∂L/∂W(l) = a(l−1)ᵀ δ(l), ∂L/∂b(l) = Σ_rows δ(l) (each layer its own rule),
+        # then δ(l−1) = (δ(l) W(l)ᵀ) ⊙ f′(z(l−1)); no δ Wᵀ for the first layer: nothing needs ∂L/∂X
+        backward_through(layers, bufs, delta)
         if self.l2:
             # ∂/∂W [λ/(2m) ‖W‖²] = (λ/m) W
-            for layer, tmp in zip(layers, self._penalty_grad()):
+            for layer, tmp in zip(self.decayed, self._penalty_grad()):
                 np.multiply(layer.W, self.l2 / len(Y), out=tmp)
                 layer.dW += tmp
         return loss
@@ -176,23 +191,34 @@ class Network:
     def _penalty_grad(self):
         """One array per layer, the shape of its W, for (λ/m) W."""
         if self._l2_buffers is None:
-            self._l2_buffers = [np.empty_like(layer.W) for layer in self.layers]
+            self._l2_buffers = [np.empty_like(layer.W) for layer in self.decayed]
         return self._l2_buffers
 
     # Overflow on finite data (huge weights or inputs) gives inf, which these report as values; the
     # benign ones (e^−∞ = 0 in a softmax of ±1e308) must not print warnings.
 
     def forward(self, X):
-        """The network's output a(L) for a batch X of shape (n_samples, n_in), a new array."""
+        """The network's output a(L) for a batch X of shape (n_samples, n_in), a new array
+        (evaluation mode: a BatchNorm uses its running statistics)."""
         X = self.check_X(X)
         with np.errstate(over="ignore", invalid="ignore"):
             return self.propagate(X, self.new_workspace(len(X)))
 
     def backward(self, X, y):
-        """Forward, then backward: fill every layer's dW, db (and δ); return the loss value."""
+        """Forward, then backward, in training mode as a step of ``fit`` (a BatchNorm normalizes by
+        the batch and updates its running statistics): fill every layer's dW, db (γ, β, …) and δ;
+        return the loss value."""
         X, Y = self.check_data(X, y)
+        self.check_rows(len(X))
         with np.errstate(over="ignore", invalid="ignore"):
             return self.backprop(X, Y, self.new_workspace(len(X)))
+
+    def check_rows(self, m, what="a batch"):
+        """ValueError when a training batch of m rows is too small for a layer (a BatchNorm needs 2)."""
+        if m < self.min_rows:
+            raise ValueError(f"{what} of {m} row(s) is too small for training: the network's BatchNorm layers "
+                             f"need at least {self.min_rows} rows a batch (one row has no variance); "
+                             "use a larger batch_size and a data size that leaves no last batch of one row")
 
     def predict(self, X):
         """The output for X: probabilities for ``bce`` and ``cross_entropy``, values otherwise."""
@@ -213,7 +239,7 @@ class Network:
     def lr_scales(self):
         """The learning-rate factor of every entry of θ: 1.0 when no layer sets ``lr_scale``.
         Computed again only when a layer's ``lr_scale`` has changed since the last call."""
-        scales = tuple([layer.lr_scale for layer in self.layers])
+        scales = tuple([layer.lr_scale for layer in self.layers])  # a block's for all its parameters
         if scales == self._lr_scales[0]:
             return self._lr_scales[1]
         if all(s == 1.0 for s in scales):
@@ -232,12 +258,9 @@ class Network:
         ]
 
     def copy(self, dtype=None):
-        """A new network with the same layers, loss and weights (cast to ``dtype`` if given)."""
-        layers = [
-            Dense(layer.n_in, layer.n_out, layer.activation, init=(layer.W, layer.b) if layer.bias else layer.W,
-                  lr_scale=layer.lr_scale, bias=layer.bias)
-            for layer in self.layers
-        ]
+        """A new network with the same layers, loss, weights and running statistics (cast to ``dtype``
+        if given)."""
+        layers = [layer.copy() for layer in self.layers]
         return Network(layers, loss=self.loss, dtype=dtype or self.dtype, l2=self.l2)
 
     # ---- training --------------------------------------------------------------------------
@@ -258,35 +281,47 @@ class Network:
             "loss": self.loss.name,
             "l2": self.l2,
             "dtype": self.dtype.name,
-            "layers": [
-                {
-                    "n_in": layer.n_in,
-                    "n_out": layer.n_out,
-                    "activation": layer.activation.config(),
-                    "bias": layer.bias,
-                    "lr_scale": layer.lr_scale,
-                }
-                for layer in self.layers
-            ],
+            "layers": [layer.config() for layer in self.layers],
+            "arrays": {name: list(value.shape) for name, value in self.arrays().items()},
         }
 
+    def arrays(self):
+        """{name: array} of everything a model file stores: each layer's ``arrays()`` (W, b; γ, β and
+        the running statistics; a block's), named as a person reads them: W1, gamma2, W3.1."""
+        return {label(name, l): value for l, layer in enumerate(self.layers, start=1)
+                for name, value in layer.arrays().items()}
+
     def save(self, path):
-        """Write the network to one ``.npz`` file (architecture as JSON, weights as arrays), atomically."""
-        write(path, self.architecture(), [(layer.W, layer.b) for layer in self.layers])
+        """Write the network to one ``.npz`` file (architecture as JSON, weights and running statistics
+        as arrays), atomically."""
+        write(path, self.architecture(), self.arrays())
 
 
 def load(path, activations=None):
-    """Read a network written by ``Network.save``.
+    """Read a network written by ``Network.save`` (today's or a version 1 file of Dense layers).
 
     A model with user-defined activations needs them again: ``activations={name: Activation(...)}``.
     """
-    arch, weights = read(path)
-    specs = arch["layers"]
-    layers = []
-    for spec, (W, b) in zip(specs, weights):
+    arch, arrays = read(path)
+    by_layer = {}  # layer l → {name: array}: W1 → (1, "W"), W3.1 → (3, "W.1")
+    for member, value in arrays.items():
+        base, l, rest = _MEMBER.fullmatch(member).groups()
+        by_layer.setdefault(int(l), {})[base + rest] = value
+
+    def make_layer(spec, layer_arrays, where):
+        kind = LAYER_KINDS.get(spec.get("kind", "dense"))
+        if kind is None:
+            raise ValueError(f"{path!r}: {where} is of the unknown kind {spec['kind']!r:.40}; this chainrule knows "
+                             f"{', '.join(LAYER_KINDS)}")
         act = _activation_from_config(spec["activation"], activations or {})
-        init = (W, b) if spec["bias"] else W
-        layers.append(Dense(spec["n_in"], spec["n_out"], act, init=init, lr_scale=spec["lr_scale"], bias=spec["bias"]))
+        try:
+            return kind.from_config(spec, layer_arrays, act,
+                                    lambda inner, inner_arrays, i: make_layer(inner, inner_arrays, f"{where}.{i}"))
+        except (KeyError, TypeError) as e:
+            raise ValueError(f"{path!r} is not a readable chainrule model file: {where} lacks or mistypes "
+                             f"{e.args[0] if isinstance(e, KeyError) else 'a field'!r}; save the network again") from None
+
+    layers = [make_layer(spec, by_layer.get(l, {}), f"layer {l}") for l, spec in enumerate(arch["layers"], start=1)]
     return Network(layers, loss=arch["loss"], dtype=arch["dtype"], l2=arch["l2"])
 
 

@@ -139,6 +139,7 @@ class Trainer:
         self.history = next((cb for cb in self.callbacks if isinstance(cb, History)), None)
         self.hooks = {hook: overriding(self.callbacks, hook) for hook in HOOKS}
         self.batches = Batches(X, Y, batch_size)
+        net.check_rows(len(X) % batch_size or batch_size, "a training batch")  # the last one, the smallest
         self.epoch = 0
         self.stop_reason = self.diverged = None
 
@@ -190,7 +191,7 @@ class Trainer:
             for batch, (Xb, Yb) in enumerate(self.batches(net.rng.permutation(n) if self.shuffle and k < n else None)):
                 m = len(Xb)
                 ws = net.workspace(m)
-                loss = net.backprop(Xb, Yb, ws)
+                loss = net.backprop(Xb, Yb, ws, training=True)
                 if not math.isfinite(loss):
                     raise Diverged("loss", f"the loss became non-finite ({loss})")
                 total_loss += loss * m
@@ -198,7 +199,7 @@ class Trainer:
                     if accuracy is not None:
                         total_correct += accuracy(ws.layers[-1].a, Yb) * m
                     for l, layer in enumerate(net.layers):
-                        norms[l] += math.sqrt(np.vdot(layer.dW, layer.dW))  # ‖∂L/∂W(l)‖
+                        norms[l] += layer.grad_norm()  # ‖∂L/∂W(l)‖ (a block's: all its weights)
                 for hook in on_gradients:
                     hook(self, batch)
                 try:
