@@ -299,7 +299,7 @@ def test_history_as_dict_has_the_findings_and_the_statistics():
     d = history.as_dict()
     assert d["findings"][0]["code"] == "init_scale" and d["findings"][0]["layer"] == 1
     stats = d["diagnostics"]
-    assert set(stats) == {"dead_fraction", "saturated_fraction", "update_ratio"}
+    assert set(stats) == {"dead_fraction", "saturated_fraction", "update_ratio", "layer_statistics"}
     dead, saturated, ratio = stats["dead_fraction"][0], stats["saturated_fraction"][0], stats["update_ratio"][0]
     assert dead[0] is not None and dead[1] is None  # layer 1 ReLU; the softmax output has no dead units
     assert saturated == (None, None)

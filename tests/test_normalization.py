@@ -270,3 +270,75 @@ def test_model_file_of_version_1_still_loads():
     np.testing.assert_allclose(net.predict([[0.5, -1.0, 2.0], [-0.3, 0.8, 0.1]]),
                                [[0.48901376103143024, 0.6365655179644479], [0.29518798845106575, 0.543872139549348]],
                                rtol=1e-12)
+
+
+def test_gradcheck_checks_gamma_beta_and_block_weights():
+    net = random_net(4, act="relu")
+    X, Y = data(4, m=6)
+    before = net.running.copy()
+    report = cr.gradcheck(net, X, Y)
+    assert report.passed, str(report)
+    labels = [c.label for c in report.checks]
+    assert {"gamma2", "beta2", "W3.1", "gamma3.2", "P3", "W4.2", "gamma6"} <= set(labels)
+    assert "running" not in " ".join(labels)
+    assert "running statistics (BatchNorm's running mean and variance) are not checked" in str(report)
+    np.testing.assert_array_equal(net.running, before)  # the check leaves them as they were
+
+
+def test_gradcheck_catches_a_wrong_batch_norm_backward(monkeypatch):
+    """The δ through the batch mean dropped (the most common mistake): γ, β pass (their δ is right),
+    the layers below fail."""
+    from chainrule.normalization import BatchNorm
+
+    right = BatchNorm.backward
+
+    def wrong(self, delta, grad_out=None):
+        out = right(self, delta, grad_out)
+        if out is not None:
+            out += (self.gamma * self.buffers.inv_std) * (self.dbeta / len(delta))  # the − Σδ/m term undone
+        return out
+
+    monkeypatch.setattr(BatchNorm, "backward", wrong)
+    net = cr.Network([cr.Dense(3, 4, "tanh"), cr.BatchNorm(4), cr.Dense(4, 2)], seed=0)
+    X, Y = data(0, m=6)
+    report = cr.gradcheck(net, X, Y)
+    failed = {c.label for c in report.failures}
+    assert "W1" in failed and not failed & {"gamma2", "beta2", "W3", "b3"}
+
+
+@pytest.mark.parametrize("act", ["relu", "tanh"])
+def test_no_diagnostics_findings_on_healthy_runs(act):
+    """Moons with batch-normalized and residual hidden layers, trained well: no warnings."""
+    X, y = cr.datasets.moons(400, noise=0.2, seed=1)
+    net = cr.Network([cr.Dense(2, 16), cr.BatchNorm(16, act),
+                      cr.Residual([cr.Dense(16, 16, act), cr.BatchNorm(16), cr.Dense(16, 16)], activation=act),
+                      cr.Residual([cr.Dense(16, 16, act), cr.Dense(16, 16)], activation=act),
+                      cr.Dense(16, 1, "sigmoid")], loss="bce", seed=2)
+    history = net.fit(X, y, epochs=40, batch_size=32, optimizer=cr.Adam(0.01))
+    assert [f for f in history.findings if f.severity != "info"] == []
+    assert history.accuracy[-1] > 0.9
+    row = history.diagnostics.layer_statistics[-1]
+    assert row[0] is None and row[-1] is None
+    assert 0 < row[1]["batch_std"] and 0 < row[2]["branch_ratio"] < 100
+
+
+def test_a_non_finite_pass_is_located_in_a_batch_norm_layer():
+    from chainrule.diagnostics.nonfinite import locate_nonfinite
+
+    net = cr.Network([cr.Dense(2, 3), cr.BatchNorm(3), cr.Dense(3, 1)], seed=0)
+    net.layers[1].gamma[0] = np.inf
+    with np.errstate(all="ignore"):
+        net.backward(np.ones((3, 2)) * [[1], [2], [3]], [1.0, 2.0, 3.0])
+    assert locate_nonfinite(net) == "the weights gamma2 of layer 2 are not finite"
+
+
+def test_l2_decays_every_weight_matrix_and_not_gamma():
+    """λ/(2m) Σ‖W‖² over the Dense layers' W, a block's and its projection's included; γ, β and the
+    biases are not decayed. Its gradient checked by central differences."""
+    net = random_net(5)
+    net.l2 = 0.3
+    weights = [p for _, name, p, _, _ in net.parameters() if name.split(".")[0] in ("W", "P")]
+    assert len(weights) == 8  # W1; W3.1, W3.3, P3; W4.1, W4.2; W5; W7
+    assert net.penalty(4) == pytest.approx(0.3 / 8 * sum(float(np.sum(W ** 2)) for W in weights), rel=1e-12)
+    X, Y = data(5, m=4)
+    assert cr.gradcheck(net, X, Y).passed

@@ -37,7 +37,7 @@ from .initializers import initialize
 from . import validation
 from .validation import flag, integer, number
 
-__all__ = ["Layer", "Dense", "LayerBuffers", "backward_through", "label", "walk"]
+__all__ = ["Layer", "Dense", "LayerBuffers", "backward_through", "label", "numbered", "walk"]
 
 
 class LayerBuffers:
@@ -90,6 +90,14 @@ def walk(layers):
         yield from walk(layer.sublayers())
 
 
+def numbered(layers):
+    """(l, layer) for every layer of ``layers``, blocks' layers included, l the 1-based number of the
+    network's layer that is or holds it."""
+    for l, layer in enumerate(layers, start=1):
+        for each in walk([layer]):
+            yield l, each
+
+
 def label(name, l):
     """The name a person reads for parameter ``name`` of layer l (1-based): W of layer 2 is W2, the
     W of a block's first layer (``name`` "W.1") in layer 3 is W3.1, gamma of layer 4 gamma4."""
@@ -102,15 +110,17 @@ class Layer:
     last pass's arrays by the names of the equations, and defaults for a kind without running
     statistics, sublayers or diagnostics statistics of its own.
 
-    Class attributes: ``kind``, the name a model file and a trace spec give it; ``decayed``,
-    whether the network's L2 penalty applies to its ``weights()``; ``statistics``, the names of
+    Class attributes: ``kind``, the name a model file and a trace spec give it; ``weight_matrix``,
+    whether it has a weight matrix W of shape (n_in, n_out) (and b), which the network's L2 penalty
+    decays and the diagnostics check for scale and symmetry; ``min_rows``, the fewest rows of a
+    training batch it computes on; ``statistics``, the names of
     what ``measure()`` returns for the diagnostics; ``backward_text`` and ``gradient_text``, how
     the backward pass and the parameter gradients are written (for gradcheck's diagnosis and the
     report of a non-finite pass), templates in {l} (the layer) and {p} (its input: X or a(l−1)).
     """
 
     kind = None
-    decayed = False
+    weight_matrix = False
     statistics = ()
     backward_text = gradient_text = None
     running_size = 0
@@ -169,9 +179,9 @@ class Dense(Layer):
     """
 
     kind = "dense"
-    decayed = True
-    backward_text = "δ({l}) W({l})ᵀ"
-    gradient_text = "∂L/∂W({l}) = {p}ᵀ δ({l}), ∂L/∂b({l}) = Σ_rows δ({l})"
+    weight_matrix = True
+    backward_text = "δ{l} W{l}ᵀ"
+    gradient_text = "∂L/∂W{l} = {p}ᵀ δ{l}, ∂L/∂b{l} = Σ_rows δ{l}"
 
     def __init__(self, n_in, n_out, activation="linear", init=None, lr_scale=1.0, bias=True):
         self.n_in, self.n_out = integer("Dense n_in", n_in, low=1), integer("Dense n_out", n_out, low=1)

@@ -76,7 +76,7 @@ class Network:
             layer.build(self.rng, self.theta[part], self.grad[part], self.running[stats])
             offset, ran = offset + layer.size, ran + layer.running_size
         # the layers whose weights the L2 penalty decays (the Dense ones, inside blocks too)
-        self.decayed = [layer for layer in every if layer.decayed]
+        self.decayed = [layer for layer in every if layer.weight_matrix]
         self.min_rows = max(layer.min_rows for layer in every)  # the fewest rows a training batch may have
         self._workspaces = {}  # batch size m → the Workspace training reuses
         self._l2_buffers = None

@@ -65,8 +65,8 @@ class BatchNorm(Layer):
     kind = "batch_norm"
     statistics = ("batch_std",)
     min_rows = 2
-    backward_text = "(γ{l}/σ{l})(δ({l}) − mean δ({l}) − x̂{l} mean(δ({l}) ⊙ x̂{l}))"
-    gradient_text = "∂L/∂γ{l} = Σ_rows δ({l}) ⊙ x̂{l}, ∂L/∂β{l} = Σ_rows δ({l})"
+    backward_text = "(γ{l}/σ{l})(δ{l} − mean δ{l} − x̂{l} mean(δ{l} ⊙ x̂{l}))"
+    gradient_text = "∂L/∂γ{l} = Σ_rows δ{l} ⊙ x̂{l}, ∂L/∂β{l} = Σ_rows δ{l}"
 
     def __init__(self, n, activation="linear", momentum=0.1, eps=1e-5, gamma=None, beta=None,
                  running_mean=None, running_var=None, lr_scale=1.0):

@@ -52,7 +52,7 @@ class Residual(Layer):
 
     kind = "residual"
     statistics = ("branch_ratio",)
-    backward_text = "δ({l}) + (δ({l}) through the branch of block {l})"
+    backward_text = "δ{l} + δ{l} through the branch of block {l}"
     gradient_text = "the branch's gradients, each layer's by its own rule"
 
     def __init__(self, layers, projection=None, activation="linear", lr_scale=1.0):

@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import initializers
 from ..batches import batch_rows
+from ..layers import numbered
 from .findings import Finding
 from .thresholds import DERIVATIVE_TOL, INIT_FACTOR, INITIAL_LOSS_FACTOR, INPUT_ROWS, INPUT_SCALE, INPUT_SPREAD
 
@@ -145,7 +146,7 @@ def _derivatives(net):
     including where |z| is large.)"""
     findings, seen = [], set()
     h = 1e-5
-    for l, layer in enumerate(net.layers, start=1):
+    for l, layer in numbered(net.layers):  # a block's layers too
         act = layer.activation
         if act.trusted or id(act) in seen:
             continue
@@ -172,9 +173,12 @@ def _symmetry(net):
     """Hidden units that are exact copies: same incoming weights, same bias, same outgoing
     weights. Backpropagation gives copies identical gradients, so they stay copies forever
     (zero or constant initialization). Any copy is reported; all units of a layer copies of one
-    is an error, some of them a warning. Random initialization never produces exact copies."""
+    is an error, some of them a warning. Random initialization never produces exact copies.
+    Checked between consecutive layers with weight matrices (Dense → Dense)."""
     findings = []
     for l, (layer, nxt) in enumerate(zip(net.layers, net.layers[1:]), start=1):
+        if not (layer.weight_matrix and nxt.weight_matrix):
+            continue
         first = layer.W[0]  # copies share their weight from input 1: none when those are all distinct
         if len(set(first.tolist())) == layer.n_out and not np.isnan(first).any():
             continue
@@ -202,8 +206,8 @@ def _init_scale(net):
     close to each other (two weights drawn from N(0, 1) have a std below 0.07 one time in 12, an
     RMS below 0.07 one time in 200)."""
     findings = []
-    for l, layer in enumerate(net.layers, start=1):
-        if layer.W.size < 2:
+    for l, layer in numbered(net.layers):  # every weight matrix, a block's too
+        if not layer.weight_matrix or layer.W.size < 2:
             continue
         std = math.sqrt(float(np.vdot(layer.W, layer.W)) / layer.W.size)  # RMS, without a copy of W
         if not math.isfinite(std):  # weights so large that their squares overflow: scale them first
