@@ -342,3 +342,28 @@ def test_l2_decays_every_weight_matrix_and_not_gamma():
     assert net.penalty(4) == pytest.approx(0.3 / 8 * sum(float(np.sum(W ** 2)) for W in weights), rel=1e-12)
     X, Y = data(5, m=4)
     assert cr.gradcheck(net, X, Y).passed
+
+
+def test_cli_train_and_doctor_with_batch_norm_and_residual(capsys, tmp_path):
+    from chainrule.cli import main
+
+    status = main(["train", "--data", "moons", "--hidden", "16,16,8", "--batch-norm", "--residual", "--epochs", "30",
+                   "--quiet", "--save", str(tmp_path / "m.npz")])
+    out, _ = capsys.readouterr()
+    assert status == 0 and "test:" in out
+    net = cr.load(tmp_path / "m.npz")
+    kinds = [layer.kind for layer in net.layers]
+    assert kinds == ["dense", "batch_norm", "residual", "residual", "dense"]
+    assert net.layers[3].projection is not None  # 16 → 8
+    assert not np.array_equal(net.running[:16], 0)  # the running mean was trained and saved
+    status = main(["doctor", "--data", "moons", "--hidden", "16,16", "--batch-norm", "--residual", "--activation", "relu"])
+    out, _ = capsys.readouterr()
+    assert status == 0 and "no findings" in out
+
+
+def test_cli_batch_of_one_row_is_one_line(capsys):
+    from chainrule.cli import main
+
+    status = main(["train", "--data", "moons", "--batch-norm", "--batch-size", "1", "--epochs", "1", "--quiet"])
+    _, err = capsys.readouterr()
+    assert status == 2 and err.count("\n") == 1 and err.startswith("chainrule: error:") and "at least 2 rows" in err

@@ -11,10 +11,24 @@ from .modelfile import FORMAT, FORMAT_VERSION, MEMBER as _MEMBER, read, write
 from .normalization import BatchNorm
 from .residual import Residual
 
-__all__ = ["LAYER_KINDS", "Network", "Workspace", "load"]
+__all__ = ["LAYER_KINDS", "Network", "Workspace", "load", "mlp_layers"]
 
 # the layer kinds a model file names, by their ``kind``
 LAYER_KINDS = {kind.kind: kind for kind in (Dense, BatchNorm, Residual)}
+
+
+def mlp_layers(sizes, activation, output="linear", batch_norm=False, residual=False):
+    """The layers of a multilayer perceptron of ``sizes`` [n_in, hidden…, n_out]: hidden layers of
+    ``activation``, an ``output`` layer. ``batch_norm``: each hidden layer is Dense (linear, no
+    bias: β takes its place) then BatchNorm(f), normalizing z before f. ``residual``: each hidden
+    layer after the first is a block a + F(a), F that layer (with a projection when the width
+    changes); the first hidden layer stays plain, since the input's width and scale are the data's."""
+    layers = []
+    for l, (n_in, n_out) in enumerate(zip(sizes[:-2], sizes[1:-1])):
+        hidden = ([Dense(n_in, n_out, bias=False), BatchNorm(n_out, activation)] if batch_norm
+                  else [Dense(n_in, n_out, activation)])
+        layers += [Residual(hidden)] if residual and l > 0 else hidden
+    return layers + [Dense(sizes[-2], sizes[-1], output)]
 
 
 class Workspace:
