@@ -367,3 +367,11 @@ def test_cli_batch_of_one_row_is_one_line(capsys):
     status = main(["train", "--data", "moons", "--batch-norm", "--batch-size", "1", "--epochs", "1", "--quiet"])
     _, err = capsys.readouterr()
     assert status == 2 and err.count("\n") == 1 and err.startswith("chainrule: error:") and "at least 2 rows" in err
+
+
+def test_textbook_engine_refuses_other_layer_kinds():
+    from chainrule import textbook
+
+    net = cr.Network([cr.Dense(2, 2), cr.BatchNorm(2), cr.Dense(2, 1)], seed=0)
+    with pytest.raises(ValueError, match="Dense layers only; this network has batch_norm layers"):
+        textbook.backprop(net, *net.check_data(np.ones((3, 2)), np.ones(3)))
