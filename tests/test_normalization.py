@@ -375,3 +375,12 @@ def test_textbook_engine_refuses_other_layer_kinds():
     net = cr.Network([cr.Dense(2, 2), cr.BatchNorm(2), cr.Dense(2, 1)], seed=0)
     with pytest.raises(ValueError, match="Dense layers only; this network has batch_norm layers"):
         textbook.backprop(net, *net.check_data(np.ones((3, 2)), np.ones(3)))
+
+
+def test_lr_scale_of_a_block_and_of_its_layers_multiply():
+    inner = cr.Dense(2, 2, lr_scale=0.5)
+    net = cr.Network([cr.Dense(2, 2, lr_scale=3.0), cr.Residual([inner, cr.BatchNorm(2)], lr_scale=0.1),
+                      cr.Dense(2, 1)], seed=0)
+    expected = [3.0] * 6 + [0.05] * 6 + [0.1] * 4 + [1.0] * 3
+    np.testing.assert_allclose(net.lr_scales(), expected, rtol=1e-12)
+    assert cr.Network([cr.BatchNorm(100_000)], seed=0).theta.size == 200_000  # no n² memory estimate

@@ -76,7 +76,8 @@ class Network:
         self.rng = np.random.default_rng(self.seed)
         size = sum(layer.size for layer in layers)
         # θ and its gradient, and the largest layer's W as its initializer draws it (float64)
-        memory.require(2 * size * self.dtype.itemsize + 8 * max(layer.n_in * layer.n_out for layer in every),
+        largest = max((layer.n_in * layer.n_out for layer in every if layer.weight_matrix), default=0)
+        memory.require(2 * size * self.dtype.itemsize + 8 * largest,
                        f"a network of {size:,} parameters", "use fewer or smaller layers")
         # every parameter lives in one vector θ, every gradient in one vector ∂L/∂θ: the layers'
         # W, b, dW, db (γ, β, …) are views into them, so an optimizer updates all of them at once;
@@ -91,6 +92,7 @@ class Network:
             offset, ran = offset + layer.size, ran + layer.running_size
         # the layers whose weights the L2 penalty decays (the Dense ones, inside blocks too)
         self.decayed = [layer for layer in every if layer.weight_matrix]
+        self._every = every
         self.min_rows = max(layer.min_rows for layer in every)  # the fewest rows a training batch may have
         self._workspaces = {}  # batch size m → the Workspace training reuses
         self._l2_buffers = None
@@ -253,13 +255,14 @@ class Network:
     def lr_scales(self):
         """The learning-rate factor of every entry of θ: 1.0 when no layer sets ``lr_scale``.
         Computed again only when a layer's ``lr_scale`` has changed since the last call."""
-        scales = tuple([layer.lr_scale for layer in self.layers])  # a block's for all its parameters
+        scales = tuple([layer.lr_scale for layer in self._every])
         if scales == self._lr_scales[0]:
             return self._lr_scales[1]
         if all(s == 1.0 for s in scales):
             self._lr_scales = (scales, 1.0)
         else:
-            vector = np.repeat(np.array(scales, self.dtype), [layer.size for layer in self.layers])
+            runs = list(_scale_runs(self.layers))
+            vector = np.repeat(np.array([r for r, _ in runs], self.dtype), [n for _, n in runs])
             self._lr_scales = (scales, vector)
         return self._lr_scales[1]
 
@@ -337,6 +340,17 @@ def load(path, activations=None):
 
     layers = [make_layer(spec, by_layer.get(l, {}), f"layer {l}") for l, spec in enumerate(arch["layers"], start=1)]
     return Network(layers, loss=arch["loss"], dtype=arch["dtype"], l2=arch["l2"])
+
+
+def _scale_runs(layers, factor=1.0):
+    """(learning-rate factor, number of θ entries) of each layer without sublayers, in θ's order: a
+    block's lr_scale multiplies its layers' own."""
+    for layer in layers:
+        sub = layer.sublayers()
+        if sub:
+            yield from _scale_runs(sub, factor * layer.lr_scale)
+        else:
+            yield factor * layer.lr_scale, layer.size
 
 
 def _activation_from_config(config, custom):
