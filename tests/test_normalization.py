@@ -1,174 +1,68 @@
-"""BatchNorm and Residual blocks against PyTorch (nn.BatchNorm1d in training and evaluation mode, its
-running statistics; a residual MLP of nn.Linear) on random networks in float64 to 1e-10: forward,
-gradients, 50 optimizer steps. Plus a batch-norm pass worked by hand, the degenerate batches, and the
-modes."""
+"""BatchNorm and Residual blocks: a batch-norm pass worked by hand, gradients against autograd (the
+same equations written here from their definitions), the modes, degenerate batches, save/load,
+gradcheck, the diagnostics, the command line. Against PyTorch: test_normalization_torch.py."""
 
+import autograd.numpy as anp
 import numpy as np
 import pytest
+from autograd import grad
 
 import chainrule as cr
-
-torch = pytest.importorskip("torch")
-
-TORCH_ACTS = {"linear": lambda x: x, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}
+from normalization_nets import data, random_net, trained
 
 
-class TorchLayer(torch.nn.Module):
-    """The torch counterpart of one chainrule layer (weights copied), then its activation."""
-
-    def __init__(self, layer, dtype):
-        super().__init__()
-        self.act = TORCH_ACTS[layer.activation.name]
-        self.kind = layer.kind
-        if layer.kind == "dense":
-            self.mod = torch.nn.Linear(layer.n_in, layer.n_out, bias=layer.bias, dtype=dtype)
-            with torch.no_grad():
-                self.mod.weight.copy_(torch.tensor(layer.W.T))
-                if layer.bias:
-                    self.mod.bias.copy_(torch.tensor(layer.b))
-        elif layer.kind == "batch_norm":
-            self.mod = torch.nn.BatchNorm1d(layer.n_out, eps=layer.eps, momentum=layer.momentum, dtype=dtype)
-            with torch.no_grad():
-                self.mod.weight.copy_(torch.tensor(layer.gamma))
-                self.mod.bias.copy_(torch.tensor(layer.beta))
-        else:
-            self.branch = torch.nn.Sequential(*[TorchLayer(inner, dtype) for inner in layer.layers])
-            self.proj = None
-            if layer.projection is not None:
-                self.proj = torch.nn.Linear(layer.n_in, layer.n_out, bias=False, dtype=dtype)
-                with torch.no_grad():
-                    self.proj.weight.copy_(torch.tensor(layer.projection.W.T))
-
-    def forward(self, x):
-        if self.kind == "residual":
-            return self.act((x if self.proj is None else self.proj(x)) + self.branch(x))
-        return self.act(self.mod(x))
-
-    def grads(self):
-        """The gradients in chainrule's order and layout (W as (n_in, n_out))."""
-        if self.kind == "dense":
-            return [self.mod.weight.grad.T] + ([self.mod.bias.grad] if self.mod.bias is not None else [])
-        if self.kind == "batch_norm":
-            return [self.mod.weight.grad, self.mod.bias.grad]
-        inner = [g for layer in self.branch for g in layer.grads()]
-        return inner + ([self.proj.weight.grad.T] if self.proj is not None else [])
-
-    def running(self):
-        if self.kind == "batch_norm":
-            return [self.mod.running_mean, self.mod.running_var]
-        if self.kind == "residual":
-            return [r for layer in self.branch for r in layer.running()]
-        return []
+AG_ACTS = {"linear": lambda x: x, "tanh": anp.tanh, "relu": lambda x: anp.maximum(x, 0),
+           "sigmoid": lambda x: 1 / (1 + anp.exp(-x))}
 
 
-def torch_twin(net):
-    dtype = torch.float64 if net.dtype == np.float64 else torch.float32
-    return torch.nn.Sequential(*[TorchLayer(layer, dtype) for layer in net.layers])
-
-
-def random_net(seed, dtype=np.float64, act="tanh"):
-    """A random network with every kind: Dense → BatchNorm(f) → block(Dense, BatchNorm, Dense) with a
-    projection → block of the same width → BatchNorm after an activation → Dense."""
-    rng = np.random.default_rng(seed)
-    # the first Dense has no bias: a bias straight before a BatchNorm gets a gradient of exactly 0 in
-    # exact arithmetic (normalization subtracts it again), rounding noise here, which Adam's g/√v
-    # would blow up to steps of size lr in both libraries, differently
-    layers = [cr.Dense(3, 5, bias=False), cr.BatchNorm(5, act, momentum=rng.uniform(0.05, 0.5)),
-              cr.Residual([cr.Dense(5, 4, act), cr.BatchNorm(4), cr.Dense(4, 6)], activation=act),
-              cr.Residual([cr.Dense(6, 6, act), cr.Dense(6, 6)]),
-              cr.Dense(6, 4, act), cr.BatchNorm(4, eps=rng.uniform(1e-5, 1e-2)), cr.Dense(4, 2)]
-    net = cr.Network(layers, loss="mse", seed=seed, dtype=dtype)
-    for _, _, p, _, _ in net.parameters():  # γ, β away from 1, 0 too
-        p[...] = rng.normal(0, 0.7, p.shape)
-    return net
-
-
-def data(seed, m=7, dtype=np.float64):
-    rng = np.random.default_rng(seed + 100)
-    return rng.normal(1.0, 2.0, (m, 3)).astype(dtype), rng.normal(size=(m, 2)).astype(dtype)
-
-
-def flat(tensors):
-    return np.concatenate([t.detach().numpy().ravel() for t in tensors])
-
-
-def trained(net, gradients=False):
-    """Every trained array of ``net`` (or its gradient), in order, as one vector (θ also holds the
-    zero bias of a layer without one, which torch does not have)."""
-    return np.concatenate([(g if gradients else p).ravel() for _, _, p, g, _ in net.parameters()])
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_forward_and_gradients_match_torch(seed):
-    net = random_net(seed)
-    X, Y = data(seed)
-    model = torch_twin(net)
-    model.train()
-    out = model(torch.tensor(X))
-    torch.nn.MSELoss()(out, torch.tensor(Y)).backward()
-    loss = net.backward(X, Y)  # training mode, as torch's train()
-    assert loss == pytest.approx(torch.nn.MSELoss()(out, torch.tensor(Y)).item(), rel=1e-12)
-    np.testing.assert_allclose(net.layers[-1].A, out.detach().numpy(), rtol=0, atol=1e-10)
-    np.testing.assert_allclose(trained(net, gradients=True), flat([g for layer in model for g in layer.grads()]), rtol=0, atol=1e-10)
-    # one training pass updated the running statistics as torch's did
-    np.testing.assert_allclose(net.running, flat([r for layer in model for r in layer.running()]), rtol=0, atol=1e-12)
-    # evaluation mode: the running statistics, in forward and predict
-    model.eval()
-    np.testing.assert_allclose(net.forward(X), model(torch.tensor(X)).detach().numpy(), rtol=0, atol=1e-10)
-
-
-@pytest.mark.parametrize("name, make", [("sgd", lambda: (cr.SGD(lr=0.05, momentum=0.9), torch.optim.SGD, dict(lr=0.05, momentum=0.9))),
-                                        ("adam", lambda: (cr.Adam(lr=0.01), torch.optim.Adam, dict(lr=0.01)))])
-def test_fifty_steps_match_torch(name, make):
-    """50 steps of fit (batches of 5 of 20 rows, in order) against the same steps in torch: weights,
-    running statistics, and the evaluation-mode output after."""
-    net = random_net(7)
-    X, Y = data(7, m=20)
-    model = torch_twin(net)
-    ours, torch_optimizer, kw = make()
-    topt = torch_optimizer(model.parameters(), **kw)
-    model.train()
-    for step in range(50):
-        rows = slice(5 * (step % 4), 5 * (step % 4) + 5)
-        topt.zero_grad()
-        torch.nn.MSELoss()(model(torch.tensor(X[rows])), torch.tensor(Y[rows])).backward()
-        topt.step()
-    net.fit(X, Y, optimizer=ours, epochs=50 // 4 + 1, batch_size=5, shuffle=False, diagnostics=False,
-            callbacks=[StopAfter(50)])
-    torch_theta = flat([p for layer in model for p in _params(layer)])
-    np.testing.assert_allclose(trained(net), torch_theta, rtol=0, atol=1e-10)
-    np.testing.assert_allclose(net.running, flat([r for layer in model for r in layer.running()]), rtol=0, atol=1e-10)
-    model.eval()
-    np.testing.assert_allclose(net.predict(X), model(torch.tensor(X)).detach().numpy(), rtol=0, atol=1e-10)
-
-
-def _params(layer):
-    """A torch twin's parameters in chainrule's θ order and layout."""
+def ag_layer(layer, x, params, training):
+    """One layer of ``net`` in autograd's NumPy, from the definitions: consumes its arrays from
+    ``params`` (an iterator over the trained arrays, in net.parameters() order)."""
+    f = AG_ACTS[layer.activation.name]
     if layer.kind == "dense":
-        return [layer.mod.weight.T] + ([layer.mod.bias] if layer.mod.bias is not None else [])
+        z = x @ next(params)
+        return f(z + next(params) if layer.bias else z)
     if layer.kind == "batch_norm":
-        return [layer.mod.weight, layer.mod.bias]
-    return [p for inner in layer.branch for p in _params(inner)] + ([layer.proj.weight.T] if layer.proj else [])
+        gamma, beta = next(params), next(params)
+        if training:
+            mean = anp.mean(x, axis=0)
+            var = anp.mean((x - mean) ** 2, axis=0)
+        else:
+            mean, var = layer.running_mean, layer.running_var
+        return f(gamma * (x - mean) / anp.sqrt(var + layer.eps) + beta)
+    h = x
+    for inner in layer.layers:
+        h = ag_layer(inner, h, params, training)
+    skip = x if layer.projection is None else x @ next(params)
+    return f(skip + h)
 
 
-class StopAfter(cr.Callback):
-    def __init__(self, steps):
-        self.steps = steps
+def ag_loss(net, X, Y, training=True):
+    def loss(flat_params):
+        params = iter(flat_params)
+        a = X
+        for layer in net.layers:
+            a = ag_layer(layer, a, params, training)
+        return anp.mean((a - Y) ** 2)
+    return loss
 
-    def on_batch_end(self, trainer, batch, loss):
-        self.steps -= 1
-        if self.steps == 0:
-            trainer.stop("50 steps")
 
-
-def test_float32_matches_torch():
-    net = random_net(3, dtype=np.float32)
-    X, Y = data(3, dtype=np.float32)
-    model = torch_twin(net)
-    torch.nn.MSELoss()(model(torch.tensor(X)), torch.tensor(Y)).backward()
-    net.backward(X, Y)
-    assert net.grad.dtype == np.float32 and net.running.dtype == np.float32
-    np.testing.assert_allclose(trained(net, gradients=True), flat([g for layer in model for g in layer.grads()]), rtol=0, atol=2e-5)
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("act", ["tanh", "relu", "sigmoid"])
+def test_gradients_match_autograd(seed, act):
+    """The same network's loss written out in autograd's NumPy from the definitions (batch mean,
+    biased variance, x̂, γ x̂ + β; a + F(a)): loss and every gradient to 1e-10, in training mode;
+    the evaluation-mode output from the running statistics."""
+    net = random_net(seed, act=act)
+    X, Y = data(seed)
+    params = [p.copy() for _, _, p, _, _ in net.parameters()]
+    running = net.running.copy()
+    loss = ag_loss(net, X, Y)
+    expected = np.concatenate([g.ravel() for g in grad(loss)(params)])
+    assert net.backward(X, Y) == pytest.approx(float(loss(params)), rel=1e-12)
+    np.testing.assert_allclose(trained(net, gradients=True), expected, rtol=0, atol=1e-10)
+    assert not np.array_equal(net.running, running)  # a training pass moved them
+    np.testing.assert_allclose(net.loss_value(X, Y), float(ag_loss(net, X, Y, training=False)(params)), rtol=1e-12)
 
 
 def test_batch_norm_worked_by_hand():
@@ -384,3 +278,36 @@ def test_lr_scale_of_a_block_and_of_its_layers_multiply():
     expected = [3.0] * 6 + [0.05] * 6 + [0.1] * 4 + [1.0] * 3
     np.testing.assert_allclose(net.lr_scales(), expected, rtol=1e-12)
     assert cr.Network([cr.BatchNorm(100_000)], seed=0).theta.size == 200_000  # no n² memory estimate
+
+
+def _rewritten(path, out, change_arch=lambda arch: None, **arrays):
+    """The model file at ``path`` with its architecture changed in place by ``change_arch`` and some
+    arrays replaced, written to ``out`` as np.savez writes a model."""
+    import json
+
+    with np.load(path) as f:
+        members = {name: f[name] for name in f.files}
+    arch = json.loads(str(members.pop("architecture")))
+    change_arch(arch)
+    members.update(arrays)
+    np.savez(out, architecture=np.array(json.dumps(arch)), **members)
+    return out
+
+
+@pytest.mark.parametrize("change, arrays, message", [
+    (lambda a: a["layers"][1].update(kind="layer_norm"), {}, "layer 2 is of the unknown kind 'layer_norm'"),
+    (lambda a: a["layers"][1].pop("momentum"), {}, "layer 2 lacks or mistypes 'momentum'"),
+    (lambda a: a["layers"][1].update(momentum=2), {}, "BatchNorm momentum must be"),
+    (lambda a: a["layers"][2].update(layers=[]), {}, "layer 3's 'layers' must be a non-empty list"),
+    (lambda a: a["layers"][2]["layers"][0].update(n_in="4"), {}, "layer 3.1's 'n_in' must be a positive integer"),
+    (lambda a: a["arrays"].update({"../x1": [2]}), {}, "array names are like W1"),
+    (lambda a: a["arrays"].update({"gamma2": [3]}), {"gamma2": np.ones(3)}, "BatchNorm gamma has shape \\(3,\\)"),
+    (lambda a: None, {"running_var2": -np.ones(4)}, "running_var must be ≥ 0"),
+])
+def test_a_bad_model_file_with_new_kinds_is_one_value_error(tmp_path, change, arrays, message):
+    net = cr.Network([cr.Dense(2, 4), cr.BatchNorm(4), cr.Residual([cr.Dense(4, 4, "relu")]), cr.Dense(4, 1)], seed=0)
+    net.save(tmp_path / "m.npz")
+    bad = _rewritten(tmp_path / "m.npz", tmp_path / "bad.npz", change, **arrays)
+    with pytest.raises(ValueError, match=message) as caught:
+        cr.load(bad)
+    assert "\n" not in str(caught.value)
