@@ -311,3 +311,21 @@ def test_a_bad_model_file_with_new_kinds_is_one_value_error(tmp_path, change, ar
     with pytest.raises(ValueError, match=message) as caught:
         cr.load(bad)
     assert "\n" not in str(caught.value)
+
+
+def test_the_loss_before_training_is_the_first_steps_and_leaves_the_running_statistics():
+    """Inputs of scale 1000: in evaluation mode (running variance 1 at first) the outputs would be
+    huge and the loss look confidently wrong; the first step sees the batch-normalized loss."""
+    from chainrule.diagnostics.before_training import starting_loss
+
+    X, y = cr.datasets.moons(64, noise=0.2, seed=0)
+    X = 1000 * X
+    net = cr.Network([cr.Dense(2, 8, bias=False), cr.BatchNorm(8, "tanh"), cr.Dense(8, 1, "sigmoid")], loss="bce", seed=0)
+    X, Y = net.check_data(X, y)
+    before = net.running.copy()
+    start = starting_loss(net, X, Y, 16)
+    np.testing.assert_array_equal(net.running, before)
+    first = net.copy().backward(X[::4], Y[::4])  # the same 16 rows, ⌊i·64/16⌋
+    assert start == pytest.approx(first, rel=1e-12) and start < 2
+    findings, _ = cr.diagnose(net.copy(), X / 1000, y, epochs=1, batch_size=16)
+    assert not [f for f in findings if f.code == "initial_loss"]

@@ -110,13 +110,12 @@ class Layer:
     last pass's arrays by the names of the equations, and defaults for a kind without running
     statistics, sublayers or diagnostics statistics of its own.
 
-    Class attributes: ``kind``, the name a model file and a trace spec give it; ``weight_matrix``,
-    whether it has a weight matrix W of shape (n_in, n_out) (and b), which the network's L2 penalty
-    decays and the diagnostics check for scale and symmetry; ``min_rows``, the fewest rows of a
-    training batch it computes on; ``statistics``, the names of
-    what ``measure()`` returns for the diagnostics; ``backward_text`` and ``gradient_text``, how
-    the backward pass and the parameter gradients are written (for gradcheck's diagnosis and the
-    report of a non-finite pass), templates in {l} (the layer) and {p} (its input: X or a(l−1)).
+    Class attributes: ``kind``, the name a model file gives it; ``weight_matrix``, whether it has a
+    weight matrix W of shape (n_in, n_out) (and b), which the network's L2 penalty decays and the
+    diagnostics check for scale and symmetry; ``min_rows``, the fewest rows of a training batch it
+    computes on; ``statistics``, the names of what ``measure()`` returns for the diagnostics;
+    ``backward_text`` and ``gradient_text``, how its backward pass and its parameter gradients are
+    written in the report of a non-finite pass, templates in {l} (the layer) and {p} (its input).
     """
 
     kind = None
@@ -124,7 +123,7 @@ class Layer:
     statistics = ()
     backward_text = gradient_text = None
     running_size = 0
-    min_rows = 1  # the fewest rows of a training batch the layer can compute on
+    min_rows = 1
     buffers = None  # the LayerBuffers of the last forward pass
     delta = None  # δ of the last backward pass
 

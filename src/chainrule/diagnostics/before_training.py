@@ -241,15 +241,18 @@ def sample_rows(X, Y, rows=128):
 def starting_loss(net, X, Y, m):
     """The data loss before training on exactly m rows spread over the data, ⌊i·n/m⌋ for
     i = 0 … m − 1 (all of X when m ≥ n): a batch of training's size, so that its forward pass runs
-    in the workspace training will use; the workspace does not keep the gathered rows."""
+    in the workspace training will use; the workspace does not keep the gathered rows. In training
+    mode, as the first step sees it (a BatchNorm normalizes by the batch), the running statistics
+    left as they were."""
     n = len(X)
     if m < n:
         rows = np.arange(m, dtype=np.intp) * n // m
         X, Y = X[rows], Y[rows]
-    ws = net.workspace(m)
+    ws, running = net.workspace(m), net.running.copy()
     with np.errstate(all="ignore"):
-        net.propagate(X, ws)
+        net.propagate(X, ws, training=min(m, n) >= net.min_rows)
         loss = float(net.data_loss(Y, ws))
+    net.running[...] = running
     ws.release()
     return loss
 
