@@ -329,3 +329,20 @@ def test_the_loss_before_training_is_the_first_steps_and_leaves_the_running_stat
     assert start == pytest.approx(first, rel=1e-12) and start < 2
     findings, _ = cr.diagnose(net.copy(), X / 1000, y, epochs=1, batch_size=16)
     assert not [f for f in findings if f.code == "initial_loss"]
+
+
+def test_float32_end_to_end(tmp_path):
+    """A float32 network of every kind trains, stays float32 (θ, running statistics, outputs), agrees
+    with its float64 copy to float32's precision, and saves and loads as float32."""
+    net = random_net(6, dtype=np.float32)
+    X, Y = data(6, m=12, dtype=np.float32)
+    wide = net.copy(dtype=np.float64)
+    np.testing.assert_allclose(net.backward(X, Y), wide.backward(X.astype(np.float64), Y), rtol=1e-5)
+    np.testing.assert_allclose(trained(net, gradients=True), trained(wide, gradients=True), rtol=0, atol=1e-4)
+    net.fit(X, Y, epochs=5, batch_size=4, diagnostics=False, progress=False)
+    assert net.theta.dtype == net.running.dtype == net.predict(X).dtype == np.float32
+    assert cr.gradcheck(net, X, Y).passed  # through a float64 copy
+    net.save(tmp_path / "m.npz")
+    back = cr.load(tmp_path / "m.npz")
+    assert back.dtype == np.float32
+    np.testing.assert_array_equal(back.predict(X), net.predict(X))
