@@ -126,6 +126,11 @@ PROBLEMS = {
     "lr_too_low": lambda: (_digits_net(), Xd, yd, dict(optimizer=cr.SGD(1e-5), batch_size=64)),
     "plateau": lambda: (net_of([2, 4, 1], ["sigmoid"] * 2, "bce"), *datasets.xor(),
                         dict(optimizer=cr.SGD(0.1), epochs=100)),
+    # a batch-normalized input of which one column never varies
+    "constant_feature": lambda: (cr.Network([cr.BatchNorm(3), cr.Dense(3, 8, "tanh"), cr.Dense(8, 1, "sigmoid")],
+                                            loss="bce", seed=0),
+                                 np.column_stack([_standardized(datasets.moons()[0]), np.ones(len(datasets.moons()[0]))]),
+                                 datasets.moons()[1], dict(optimizer=cr.Adam(0.01), batch_size=32)),
 }
 SEVERITY = {"target_range": "error", "bad_derivative": "error", "symmetric_init": "error"}
 

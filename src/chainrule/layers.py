@@ -138,6 +138,11 @@ class Layer:
         """The values of ``statistics`` for the last forward pass (diagnostics)."""
         return ()
 
+    def problems(self, l):
+        """What the diagnostics should report about the last forward pass of this layer, layer l
+        (1-based): (code, value, threshold, cause, fix) tuples; none by default."""
+        return ()
+
     def grad_norm(self):
         """‖∂L/∂W‖ over the layer's ``weights()``: what ``History.grad_norms`` records for it."""
         return math.sqrt(sum(float(np.vdot(g, g)) for _, g in self.weights()))

@@ -136,6 +136,23 @@ class BatchNorm(Layer):
         holds constant has σ = √ε: its x̂ is 0 and it carries nothing forward)."""
         return (float(1 / self.buffers.inv_std.max()),)
 
+    def problems(self, l):
+        """constant_feature: a feature the training batch held constant (variance below 10⁻³ ε, so
+        σ = √ε): its x̂ is 0, it carries nothing forward, and its γ gets no gradient."""
+        buf = self.buffers
+        if not buf.training:
+            return ()
+        constant = np.flatnonzero(buf.var <= 1e-3 * self.eps)
+        if not constant.size:
+            return ()
+        j = int(constant[0])
+        return (("constant_feature", float(constant.size), 0,
+                 f"{constant.size} of the {self.n_out} features layer {l}'s BatchNorm normalizes (the first: feature "
+                 f"{j + 1}) are constant over the batch: their variance is 0, so x̂ = 0 and they carry nothing "
+                 "forward (γ gets no gradient from them).",
+                 "remove input columns that never vary, or the units feeding them; a batch of more varied rows "
+                 "(shuffle) if only some batches are constant."),)
+
     def config(self):
         return {"kind": self.kind, "n_in": self.n_in, "n_out": self.n_out, "activation": self.activation.config(),
                 "momentum": self.momentum, "eps": self.eps, "lr_scale": self.lr_scale}

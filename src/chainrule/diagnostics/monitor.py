@@ -112,6 +112,8 @@ class Diagnostics(Callback):
         if batch == 0:
             for l in self.kinds:
                 self.kind_row[l] = dict(zip(layers[l].statistics, layers[l].measure()))
+                self._report([Finding(code, "warning", value, threshold, cause, fix, epoch=trainer.epoch, layer=l + 1)
+                              for code, value, threshold, cause, fix in layers[l].problems(l + 1)])
             for before, w in zip(self.W_before, self.watched):
                 np.copyto(before, w)
             self.first_step = True
