@@ -346,3 +346,38 @@ def test_float32_end_to_end(tmp_path):
     back = cr.load(tmp_path / "m.npz")
     assert back.dtype == np.float32
     np.testing.assert_array_equal(back.predict(X), net.predict(X))
+
+
+def test_early_stopping_restores_the_running_statistics_of_the_best_epoch():
+    """restore_best puts back θ and the running statistics of the same epoch: the restored network
+    predicts exactly as it did after its best epoch."""
+
+    class Snapshot(cr.Callback):
+        def __init__(self):
+            self.predictions = {}
+
+        def on_epoch_end(self, trainer, epoch, logs):
+            self.predictions[epoch] = trainer.net.predict(X_val)
+
+    X, y = cr.datasets.moons(120, noise=0.3, seed=3)
+    X_val, y_val = cr.datasets.moons(60, noise=0.3, seed=4)
+    net = cr.Network([cr.Dense(2, 16, bias=False), cr.BatchNorm(16, "relu"), cr.Dense(16, 1, "sigmoid")],
+                     loss="bce", seed=0)
+    snapshot, stopper = Snapshot(), cr.EarlyStopping(patience=3)
+    history = net.fit(X, y, optimizer=cr.Adam(0.05), epochs=200, batch_size=16, validation_data=(X_val, y_val),
+                      early_stopping=stopper, callbacks=[snapshot], diagnostics=False, progress=False)
+    assert history.stop_reason.startswith("early stopping") and stopper.best_epoch < history.epochs
+    np.testing.assert_array_equal(net.predict(X_val), snapshot.predictions[stopper.best_epoch])
+
+
+def test_a_non_finite_batch_leaves_the_running_statistics():
+    """A batch that overflows: fit stops before its step, and the running statistics are those of
+    the last finite step, so the network still predicts finite numbers."""
+    X = np.random.default_rng(0).normal(size=(8, 2))
+    X[4:] *= 1e300  # the second batch's z overflows
+    net = cr.Network([cr.Dense(2, 3, init=np.full((2, 3), 1e10)), cr.BatchNorm(3), cr.Dense(3, 1)], seed=0)
+    with pytest.warns(UserWarning, match="non-finite"):
+        history = net.fit(X, np.ones(8), batch_size=4, epochs=1, shuffle=False, diagnostics=False, progress=False,
+                          optimizer=cr.SGD(1e-30))
+    assert history.diverged and np.isfinite(net.running).all()
+    assert np.isfinite(net.predict(X[:4])).all()

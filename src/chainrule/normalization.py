@@ -204,7 +204,11 @@ class BatchNorm(Layer):
         return buf.a
 
     def _update_running(self, mean, var, m):
-        """r ← (1 − momentum) r + momentum · batch value; the variance's batch value unbiased, σ² m/(m − 1)."""
+        """r ← (1 − momentum) r + momentum · batch value; the variance's batch value unbiased, σ² m/(m − 1).
+        A batch whose statistics are not finite leaves them as they were: its loss is not finite
+        either, so training refuses its step and keeps the last finite state, running statistics too."""
+        if not (np.isfinite(mean).all() and np.isfinite(var).all()):
+            return
         k = self.momentum
         self.running_mean *= 1 - k
         self.running_mean += k * mean

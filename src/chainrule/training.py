@@ -66,7 +66,7 @@ class History(Callback):
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs;
-    ``restore_best`` puts back the weights of the best epoch. ``monitor``: "loss", "val_loss",
+    ``restore_best`` puts back the weights (and running statistics) of the best epoch. ``monitor``: "loss", "val_loss",
     "accuracy" or "val_accuracy" (losses must fall, accuracies rise); default "val_loss" when
     there is validation data, else "loss"."""
 
@@ -100,12 +100,12 @@ class EarlyStopping(Callback):
         if score < self.best - self.min_delta:
             self.best, self.best_epoch = score, epoch
             if self.restore_best:
-                self.best_weights = trainer.net.theta.copy()
+                self.best_weights = trainer.net.theta.copy(), trainer.net.running.copy()
         elif epoch - self.best_epoch >= self.patience:
             trainer.stop(f"early stopping: {self.watch} did not improve for {self.patience} epochs "
                          f"(best {self.sign * self.best:.6g} at epoch {self.best_epoch})")
             if self.best_weights is not None:
-                trainer.net.theta[...] = self.best_weights
+                trainer.net.theta[...], trainer.net.running[...] = self.best_weights
 
 
 class Diverged(ArithmeticError):
