@@ -185,3 +185,15 @@ def test_random_specs_with_blocks(hidden, output, loss, bias, layout, n, steps, 
             v = cr.trace(spec).values()
         numeric = (_loss(spec, key, index, h) - _loss(spec, key, index, -h)) / (2 * h)
         assert v[label] == pytest.approx(numeric, rel=1e-5, abs=1e-7), label
+
+
+def test_a_softmax_layer_below_a_residual_one_gets_the_skip_too():
+    """grad_a of a softmax hidden layer (shown, computed for the display) includes what the residual
+    layer above sends back through its skip: every formula still computes its value."""
+    spec = copy.deepcopy(RESIDUAL_SPEC)
+    spec["network"].update(activations=["softmax", "tanh", "sigmoid"], batch_norm=False)
+    del spec["network"]["eps"], spec["weights"]["gamma1"], spec["weights"]["beta1"]
+    lines = [line for block in cr.trace(spec).worked() if isinstance(block, Table) for line in block.lines]
+    assert any(line.key == "sample1.grad_a[1][1]" for line in lines)
+    for line in lines:
+        assert math.isclose(_evaluate(line), line.value, rel_tol=1e-9, abs_tol=1e-12), (line.key, line.template)

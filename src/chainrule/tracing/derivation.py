@@ -470,7 +470,8 @@ class _Worked:
         if l == self.L - 1:
             G = self.form.grad(layer.a, self.spec.Y)[n]
         else:
-            G = step.layers[l + 1].delta[n] @ step.layers[l + 1].W.T
+            nxt = step.layers[l + 1]
+            G = nxt.delta[n] @ nxt.W.T + (0.0 if nxt.grad_a is None else nxt.grad_a[n])  # and the skip
         lines = []
         for j in range(width):
             template, fields = self.upstream(step, l, n, j)
