@@ -126,6 +126,11 @@ PROBLEMS = {
     "lr_too_low": lambda: (_digits_net(), Xd, yd, dict(optimizer=cr.SGD(1e-5), batch_size=64)),
     "plateau": lambda: (net_of([2, 4, 1], ["sigmoid"] * 2, "bce"), *datasets.xor(),
                         dict(optimizer=cr.SGD(0.1), epochs=100)),
+    # a batch-normalized input of which one column never varies
+    "constant_feature": lambda: (cr.Network([cr.BatchNorm(3), cr.Dense(3, 8, "tanh"), cr.Dense(8, 1, "sigmoid")],
+                                            loss="bce", seed=0),
+                                 np.column_stack([_standardized(datasets.moons()[0]), np.ones(len(datasets.moons()[0]))]),
+                                 datasets.moons()[1], dict(optimizer=cr.Adam(0.01), batch_size=32)),
 }
 SEVERITY = {"target_range": "error", "bad_derivative": "error", "symmetric_init": "error"}
 
@@ -299,7 +304,7 @@ def test_history_keeps_the_findings_and_the_statistics():
     finding = history.findings[0].as_dict()
     assert finding["code"] == "init_scale" and finding["layer"] == 1
     stats = history.diagnostics.as_dict()
-    assert set(stats) == {"dead_fraction", "saturated_fraction", "update_ratio"}
+    assert set(stats) == {"dead_fraction", "saturated_fraction", "update_ratio", "layer_statistics"}
     dead, saturated, ratio = stats["dead_fraction"][0], stats["saturated_fraction"][0], stats["update_ratio"][0]
     assert dead[0] is not None and dead[1] is None  # layer 1 ReLU; the softmax output has no dead units
     assert saturated == (None, None)

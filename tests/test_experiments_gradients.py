@@ -41,6 +41,31 @@ def test_vanishing_gradients_clipping_prevents_divergence(quick_results):
     assert c["final_loss"][clipped] < c["initial_loss"][clipped] / 10
 
 
+def test_vanishing_gradients_batch_norm_and_residual_restore_the_first_layers_gradient(quick_results):
+    r = quick_results("vanishing-gradients")["remedies"]
+    gain, ratio = r["first_layer_gain_at_init"], r["first_to_last_at_init"]
+    # the plain 20-layer sigmoid network keeps ~0.25^19 ≈ 4e-12 of the last layer's gradient; each remedy
+    # gives its first layer at least a million times more
+    assert ratio["sigmoid, plain"] < 1e-9
+    for variant in ("batch norm", "residual", "both"):
+        assert gain[f"sigmoid, {variant}"] > 1e6
+        assert r["first_layer_gain_training"][f"sigmoid, {variant}"] > 1e6
+    # batch normalization brings the first/last ratio to order 1; the plain sigmoid network learns nothing
+    assert 0.1 < ratio["sigmoid, batch norm"] < 100
+    assert r["test_accuracy"]["sigmoid, plain"] < 0.6 < r["test_accuracy"]["sigmoid, batch norm"]
+    # one norm per Dense layer (20), at initialization and on every epoch
+    assert all(len(v) == r["depth"] for v in r["grad_norms_at_init"].values())
+    assert all(len(v) == r["epochs"] for v in r["grad_norms_training"].values())
+
+
+def test_vanishing_gradients_exploding_remedies_side_by_side(quick_results):
+    r = quick_results("vanishing-gradients")["exploding_remedies"]
+    finite = {label: [not o["diverged"] for o in v] for label, v in r["outcome"].items()}
+    none, clip, init, warm = finite.values()
+    assert not all(none)  # the setup explodes without a remedy
+    assert all(clip) and all(init)
+
+
 def test_multi_output_standardized_targets_balance_the_relative_errors(quick_results):
     r = quick_results("multi-output")
     raw, std = r["relative_rmse"]["raw targets"], r["relative_rmse"]["standardized targets"]
@@ -119,9 +144,12 @@ def runs_with(found, code):
 
 def test_diagnostics_name_the_problem_in_the_runs_built_to_have_one(quick_results):
     """The runs built to show a problem report it; the healthy ones report nothing."""
-    found = quick_results("vanishing-gradients")["diagnostics"]["findings"]
+    r = quick_results("vanishing-gradients")
+    found = r["diagnostics"]["findings"]
     assert "sigmoid 10 layers" in runs_with(found, "vanishing_gradients")
-    assert runs_with(found, "nan_loss") == runs_with(found, "exploding_gradients") == {"clipping: no clipping"}
+    exploded = {f"exploding, no remedy, seed {o['seed']}" for o in r["exploding_remedies"]["outcome"]["no remedy"]
+                if o["diverged"]}
+    assert runs_with(found, "nan_loss") == runs_with(found, "exploding_gradients") == {"clipping: no clipping"} | exploded
     flagged = set().union(*(f["runs"] for f in found.values()))
     assert not flagged & {"tanh 5 layers", "tanh 10 layers", "relu 5 layers", "relu 10 layers"}
 

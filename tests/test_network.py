@@ -109,7 +109,7 @@ def test_save_load_round_trip_is_exact(tmp_path):
     assert back.layers[0].activation.slope == 0.2 and back.layers[0].lr_scale == 0.5
     assert not back.layers[1].bias and back.l2 == 0.01 and back.loss.name == "bce"
     with zipfile.ZipFile(path) as z:  # one .npz of plain arrays: architecture JSON + weights
-        assert sorted(z.namelist()) == sorted(["architecture.npy"] + [f"{p}{l}.npy" for l in (1, 2, 3) for p in "Wb"])
+        assert sorted(z.namelist()) == ["W1.npy", "W2.npy", "W3.npy", "architecture.npy", "b1.npy", "b3.npy"]
 
 
 def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path):

@@ -255,10 +255,11 @@ def _evaluate(line):
     """A line's 'with the numbers' text, at full precision, evaluated as Python."""
     text = line.template.format(**{k: f"({float(v)!r})" for k, v in line.numbers.items()})
     text = re.sub(r"tanh²\(", "tanh2(", text)
-    for a, b in (("·", "*"), ("−", "-"), ("²", "**2"), ("½", "0.5"), ("σ", "sig"), ("[", "("), ("]", ")")):
+    for a, b in (("·", "*"), ("−", "-"), ("²", "**2"), ("½", "0.5"), ("σ", "sig"), ("√", "sqrt"), ("[", "("),
+                 ("]", ")")):
         text = text.replace(a, b)
     names = {"sig": lambda z: 1 / (1 + math.exp(-z)), "tanh": math.tanh, "tanh2": lambda z: math.tanh(z) ** 2,
-             "exp": math.exp, "log": math.log, "max": max}
+             "exp": math.exp, "log": math.log, "max": max, "sqrt": math.sqrt}
     return float(eval(text, names))  # noqa: S307 — our own formula text, in a test
 
 

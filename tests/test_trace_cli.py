@@ -20,7 +20,8 @@ def run(capsys, *argv):
 
 
 def test_both_examples_ship():
-    assert [p.name for p in SPECS] == ["lab-2-2-1.toml", "notebook-exercise-l2.toml", "notebook-exercise.toml"]
+    assert [p.name for p in SPECS] == ["batch-norm-2-3.toml", "lab-2-2-1.toml", "notebook-exercise-l2.toml",
+                                       "notebook-exercise.toml"]
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)

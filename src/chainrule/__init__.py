@@ -6,7 +6,9 @@ from .diagnostics import DiagnosticWarning, Finding, diagnose
 from .gradcheck import gradcheck
 from .layers import Dense
 from .network import Network, load
+from .normalization import BatchNorm
 from .optimizers import SGD, Adam, RMSprop
+from .residual import Residual
 from .schedules import CosineAnnealingLR, ExponentialLR, LearningRateScheduler, StepLR
 from .tabular import Model
 from .tracing import trace
@@ -17,6 +19,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Activation",
     "Adam",
+    "BatchNorm",
     "Callback",
     "CosineAnnealingLR",
     "Dense",
@@ -29,6 +32,7 @@ __all__ = [
     "Model",
     "Network",
     "RMSprop",
+    "Residual",
     "SGD",
     "StepLR",
     "diagnose",

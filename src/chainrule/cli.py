@@ -31,7 +31,7 @@ from .experiments.context import is_output as is_experiment_output
 from .gradcheck import gradcheck
 from .layers import Dense
 from .losses import LOSSES, get_loss
-from .network import Network, load
+from .network import Network, load, mlp_layers
 from .optimizers import OPTIMIZERS
 from .tabular import IMPUTE, MAX_CATEGORIES, TASKS, Model, Preprocessor, Target, infer_task
 from .tabular import codes as class_codes
@@ -477,9 +477,9 @@ def _network(args, n_in, target, rows):
     n_out = len(classes) if loss.one_unit_per_class else 1
     sizes = [n_in, *args.hidden, n_out]
     _check_memory(sizes, rows)
-    layers = [Dense(a, b, args.activation) for a, b in zip(sizes[:-2], sizes[1:-1])]
     # the output the loss pairs with (sigmoid for bce, softmax for cross_entropy), linear otherwise
-    layers.append(Dense(sizes[-2], n_out, args.output or (loss.fuses.name if loss.fuses else "linear")))
+    output = args.output or (loss.fuses.name if loss.fuses else "linear")
+    layers = mlp_layers(sizes, args.activation, output, batch_norm=args.batch_norm, residual=args.residual)
     return Network(layers, loss=loss, seed=args.seed, l2=args.l2)
 
 
@@ -713,6 +713,10 @@ def _network_flags():
     net.add_argument("--loss", choices=sorted(LOSSES),
                      help="default: bce for 0/1 labels, cross_entropy for more classes, mse for real-valued targets")
     net.add_argument("--l2", type=float, default=0.0, help="L2 penalty λ on the weights (default 0)")
+    net.add_argument("--batch-norm", action="store_true",
+                     help="batch-normalize every hidden layer's z before its activation (BatchNorm layers)")
+    net.add_argument("--residual", action="store_true",
+                     help="make every hidden layer after the first a residual block a + F(a)")
     net.add_argument("--max-classes", type=_positive_int, default=MAX_CLASSES, metavar="K",
                      help=f"refuse a classification target with more classes than this (default {MAX_CLASSES})")
     return net

@@ -22,6 +22,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from .layers import label, walk
 from .validation import integer, number
 
 __all__ = ["gradcheck", "GradcheckReport", "ParameterCheck"]
@@ -37,7 +38,8 @@ MIN_PER_PARAMETER = 10
 
 
 class ParameterCheck:
-    """The check of one parameter array (``layer`` is 1-based, ``name`` "W" or "b").
+    """The check of one parameter array (``layer`` is 1-based, ``name`` "W" or "b", "gamma", "beta",
+    "W.1" for the W of a block's first layer, "P" for its projection).
 
     ``checked`` entries of ``size`` were compared (``skipped`` more crossed a kink).
     ``max_rel_error`` is the largest |a − n| / max(|a|, |n|) over the ``rel_checked`` entries
@@ -59,7 +61,7 @@ class ParameterCheck:
 
     @property
     def label(self):
-        return f"{self.name}{self.layer}"
+        return label(self.name, self.layer)
 
     def as_dict(self):
         return {
@@ -72,11 +74,12 @@ class ParameterCheck:
 class GradcheckReport:
     """Per-parameter checks, the overall verdict and ``diagnosis`` (one paragraph on where the
     failures point, None when all pass); ``str(report)`` is a readable table.
-    ``per_parameter`` is the most entries checked of each parameter (None: every entry)."""
+    ``per_parameter`` is the most entries checked of each parameter (None: every entry);
+    ``running`` the number of running statistics (BatchNorm's), which are not checked."""
 
-    def __init__(self, checks, eps, tol, atol, per_parameter, seed, diagnosis):
+    def __init__(self, checks, eps, tol, atol, per_parameter, seed, diagnosis, running=0):
         self.checks, self.eps, self.tol, self.atol = checks, eps, tol, atol
-        self.per_parameter, self.seed, self.diagnosis = per_parameter, seed, diagnosis
+        self.per_parameter, self.seed, self.diagnosis, self.running = per_parameter, seed, diagnosis, running
         self.passed = all(c.passed for c in checks)
 
     @property
@@ -97,15 +100,16 @@ class GradcheckReport:
         return self.passed
 
     def __str__(self):
+        w = max(6, *(len(c.label) for c in self.checks))  # the parameter column: W1, gamma3.2, …
         lines = [
-            f"{'param':<6} {'layer':>5} {'checked':>8} {'of':>9} {'skipped':>8} {'max abs err':>12} {'max rel err':>12}"
+            f"{'param':<{w}} {'layer':>5} {'checked':>8} {'of':>9} {'skipped':>8} {'max abs err':>12} {'max rel err':>12}"
             "  worst (1-based)"
         ]
         for c in self.checks:
             worst = "" if c.worst_index is None else f"{c.label}[{', '.join(str(j + 1) for j in c.worst_index)}]"
             rel = f"{c.max_rel_error:>12.3e}" if c.rel_checked else f"{'—':>12}"
             lines.append(
-                f"{c.label:<6} {c.layer:>5} {c.checked:>8} {c.size:>9} {c.skipped:>8} {c.max_abs_error:>12.3e} "
+                f"{c.label:<{w}} {c.layer:>5} {c.checked:>8} {c.size:>9} {c.skipped:>8} {c.max_abs_error:>12.3e} "
                 f"{rel}  {worst}{'' if c.passed else '  FAIL'}"
             )
         if self.passed:
@@ -137,6 +141,9 @@ class GradcheckReport:
             notes.append(
                 f"{skipped} entr{'y' if skipped == 1 else 'ies'} skipped: ±ε crossed a kink (ReLU at 0, hinge margin 1)"
             )
+        if self.running:
+            notes.append(f"the {self.running} running statistics (BatchNorm's running mean and variance) are not "
+                         "checked: no gradient trains them; γ and β were checked in training mode")
         return notes
 
 
@@ -151,7 +158,10 @@ def gradcheck(net, X, y, eps=1e-5, tol=1e-5, max_entries=None, seed=0):
     table shows "—".
 
     A float64 network is checked in place (each parameter is restored exactly); a float32 one
-    through a float64 copy. ``max_entries``: at most this many entries of each parameter, a
+    through a float64 copy. Every trained array is checked: W and b, a BatchNorm's γ and β, the
+    weights inside residual blocks (W3.1 is the W of block 3's first layer), in training mode (a
+    BatchNorm normalizes by the batch, whose mean and variance depend on θ). A BatchNorm's running
+    mean and variance are not checked: no gradient trains them (the check restores them after). ``max_entries``: at most this many entries of each parameter, a
     random sample chosen with ``seed`` (an int ≥ 0). By default (None) every entry while the
     whole check costs at most ``DEFAULT_WORK`` (10⁹) numbers computed in forward passes (each
     entry costs two passes over X), and beyond it a sample sized to that budget, at least
@@ -159,16 +169,16 @@ def gradcheck(net, X, y, eps=1e-5, tol=1e-5, max_entries=None, seed=0):
     (the work grows with the rows of X: pass a few). Entries whose ±ε perturbation crosses a
     kink are skipped, not failed. ``report.diagnosis`` says where the failures point.
     """
-    eps = number("gradcheck eps", eps, low=0, low_open=True)
-    tol = number("gradcheck tol", tol, low=0, low_open=True)
+    eps, tol = number("gradcheck eps", eps, low=0, low_open=True), number("gradcheck tol", tol, low=0, low_open=True)
     if max_entries is not None:  # None, or the most entries checked of each parameter
         max_entries = integer("gradcheck max_entries", max_entries, low=1)
     seed = integer("gradcheck seed", seed, low=0)  # the seed of the sample of entries
     if net.dtype != np.float64:
         net = net.copy(dtype=np.float64)
     X, Y = net.check_data(X, y)
-    ws = net.workspace(len(X))
-    loss = net.backprop(X, Y, ws)
+    net.check_rows(len(X), "X")
+    ws, running = net.workspace(len(X)), net.running.copy()
+    loss = net.backprop(X, Y, ws, training=True)
     # central differences carry rounding of about 1e-16·|L|/ε; errors far below that are noise
     atol = 1e-9 * max(1.0, abs(loss))
     analytic = [(l, name, p, g.copy()) for l, name, p, g, _ in net.parameters()]
@@ -180,7 +190,7 @@ def gradcheck(net, X, y, eps=1e-5, tol=1e-5, max_entries=None, seed=0):
 
     def loss_at(p, idx, value):
         p[idx] = value
-        net.propagate(X, ws)
+        net.propagate(X, ws, training=True)
         return net.data_loss(Y, ws) + net.penalty(len(Y)), _kink_pattern(net, Y)
 
     checks = []
@@ -195,7 +205,8 @@ def gradcheck(net, X, y, eps=1e-5, tol=1e-5, max_entries=None, seed=0):
             flat = np.sort(rng.choice(p.size, size=per_parameter, replace=False))
         a, n, where = _differences(check, p, g, flat, loss_at, base, eps)
         _judge(check, a, n, where, tol, atol, about)
-    return GradcheckReport(checks, eps, tol, atol, per_parameter, seed, _diagnose(checks, about))
+    net.running[...] = running
+    return GradcheckReport(checks, eps, tol, atol, per_parameter, seed, _diagnose(checks, about), net.running.size)
 
 
 def _default_per_parameter(net, m):
@@ -203,7 +214,7 @@ def _default_per_parameter(net, m):
     of each parameter that keeps the total within it: Σ min(size, n) ≤ budget, filled from the
     smallest parameter up (those smaller than n are checked in full), n ≥ MIN_PER_PARAMETER."""
     sizes = sorted(p.size for _, _, p, _, _ in net.parameters())
-    units = sum(layer.n_out for layer in net.layers)
+    units = sum(layer.n_out for layer in walk(net.layers))
     budget = DEFAULT_WORK // (2 * m * (sum(sizes) + units))
     left = len(sizes)
     for size in sizes:
@@ -434,7 +445,7 @@ def _one_layer(facts, about):
 
 def _kink_pattern(net, Y):
     """Which side of each kink every pre-activation (and the hinge margin) lies on."""
-    pattern = [layer.Z > k for layer in net.layers for k in layer.activation.kinks]
+    pattern = [layer.Z > k for layer in walk(net.layers) for k in layer.activation.kinks]
     margin = net.loss.kink_margin
     if margin is not None:
         pattern.append(Y * net.layers[-1].A < margin)

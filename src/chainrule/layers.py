@@ -1,4 +1,33 @@
-"""The fully connected layer: forward z = a_prev W + b, a = f(z); backward dW, db and δ Wᵀ."""
+"""The layer protocol every layer kind follows, and the fully connected layer: forward
+z = a_prev W + b, a = f(z); backward dW, db and δ Wᵀ.
+
+A network is a sequence of layers, and its backward pass one loop over them (``backward_through``)
+with no case per kind: every kind (``Dense`` here, ``chainrule.BatchNorm``, ``chainrule.Residual``)
+offers the same few methods, with Dense's as the model:
+
+``forward(a_prev, buf, training)``  z from the input a_prev, then a = f(z), into ``buf`` (its
+                                   ``LayerBuffers`` in the workspace); returns a. ``training``
+                                   says which statistics a BatchNorm uses (the batch's, or its
+                                   running ones); a Dense ignores it.
+``backward(delta, grad_out)``      given δ = ∂L/∂z of the last forward pass: fills the layer's
+                                   parameter gradients and returns ∂L/∂a_prev into ``grad_out``
+                                   (None when nobody needs it: the network's first layer).
+``activation``                     f, which the recurrence applies between two layers:
+                                   δ = ∂L/∂a ⊙ f′(z).
+``size``, ``running_size``, ``build(rng, theta, grad, running)``
+                                   how many parameters (and running statistics) it has, and its
+                                   parameters made views of its slice of the network's θ (gradients
+                                   of ∂L/∂θ, statistics of the network's ``running`` vector).
+``params()``, ``running()``, ``weights()``, ``sublayers()``
+                                   (name, parameter, gradient) of each trained array; (name, array)
+                                   of each running statistic; (W, ∂L/∂W) of its weights, whose
+                                   gradient norm the History records; the layers inside a block.
+``config()``, ``arrays()``, ``from_config(...)``, ``copy()``
+                                   what a model file stores and how it is read back; an unbuilt
+                                   copy with the same values.
+"""
+
+import math
 
 import numpy as np
 
@@ -8,18 +37,21 @@ from .initializers import initialize
 from . import validation
 from .validation import flag, integer, number
 
-__all__ = ["Dense", "LayerBuffers"]
+__all__ = ["Layer", "Dense", "LayerBuffers", "backward_through", "label", "numbered", "walk"]
 
 
 class LayerBuffers:
     """One layer's arrays for one batch of m rows, which every pass over such a batch overwrites:
 
-    ``z``        (m, n_out) pre-activations z = a_prev W + b
+    ``z``        (m, n_out) pre-activations (z = a_prev W + b for a Dense)
     ``a``        activations a = f(z) (z itself for a linear layer)
     ``delta``    δ = ∂L/∂z; during the backward pass first ∂L/∂a = δ(next) W(next)ᵀ, then δ in place
     ``log_a``    log f(z), from the logits, for activations that leave it (sigmoid, softmax); else None
     ``scratch``  f′(z) and the other temporaries of the backward pass
     ``a_prev``   the input of the last forward pass (the batch X, or the previous layer's ``a``): a view
+
+    Layer kinds that keep more (a BatchNorm's x̂ and batch statistics, a block's inner layers'
+    buffers) subclass it.
     """
 
     __slots__ = ("z", "a", "delta", "log_a", "scratch", "a_prev")
@@ -29,8 +61,112 @@ class LayerBuffers:
         self.log_a = np.empty((m, n_out), dtype) if has_log else None
         self.a_prev = None
 
+    def release(self):
+        """Forget the input of the last pass, so that the buffers keep no data alive."""
+        self.a_prev = None
 
-class Dense:
+
+def backward_through(layers, bufs, delta, grad_out=None):
+    """The delta recurrence through ``layers`` (their ``bufs`` hold the last forward pass), from
+    δ = ∂L/∂z of the last of them down to the first:
+
+        g = ∂L/∂a(l−1) = what layer l's backward sends back (δ(l) W(l)ᵀ for a Dense)
+        δ(l−1) = g ⊙ f′(z(l−1))
+
+    each layer filling its own parameter gradients on the way; returns ∂L/∂(the first layer's
+    input) in ``grad_out`` (None: not needed). ``Network.backprop`` and a residual block's branch
+    both step through here."""
+    for l in range(len(layers) - 1, 0, -1):
+        prev = bufs[l - 1]
+        g = layers[l].backward(delta, grad_out=prev.delta)
+        delta = layers[l - 1].activation.backward(g, prev.z, prev.a, out=prev.delta, scratch=prev.scratch)
+    return layers[0].backward(delta, grad_out)
+
+
+def walk(layers):
+    """Every layer of ``layers``, the layers inside blocks included, in the order of the forward pass."""
+    for layer in layers:
+        yield layer
+        yield from walk(layer.sublayers())
+
+
+def numbered(layers):
+    """(l, layer) for every layer of ``layers``, blocks' layers included, l the 1-based number of the
+    network's layer that is or holds it."""
+    for l, layer in enumerate(layers, start=1):
+        for each in walk([layer]):
+            yield l, each
+
+
+def label(name, l):
+    """The name a person reads for parameter ``name`` of layer l (1-based): W of layer 2 is W2, the
+    W of a block's first layer (``name`` "W.1") in layer 3 is W3.1, gamma of layer 4 gamma4."""
+    base, dot, rest = name.partition(".")
+    return f"{base}{l}{dot}{rest}"
+
+
+class Layer:
+    """The protocol of a layer kind (see the module's docstring), with what the kinds share: the
+    last pass's arrays by the names of the equations, and defaults for a kind without running
+    statistics, sublayers or diagnostics statistics of its own.
+
+    Class attributes: ``kind``, the name a model file gives it; ``weight_matrix``, whether it has a
+    weight matrix W of shape (n_in, n_out) (and b), which the network's L2 penalty decays and the
+    diagnostics check for scale and symmetry; ``min_rows``, the fewest rows of a training batch it
+    computes on; ``statistics``, the names of what ``measure()`` returns for the diagnostics;
+    ``backward_text`` and ``gradient_text``, how its backward pass and its parameter gradients are
+    written in the report of a non-finite pass, templates in {l} (the layer) and {p} (its input).
+    """
+
+    kind = None
+    weight_matrix = False
+    statistics = ()
+    backward_text = gradient_text = None
+    running_size = 0
+    min_rows = 1
+    buffers = None  # the LayerBuffers of the last forward pass
+    delta = None  # δ of the last backward pass
+
+    def sublayers(self):
+        return ()
+
+    def running(self):
+        """(name, array) of each running statistic: not trained by gradients, updated in training mode."""
+        return ()
+
+    def measure(self):
+        """The values of ``statistics`` for the last forward pass (diagnostics)."""
+        return ()
+
+    def problems(self, l):
+        """What the diagnostics should report about the last forward pass of this layer, layer l
+        (1-based): (code, value, threshold, cause, fix) tuples; none by default."""
+        return ()
+
+    def grad_norm(self):
+        """‖∂L/∂W‖ over the layer's ``weights()``: what ``History.grad_norms`` records for it."""
+        return math.sqrt(sum(float(np.vdot(g, g)) for _, g in self.weights()))
+
+    # the last pass's arrays, by the names of the equations (None before any pass)
+
+    @property
+    def A_prev(self):
+        return None if self.buffers is None else self.buffers.a_prev
+
+    @property
+    def Z(self):
+        return None if self.buffers is None else self.buffers.z
+
+    @property
+    def A(self):
+        return None if self.buffers is None else self.buffers.a
+
+    @property
+    def log_A(self):
+        return None if self.buffers is None else self.buffers.log_a
+
+
+class Dense(Layer):
     """A fully connected layer of ``n_out`` neurons fed by ``n_in`` inputs.
 
     ``W`` has shape (n_in, n_out): row i holds the weights from input i, column j the
@@ -46,6 +182,11 @@ class Dense:
     for this layer. ``bias=False`` leaves b at zero and out of training.
     """
 
+    kind = "dense"
+    weight_matrix = True
+    backward_text = "δ{l} W{l}ᵀ"
+    gradient_text = "∂L/∂W{l} = {p}ᵀ δ{l}, ∂L/∂b{l} = Σ_rows δ{l}"
+
     def __init__(self, n_in, n_out, activation="linear", init=None, lr_scale=1.0, bias=True):
         self.n_in, self.n_out = integer("Dense n_in", n_in, low=1), integer("Dense n_out", n_out, low=1)
         self.activation = get_activation(activation)
@@ -53,8 +194,6 @@ class Dense:
         self.bias = flag("Dense bias", bias)
         self._W = self._b = None
         self.dW = self.db = None
-        self.buffers = None  # the LayerBuffers of the last forward pass
-        self.delta = None  # δ of the last backward pass
         if init is None:
             init = self.activation.init
         if isinstance(init, str):
@@ -112,9 +251,10 @@ class Dense:
         current[...] = value
         return current
 
-    def build(self, rng, theta, grad):
+    def build(self, rng, theta, grad, running=None):
         """Draw W (unless given) and set b = 0 (unless given) into ``theta``, this layer's slice of
-        the network's parameter vector; ``dW``, ``db`` become views of its slice of the gradient."""
+        the network's parameter vector; ``dW``, ``db`` become views of its slice of the gradient.
+        (A Dense has no running statistics.)"""
         if self.dW is not None:
             raise ValueError(f"{self!r} already belongs to a network; create a new Dense, or use net.copy()")
         W = self._W if self._W is not None else initialize(self.init, rng, self.n_in, self.n_out)
@@ -135,13 +275,42 @@ class Dense:
         if self.bias:
             yield "b", self.b, self.db
 
+    def weights(self):
+        return ((self.W, self.dW),)
+
+    def grad_norm(self):
+        """‖∂L/∂W‖."""
+        return math.sqrt(np.vdot(self.dW, self.dW))
+
     def new_buffers(self, m, dtype):
         """The arrays a batch of m rows needs in this layer."""
         return LayerBuffers(m, self.n_out, dtype, self.activation.has_log)
 
-    def forward(self, a_prev, buf):
+    def config(self):
+        """The layer in a model file's architecture (its arrays: ``arrays()``)."""
+        return {"kind": self.kind, "n_in": self.n_in, "n_out": self.n_out, "activation": self.activation.config(),
+                "bias": self.bias, "lr_scale": self.lr_scale}
+
+    def arrays(self):
+        """{name: array} of what a model file stores: W, and b with a bias."""
+        return {"W": self.W, "b": self.b} if self.bias else {"W": self.W}
+
+    @classmethod
+    def from_config(cls, spec, arrays, activation, make_layer=None):
+        """The layer a model file describes: ``spec`` its config, ``arrays`` its arrays by the names of
+        ``arrays()``, ``activation`` the Activation its config names (``make_layer(spec, arrays, i)``
+        builds a block's i-th layer; a Dense has none)."""
+        init = (arrays["W"], arrays["b"]) if spec["bias"] else arrays["W"]
+        return cls(spec["n_in"], spec["n_out"], activation, init=init, lr_scale=spec["lr_scale"], bias=spec["bias"])
+
+    def copy(self):
+        """A new, unbuilt Dense with this one's settings and current weights."""
+        init = (self.W, self.b) if self.bias else self.W
+        return Dense(self.n_in, self.n_out, self.activation, init=init, lr_scale=self.lr_scale, bias=self.bias)
+
+    def forward(self, a_prev, buf, training=False):
         """z = a_prev W + b;  a = f(z) — into ``buf`` (this layer's ``LayerBuffers``), which keeps
-        a_prev, z and a (and log a) for the backward pass."""
+        a_prev, z and a (and log a) for the backward pass. The same in training and evaluation."""
         buf.a_prev = a_prev
         z = _product(a_prev, self.W, buf.z)
         if self.bias:
@@ -164,24 +333,6 @@ class Dense:
         if self.bias:
             _product(ONES[len(delta), delta.dtype], delta, self.db)  # Σ_rows δ = 1ᵀ δ, as one BLAS product
         return None if grad_out is None else _product(delta, self.W.T, grad_out)
-
-    # the last pass's arrays, by the names of the equations (None before any pass)
-
-    @property
-    def A_prev(self):
-        return None if self.buffers is None else self.buffers.a_prev
-
-    @property
-    def Z(self):
-        return None if self.buffers is None else self.buffers.z
-
-    @property
-    def A(self):
-        return None if self.buffers is None else self.buffers.a
-
-    @property
-    def log_A(self):
-        return None if self.buffers is None else self.buffers.log_a
 
 
 def _product(a, b, out):

@@ -1,5 +1,10 @@
 """The model file: one ``.npz`` (a zip of ``.npy`` arrays) holding the architecture as JSON and the
-weights as float arrays.
+weights (and running statistics) as float arrays.
+
+Version 2 (written today) lists every array member and its shape in the architecture's ``arrays``
+table (``{"W1": [3, 4], "gamma2": [4], …}``), so that any layer kind's arrays are read the same way;
+its layers carry a ``kind``. Version 1 (Dense layers only) named W1, b1, … implicitly by the layers'
+sizes; such files still load.
 
 ``write`` stores them through the package's one safe writer (``chainrule.files.write``). ``read``
 returns them checked and never unpickles anything; it treats the file as hostile:
@@ -14,14 +19,13 @@ returns them checked and never unpickles anything; it treats the file as hostile
 - arrays are float32 or float64 (what the network computes in), uncompressed as ``np.savez`` writes
   them, and finite.
 
-Format version 2 (``FORMAT_VERSION``) adds an optional member, ``preprocessing``: a second JSON
+Version 2 also adds an optional member, ``preprocessing``: a second JSON
 string, bounded as the architecture is, that ``chainrule.tabular.Model`` writes — how raw rows
 become the network's inputs and its outputs become predictions (the columns in order, their fill
 values and one-hot categories, the standardization's means and standard deviations, the target's
 classes or its scaling). It carries its own ``version`` (``PREPROCESSING_VERSION``); every field is
 checked by type and range, and against the architecture (the inputs it makes are the first layer's
-n_in, the classes fit the last layer's outputs), before anything uses it. Files of version 1
-(chainrule before the preprocessing section) are read as they were.
+n_in, the classes fit the last layer's outputs), before anything uses it.
 
 Every failure is one ValueError naming the field. Building a Network from what ``read`` returns is
 ``chainrule.network.load``'s job: this module knows the file, not the engine.
@@ -40,16 +44,18 @@ import numpy as np
 
 from . import files
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "MAX_ARCHITECTURE_BYTES", "MAX_DEPTH", "PREPROCESSING_VERSION", "is_model_file",
-           "read", "write"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "MAX_ARCHITECTURE_BYTES", "MAX_DEPTH", "MEMBER", "PREPROCESSING_VERSION",
+           "is_model_file", "read", "write"]
 
 FORMAT = "chainrule-model"
 FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)  # 1: no preprocessing member
+_VERSIONS = (1, 2)
+MEMBER = re.compile(r"([A-Za-z_]+)([0-9]+)((?:\.[0-9A-Za-z]+)*)")  # W1, gamma2, running_var3, W4.1, P5
+_MAX_NDIM = 2
 PREPROCESSING_VERSION = 1
 TASKS = ("classification", "regression")
 MAX_ARCHITECTURE_BYTES = 4 << 20  # 1M characters of JSON (NumPy stores 4 bytes a character): ~10,000 layers
-MAX_DEPTH = 16  # a model's JSON nests 4 deep: {layers: [{activation: {…}}]}
+MAX_DEPTH = 16  # a model's JSON nests 4 deep, {layers: [{activation: {…}}]}, and 2 more a residual block
 _MAX_HEADER = 10_000  # bytes of a .npy header (NumPy's own limit); a float array's takes ~120
 _DTYPES = ("float64", "float32")
 # what a damaged or foreign zip makes zipfile or NumPy raise, besides ValueError
@@ -57,21 +63,20 @@ _UNREADABLE = (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, KeyE
                RuntimeError, struct.error, zlib.error, OverflowError, UnicodeDecodeError, SyntaxError)
 
 
-def write(path, architecture, weights, preprocessing=None):
-    """Write ``architecture`` (JSON-ready), ``weights`` [(W, b) per layer] and, when given, the
-    ``preprocessing`` section (JSON-ready) to ``path``, atomically."""
-    arrays = {"architecture": np.array(json.dumps(architecture))}
+def write(path, architecture, arrays, preprocessing=None):
+    """Write ``architecture`` (JSON-ready, its ``arrays`` table the shapes of ``arrays``), ``arrays``
+    ({member name: array}, names like W1, gamma2, W3.1) and, when given, the ``preprocessing``
+    section (JSON-ready) to ``path``, atomically."""
+    members = {"architecture": np.array(json.dumps(architecture)), **arrays}
     if preprocessing is not None:
-        arrays["preprocessing"] = np.array(json.dumps(preprocessing, allow_nan=False))
-    for l, (W, b) in enumerate(weights, start=1):
-        arrays[f"W{l}"] = W
-        arrays[f"b{l}"] = b
-    files.write(path, lambda f: np.savez(f, **arrays))
+        members["preprocessing"] = np.array(json.dumps(preprocessing, allow_nan=False))
+    files.write(path, lambda f: np.savez(f, **members))
 
 
 def read(path, preprocessing=False):
-    """(architecture, [(W, b) per layer]) from a model file; b is None for a layer without bias.
-    With ``preprocessing``: (architecture, weights, the preprocessing section or None).
+    """(architecture, {member name: array}) from a model file: a version 1 file's arrays are W1, b1
+    (no b for a layer without bias), W2, … With ``preprocessing``: (architecture, arrays, the
+    preprocessing section or None).
 
     Raises one ValueError, naming the file and the field, for anything that is not a model file
     written by ``Network.save`` (see the module's docstring for what is checked).
@@ -82,7 +87,7 @@ def read(path, preprocessing=False):
             with zipfile.ZipFile(f) as archive:
                 arch = _architecture(archive)
                 _check_architecture(arch)
-                weights = _weights(archive, arch, budget=os.fstat(f.fileno()).st_size)
+                arrays = _weights(archive, arch, budget=os.fstat(f.fileno()).st_size)
                 section = _preprocessing(archive, arch) if preprocessing else None
         except ValueError as e:
             raise ValueError(f"{path!r} is not a readable chainrule model file: {e}; "
@@ -90,7 +95,7 @@ def read(path, preprocessing=False):
         except _UNREADABLE as e:
             raise ValueError(f"{path!r} is not a readable chainrule model file (a zip of .npy arrays, as "
                              f"Network.save writes): {_reason(e)}") from None
-    return (arch, weights, section) if preprocessing else (arch, weights)
+    return (arch, arrays, section) if preprocessing else (arch, arrays)
 
 
 def is_model_file(path):
@@ -160,9 +165,8 @@ def _check_architecture(arch):
     if arch.get("format") != FORMAT:
         raise ValueError(f"the architecture has no 'format': {FORMAT!r} tag; this is not a chainrule model")
     version = _field(arch, "version", "the architecture")
-    if not _is_int(version) or version not in READABLE_VERSIONS:
-        raise ValueError(f"format version {version!r}; this chainrule reads versions "
-                         f"{', '.join(map(str, READABLE_VERSIONS))}")
+    if not _is_int(version) or version not in _VERSIONS:
+        raise ValueError(f"format version {version!r}; this chainrule reads versions {_VERSIONS[0]} to {_VERSIONS[-1]}")
     if not isinstance(_field(arch, "loss", "the architecture"), str):
         raise ValueError(f"'loss' must be a loss name (a string), got {arch['loss']!r}")
     _check_number(arch, "l2", "the architecture")
@@ -171,22 +175,40 @@ def _check_architecture(arch):
     layers = _field(arch, "layers", "the architecture")
     if not isinstance(layers, list) or not layers:
         raise ValueError(f"'layers' must be a non-empty list of layers, got {layers!r:.80}")
+    _check_layers(layers, "layer ", version)
+    if version > 1:
+        _check_table(_field(arch, "arrays", "the architecture"))
+
+
+def _check_layers(layers, where, version):
+    """Each layer's common fields (a block's layers too, ``where`` "layer 3." for block 3's); the widths
+    chain."""
     for l, spec in enumerate(layers, start=1):
-        _check_layer(spec, f"layer {l}")
+        _check_layer(spec, f"{where}{l}", version)
     for l, (prev, nxt) in enumerate(zip(layers, layers[1:]), start=1):
         if prev["n_out"] != nxt["n_in"]:
-            raise ValueError(f"layer {l} has {prev['n_out']} outputs but layer {l + 1} has n_in {nxt['n_in']}")
+            raise ValueError(f"{where}{l} has {prev['n_out']} outputs but {where}{l + 1} has n_in {nxt['n_in']}")
 
 
-def _check_layer(spec, where):
+def _check_layer(spec, where, version):
+    """What every layer kind has (n_in, n_out, activation, lr_scale; a version 1 layer, a Dense, its
+    bias); the fields of a kind are checked when the engine builds the layer."""
     if not isinstance(spec, dict):
         raise ValueError(f"{where} must be a JSON object, got {spec!r:.80}")
     for key in ("n_in", "n_out"):
         value = _field(spec, key, where)
         if not _is_int(value) or value < 1:
             raise ValueError(f"{where}'s {key!r} must be a positive integer, got {value!r:.80}")
-    if not isinstance(_field(spec, "bias", where), bool):
-        raise ValueError(f"{where}'s 'bias' must be true or false, got {spec['bias']!r:.80}")
+    if version == 1 or "bias" in spec:
+        if not isinstance(_field(spec, "bias", where), bool):
+            raise ValueError(f"{where}'s 'bias' must be true or false, got {spec['bias']!r:.80}")
+    if version > 1 and not isinstance(_field(spec, "kind", where), str):
+        raise ValueError(f"{where}'s 'kind' must be a layer kind's name (a string), got {spec['kind']!r:.80}")
+    if "layers" in spec:  # a block's
+        inner = spec["layers"]
+        if not isinstance(inner, list) or not inner:
+            raise ValueError(f"{where}'s 'layers' must be a non-empty list of layers, got {inner!r:.80}")
+        _check_layers(inner, f"{where}.", version)
     _check_number(spec, "lr_scale", where)
     activation = _field(spec, "activation", where)
     if not isinstance(activation, dict) or not isinstance(activation.get("name"), str):
@@ -195,6 +217,18 @@ def _check_layer(spec, where):
         raise ValueError(f"{where}'s activation's 'custom' must be true or false, got {activation['custom']!r:.80}")
     for key in activation.keys() - {"name", "custom"}:  # the activation's parameters (leaky_relu's slope)
         _check_number(activation, key, f"{where}'s activation")
+
+
+def _check_table(table):
+    """The ``arrays`` table: {member name: shape}, names like W1 or W3.1, shapes of 1 or 2 positive sizes."""
+    if not isinstance(table, dict):
+        raise ValueError(f"'arrays' must be an object of array names and shapes, got {table!r:.80}")
+    for name, shape in table.items():
+        if not MEMBER.fullmatch(name):
+            raise ValueError(f"'arrays' names an array {name!r:.80}; array names are like W1, gamma2 or W3.1")
+        if (not isinstance(shape, list) or not 1 <= len(shape) <= _MAX_NDIM
+                or not all(_is_int(n) and n >= 1 for n in shape)):
+            raise ValueError(f"the shape of array {name!r} must be a list of 1 or 2 positive sizes, got {shape!r:.80}")
 
 
 def _field(obj, key, where):
@@ -359,17 +393,26 @@ def _header(f, name):
 
 
 def _weights(archive, arch, budget):
-    """[(W, b) per layer] as the architecture names them (b None without bias); all their bytes
-    together at most ``budget``, the file's size: members that share their bytes (a zip can point
-    many names at one stretch of the file) cannot multiply the memory."""
-    dtype, weights = np.dtype(arch["dtype"]), []
+    """{name: array} of the arrays the architecture names (its table, or for version 1 W1, b1, … by
+    the layers' sizes); all their bytes together at most ``budget``, the file's size: members that
+    share their bytes (a zip can point many names at one stretch of the file) cannot multiply the
+    memory."""
+    dtype, arrays = np.dtype(arch["dtype"]), {}
+    for name, shape in _table(arch).items():
+        arrays[name], budget = _array(archive, name, tuple(shape), dtype, budget)
+    return arrays
+
+
+def _table(arch):
+    """{member name: shape} of a model's arrays."""
+    if arch["version"] > 1:
+        return arch["arrays"]
+    table = {}
     for l, spec in enumerate(arch["layers"], start=1):
-        W, budget = _array(archive, f"W{l}", (spec["n_in"], spec["n_out"]), dtype, budget)
-        b = None
+        table[f"W{l}"] = (spec["n_in"], spec["n_out"])
         if spec["bias"]:
-            b, budget = _array(archive, f"b{l}", (spec["n_out"],), dtype, budget)
-        weights.append((W, b))
-    return weights
+            table[f"b{l}"] = (spec["n_out"],)
+    return table
 
 
 def _array(archive, name, shape, dtype, budget):

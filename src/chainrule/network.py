@@ -1,4 +1,5 @@
-"""Network: a stack of Dense layers, a loss, and the backward pass as the delta recurrence."""
+"""Network: a sequence of layers (Dense, BatchNorm, Residual blocks), a loss, and the backward pass
+as the delta recurrence."""
 
 import copy
 
@@ -6,11 +7,30 @@ import numpy as np
 
 from .activations import ACTIVATIONS, Activation, get_activation
 from . import memory, validation
-from .layers import Dense
+from .layers import Dense, Layer, backward_through, label, numbered, walk
 from .losses import LOSSES, get_loss
-from .modelfile import FORMAT, FORMAT_VERSION, read, write
+from .modelfile import FORMAT, FORMAT_VERSION, MEMBER as _MEMBER, read, write
+from .normalization import BatchNorm
+from .residual import Residual
 
-__all__ = ["Network", "Workspace", "load"]
+__all__ = ["LAYER_KINDS", "Network", "Workspace", "load", "mlp_layers"]
+
+# the layer kinds a model file names, by their ``kind``
+LAYER_KINDS = {kind.kind: kind for kind in (Dense, BatchNorm, Residual)}
+
+
+def mlp_layers(sizes, activation, output="linear", batch_norm=False, residual=False):
+    """The layers of a multilayer perceptron of ``sizes`` [n_in, hidden…, n_out]: hidden layers of
+    ``activation``, an ``output`` layer. ``batch_norm``: each hidden layer is Dense (linear, no
+    bias: β takes its place) then BatchNorm(f), normalizing z before f. ``residual``: each hidden
+    layer after the first is a block a + F(a), F that layer (with a projection when the width
+    changes); the first hidden layer stays plain, since the input's width and scale are the data's."""
+    layers = []
+    for l, (n_in, n_out) in enumerate(zip(sizes[:-2], sizes[1:-1])):
+        hidden = ([Dense(n_in, n_out, bias=False), BatchNorm(n_out, activation)] if batch_norm
+                  else [Dense(n_in, n_out, activation)])
+        layers += [Residual(hidden)] if residual and l > 0 else hidden
+    return layers + [Dense(sizes[-2], sizes[-1], output)]
 
 
 class Workspace:
@@ -25,10 +45,11 @@ class Workspace:
     def release(self):
         """Forget the input of the last pass (the caller's batch, or a copy of its rows), so that the
         workspace keeps no data alive."""
-        self.layers[0].a_prev = None
+        self.layers[0].release()
 
 class Network:
-    """A feed-forward network ``layers[0] → … → layers[-1]`` trained on ``loss``.
+    """A feed-forward network ``layers[0] → … → layers[-1]`` trained on ``loss``: each layer a
+    ``Dense``, a ``BatchNorm`` or a ``Residual`` block (of such layers).
 
     ``seed`` seeds the initial weights and the shuffling of ``fit`` (same seed ⇒
     bit-identical training); ``dtype`` is float64 by default or float32 end to end;
@@ -47,16 +68,17 @@ class Network:
 
     def __init__(self, layers, loss="mse", seed=None, dtype=np.float64, l2=0.0):
         layers = list(layers)
-        if not layers or not all(isinstance(layer, Dense) for layer in layers):
-            raise ValueError("Network needs a non-empty list of chainrule.Dense layers")
+        if not layers or not all(isinstance(layer, Layer) for layer in layers):
+            raise ValueError("Network needs a non-empty list of layers (chainrule.Dense, BatchNorm, Residual)")
         for l, (prev, nxt) in enumerate(zip(layers, layers[1:]), start=1):
             if prev.n_out != nxt.n_in:
                 raise ValueError(
                     f"layer {l} has {prev.n_out} outputs but layer {l + 1} expects {nxt.n_in} inputs; "
-                    f"make Dense {l + 1}'s n_in equal {prev.n_out}"
+                    f"make layer {l + 1}'s n_in equal {prev.n_out}"
                 )
-        if len({id(layer) for layer in layers}) != len(layers):
-            raise ValueError("the same Dense object appears twice in layers; create one Dense per layer")
+        every = list(walk(layers))
+        if len({id(layer) for layer in every}) != len(every):
+            raise ValueError("the same layer object appears twice in layers; create one layer object per layer")
         self.dtype = validation.dtype(dtype)
         self.l2 = validation.number("l2", l2, low=0)
         self.seed = validation.seed(seed)
@@ -65,23 +87,32 @@ class Network:
         self.rng = np.random.default_rng(self.seed)
         size = sum(layer.size for layer in layers)
         # θ and its gradient, and the largest layer's W as its initializer draws it (float64)
-        memory.require(2 * size * self.dtype.itemsize + 8 * max(layer.n_in * layer.n_out for layer in layers),
+        largest = max((layer.n_in * layer.n_out for layer in every if layer.weight_matrix), default=0)
+        memory.require(2 * size * self.dtype.itemsize + 8 * largest,
                        f"a network of {size:,} parameters", "use fewer or smaller layers")
         # every parameter lives in one vector θ, every gradient in one vector ∂L/∂θ: the layers'
-        # W, b, dW, db are views into them, so an optimizer updates all of them at once
+        # W, b, dW, db (γ, β, …) are views into them, so an optimizer updates all of them at once;
+        # the running statistics (BatchNorm's), which no gradient trains, in a vector of their own
         self.theta = np.empty(size, self.dtype)
         self.grad = np.zeros_like(self.theta)
-        offset = 0
+        self.running = np.zeros(sum(layer.running_size for layer in layers), self.dtype)
+        offset = ran = 0
         for layer in layers:
-            part = slice(offset, offset + layer.size)
-            layer.build(self.rng, self.theta[part], self.grad[part])
-            offset += layer.size
-        self.initial_weights = True
+            part, stats = slice(offset, offset + layer.size), slice(ran, ran + layer.running_size)
+            layer.build(self.rng, self.theta[part], self.grad[part], self.running[stats])
+            offset, ran = offset + layer.size, ran + layer.running_size
+        self.initial_weights = True  # drawn by the initializers, not trained since (diagnostics' init_scale)
+        # the layers whose weights the L2 penalty decays (the Dense ones, inside blocks too)
+        self.decayed = [layer for layer in every if layer.weight_matrix]
+        self._every = every
+        self.min_rows = max(layer.min_rows for layer in every)  # the fewest rows a training batch may have
         self._workspaces = {}  # batch size m → the Workspace training reuses
         self._l2_buffers = None
         self._lr_scales = (None, None)  # (the layers' lr_scale values, θ's per-entry factors)
 
     def __repr__(self):
+        if not all(isinstance(layer, Dense) for layer in self.layers):
+            return f"Network([{', '.join(repr(layer) for layer in self.layers)}], loss={self.loss.name!r})"
         sizes = "-".join(str(n) for n in [self.n_in] + [layer.n_out for layer in self.layers])
         acts = ", ".join(layer.activation.name for layer in self.layers)
         return f"Network({sizes}, activations=[{acts}], loss={self.loss.name!r})"
@@ -144,6 +175,9 @@ class Network:
     # ---- the passes ------------------------------------------------------------------------
     # forward, backward, predict and loss_value check their input and allocate new buffers;
     # propagate, data_loss and backprop take data as check_data returns it and the Workspace to use.
+    # The mode is passed explicitly, as ``training``: True normalizes a BatchNorm's input by the
+    # batch's statistics and updates its running ones (fit, backward); False uses the running ones
+    # and changes nothing (forward, predict, loss_value, validation). Dense layers ignore it.
 
     def workspace(self, m):
         """The Workspace for batches of m rows that training reuses (made on first use)."""
@@ -161,11 +195,12 @@ class Network:
         """True when the loss computes the output delta from the logits (σ + bce, softmax + cross_entropy)."""
         return self.loss.fuses_with(self.layers[-1].activation)
 
-    def propagate(self, X, ws):
-        """a(L) for a checked batch X: z = a_prev W + b, a = f(z), layer after layer, into ``ws``."""
+    def propagate(self, X, ws, training=False):
+        """a(L) for a checked batch X: z = a_prev W + b, a = f(z) (a BatchNorm's z = γ x̂ + β, a
+        block's z = a_prev + F(a_prev)), layer after layer, into ``ws``."""
         a = X
         for layer, buf in zip(self.layers, ws.layers):
-            a = layer.forward(a, buf)
+            a = layer.forward(a, buf, training)
         return a
 
     def data_loss(self, Y, ws, w=None):
@@ -180,14 +215,15 @@ class Network:
         """The L2 penalty λ/(2m) Σ_l ‖W(l)‖² for a batch of m rows (m = Σw with sample weights)."""
         if not self.l2:
             return 0.0
-        return self.l2 / (2 * m) * sum(float(np.vdot(layer.W, layer.W)) for layer in self.layers)
+        return self.l2 / (2 * m) * sum(float(np.vdot(layer.W, layer.W)) for layer in self.decayed)
 
-    def backprop(self, X, Y, ws, w=None):
+    def backprop(self, X, Y, ws, w=None, training=True):
         """One forward and backward pass over a checked batch (X, Y) in ``ws``, its rows weighted by
-        ``w`` (as ``check_weights`` returns it) when given: fills every layer's dW, db (and δ);
-        returns the loss L, penalty included. ``backward`` and ``fit`` both step through here."""
+        ``w`` (as ``check_weights`` returns it) when given: fills every layer's dW, db (γ, β, …) (and
+        δ); returns the loss L, penalty included. ``backward`` and ``fit`` both step through here, in
+        training mode."""
         layers, bufs = self.layers, ws.layers
-        self.propagate(X, ws)
+        self.propagate(X, ws, training)
         m = len(Y) if w is None else float(np.add.reduce(w))  # the rows, or their total weight
         loss = self.data_loss(Y, ws, w) + self.penalty(m)
         out = bufs[-1]
@@ -199,16 +235,12 @@ class Network:
         else:
             g = loss_fn.grad(out.a, Y, out=out.delta) if w is None else loss_fn.grad(out.a, Y, out=out.delta, w=w)
             delta = layers[-1].activation.backward(g, out.z, out.a, out=out.delta, scratch=out.scratch)
-        for l in range(len(layers) - 1, 0, -1):
-            prev = bufs[l - 1]
-            # ∂L/∂W(l) = a(l−1)ᵀ δ(l);  ∂L/∂b(l) = Σ_rows δ(l);  g = δ(l) W(l)ᵀ
-            g = layers[l].backward(delta, grad_out=prev.delta)
-            # δ(l−1) = (δ(l) W(l)ᵀ) ⊙ f′(z(l−1))
-            delta = layers[l - 1].activation.backward(g, prev.z, prev.a, out=prev.delta, scratch=prev.scratch)
-        layers[0].backward(delta)  # no δ Wᵀ for the first layer: nothing needs ∂L/∂X
+        # for l = L … 2: ∂L/∂W(l) = a(l−1)ᵀ δ(l), ∂L/∂b(l) = Σ_rows δ(l) (each layer its own rule),
+        # then δ(l−1) = (δ(l) W(l)ᵀ) ⊙ f′(z(l−1)); no δ Wᵀ for the first layer: nothing needs ∂L/∂X
+        backward_through(layers, bufs, delta)
         if self.l2:
             # ∂/∂W [λ/(2m) ‖W‖²] = (λ/m) W
-            for layer, tmp in zip(layers, self._penalty_grad()):
+            for layer, tmp in zip(self.decayed, self._penalty_grad()):
                 np.multiply(layer.W, self.l2 / m, out=tmp)
                 layer.dW += tmp
         return loss
@@ -216,25 +248,35 @@ class Network:
     def _penalty_grad(self):
         """One array per layer, the shape of its W, for (λ/m) W."""
         if self._l2_buffers is None:
-            self._l2_buffers = [np.empty_like(layer.W) for layer in self.layers]
+            self._l2_buffers = [np.empty_like(layer.W) for layer in self.decayed]
         return self._l2_buffers
 
     # Overflow on finite data (huge weights or inputs) gives inf, which these report as values; the
     # benign ones (e^−∞ = 0 in a softmax of ±1e308) must not print warnings.
 
     def forward(self, X):
-        """The network's output a(L) for a batch X of shape (n_samples, n_in), a new array."""
+        """The network's output a(L) for a batch X of shape (n_samples, n_in), a new array
+        (evaluation mode: a BatchNorm uses its running statistics)."""
         X = self.check_X(X)
         with np.errstate(over="ignore", invalid="ignore"):
             return self.propagate(X, self.new_workspace(len(X)))
 
     def backward(self, X, y, sample_weight=None):
-        """Forward, then backward: fill every layer's dW, db (and δ); return the loss value. With
-        ``sample_weight`` (n weights ≥ 0), L = Σ_n w_n ℓ_n / Σ_n w_n."""
+        """Forward, then backward, in training mode as a step of ``fit`` (a BatchNorm normalizes by
+        the batch and updates its running statistics): fill every layer's dW, db (γ, β, …) and δ;
+        return the loss value. With ``sample_weight`` (n weights ≥ 0), L = Σ_n w_n ℓ_n / Σ_n w_n."""
         X, Y = self.check_data(X, y)
+        self.check_rows(len(X))
         w = self.check_weights(sample_weight, len(X))
         with np.errstate(over="ignore", invalid="ignore"):
             return self.backprop(X, Y, self.new_workspace(len(X)), w)
+
+    def check_rows(self, m, what="a batch"):
+        """ValueError when a training batch of m rows is too small for a layer (a BatchNorm needs 2)."""
+        if m < self.min_rows:
+            raise ValueError(f"{what} of {m} row(s) is too small for training: the network's BatchNorm layers "
+                             f"need at least {self.min_rows} rows a batch (one row has no variance); "
+                             "use a larger batch_size and a data size that leaves no last batch of one row")
 
     def predict(self, X):
         """The output for X: probabilities for ``bce`` and ``cross_entropy``, values otherwise."""
@@ -256,13 +298,14 @@ class Network:
     def lr_scales(self):
         """The learning-rate factor of every entry of θ: 1.0 when no layer sets ``lr_scale``.
         Computed again only when a layer's ``lr_scale`` has changed since the last call."""
-        scales = tuple([layer.lr_scale for layer in self.layers])
+        scales = tuple([layer.lr_scale for layer in self._every])
         if scales == self._lr_scales[0]:
             return self._lr_scales[1]
         if all(s == 1.0 for s in scales):
             self._lr_scales = (scales, 1.0)
         else:
-            vector = np.repeat(np.array(scales, self.dtype), [layer.size for layer in self.layers])
+            runs = list(_scale_runs(self.layers))
+            vector = np.repeat(np.array([r for r, _ in runs], self.dtype), [n for _, n in runs])
             self._lr_scales = (scales, vector)
         return self._lr_scales[1]
 
@@ -275,13 +318,9 @@ class Network:
         ]
 
     def copy(self, dtype=None):
-        """A new network with the same layers, loss and weights (cast to ``dtype`` if given)."""
-        layers = [
-            Dense(layer.n_in, layer.n_out, layer.activation, init=(layer.W, layer.b) if layer.bias else layer.W,
-                  lr_scale=layer.lr_scale, bias=layer.bias)
-            for layer in self.layers
-        ]
-        net = Network(layers, loss=self.loss, dtype=dtype or self.dtype, l2=self.l2)
+        """A new network with the same layers, loss, weights and running statistics (cast to ``dtype``
+        if given)."""
+        net = Network([layer.copy() for layer in self.layers], loss=self.loss, dtype=dtype or self.dtype, l2=self.l2)
         net.initial_weights = self.initial_weights
         return net
 
@@ -303,27 +342,26 @@ class Network:
             "loss": self.loss.name,
             "l2": self.l2,
             "dtype": self.dtype.name,
-            "layers": [
-                {
-                    "n_in": layer.n_in,
-                    "n_out": layer.n_out,
-                    "activation": layer.activation.config(),
-                    "bias": layer.bias,
-                    "lr_scale": layer.lr_scale,
-                }
-                for layer in self.layers
-            ],
+            "layers": [layer.config() for layer in self.layers],
+            "arrays": {name: list(value.shape) for name, value in self.arrays().items()},
         }
 
+    def arrays(self):
+        """{name: array} of everything a model file stores: each layer's ``arrays()`` (W, b; γ, β and
+        the running statistics; a block's), named as a person reads them: W1, gamma2, W3.1."""
+        return {label(name, l): value for l, layer in enumerate(self.layers, start=1)
+                for name, value in layer.arrays().items()}
+
     def save(self, path):
-        """Write the network to one ``.npz`` file (architecture as JSON, weights as arrays), atomically."""
-        write(path, self.architecture(), [(layer.W, layer.b) for layer in self.layers])
+        """Write the network to one ``.npz`` file (architecture as JSON, weights and running statistics
+        as arrays), atomically."""
+        write(path, self.architecture(), self.arrays())
 
     # ---- pickling --------------------------------------------------------------------------
 
     def __reduce__(self):
         """Pickle (and joblib) rebuild the network from ``_state``: no optimizer state, no buffers."""
-        for l, layer in enumerate(self.layers, start=1):
+        for l, layer in numbered(self.layers):
             _check_picklable(layer.activation, l)
         return _unpickle, (self._state(),)
 
@@ -331,13 +369,12 @@ class Network:
         return _unpickle(copy.deepcopy(self._state(), memo))
 
     def _state(self):
-        """What rebuilds the network: the architecture, the weights [(W, b or None)], the activations
-        and the loss the registries would not rebuild from their names (as objects), the random
-        generator's state, the seed and ``initial_weights``."""
-        custom = {layer.activation.name: layer.activation for layer in self.layers if not layer.activation.registered}
+        """What rebuilds the network: the architecture, the arrays (``arrays``: weights and running
+        statistics), the activations and the loss the registries would not rebuild from their names
+        (as objects), the random generator's state, the seed and ``initial_weights``."""
+        custom = {layer.activation.name: layer.activation for layer in self._every if not layer.activation.registered}
         own_loss = LOSSES.get(self.loss.name) is not type(self.loss)
-        return {"architecture": self.architecture(),
-                "weights": [(layer.W, layer.b if layer.bias else None) for layer in self.layers],
+        return {"architecture": self.architecture(), "arrays": self.arrays(),
                 "activations": custom, "loss": self.loss if own_loss else None,
                 "rng": self.rng.bit_generator.state, "seed": self.seed, "initial_weights": self.initial_weights}
 
@@ -357,31 +394,57 @@ def _check_picklable(act, l):
 
 def _unpickle(state):
     """The network ``Network._state`` describes."""
-    net = _build(state["architecture"], state["weights"], state["activations"], state["loss"])
+    net = _build(state["architecture"], state["arrays"], state["activations"], state["loss"])
     net.seed, net.initial_weights = state["seed"], state["initial_weights"]
     net.rng.bit_generator.state = state["rng"]
     return net
 
 
 def load(path, activations=None):
-    """Read a network written by ``Network.save``.
+    """Read a network written by ``Network.save`` (today's or a version 1 file of Dense layers).
 
     A model with user-defined activations needs them again: ``activations={name: Activation(...)}``.
     """
-    net = _build(*read(path), activations)
+    net = _build(*read(path), activations, source=repr(path))
     net.initial_weights = False  # weights from a file: trained, or someone's own
     return net
 
 
-def _build(arch, weights, activations=None, loss=None):
-    """A network from an architecture (``Network.architecture``) and its weights [(W, b or None)];
-    ``activations`` {name: Activation} and ``loss`` stand in for those the registries do not know."""
-    layers = []
-    for spec, (W, b) in zip(arch["layers"], weights):
+def _build(arch, arrays, activations=None, loss=None, source="the model"):
+    """A network from an architecture (``Network.architecture``) and its arrays ({member name: array},
+    as ``Network.arrays`` names them); ``activations`` {name: Activation} and ``loss`` stand in for
+    those the registries do not know. ``source`` names the model in messages."""
+    by_layer = {}  # layer l → {name: array}: W1 → (1, "W"), W3.1 → (3, "W.1")
+    for member, value in arrays.items():
+        base, l, rest = _MEMBER.fullmatch(member).groups()
+        by_layer.setdefault(int(l), {})[base + rest] = value
+
+    def make_layer(spec, layer_arrays, where):
+        kind = LAYER_KINDS.get(spec.get("kind", "dense"))
+        if kind is None:
+            raise ValueError(f"{source}: {where} is of the unknown kind {spec['kind']!r:.40}; this chainrule knows "
+                             f"{', '.join(LAYER_KINDS)}")
         act = _activation_from_config(spec["activation"], activations or {})
-        init = (W, b) if spec["bias"] else W
-        layers.append(Dense(spec["n_in"], spec["n_out"], act, init=init, lr_scale=spec["lr_scale"], bias=spec["bias"]))
+        try:
+            return kind.from_config(spec, layer_arrays, act,
+                                    lambda inner, inner_arrays, i: make_layer(inner, inner_arrays, f"{where}.{i}"))
+        except (KeyError, TypeError) as e:
+            raise ValueError(f"{source} is not a readable chainrule model file: {where} lacks or mistypes "
+                             f"{e.args[0] if isinstance(e, KeyError) else 'a field'!r}; save the network again") from None
+
+    layers = [make_layer(spec, by_layer.get(l, {}), f"layer {l}") for l, spec in enumerate(arch["layers"], start=1)]
     return Network(layers, loss=loss or arch["loss"], dtype=arch["dtype"], l2=arch["l2"])
+
+
+def _scale_runs(layers, factor=1.0):
+    """(learning-rate factor, number of θ entries) of each layer without sublayers, in θ's order: a
+    block's lr_scale multiplies its layers' own."""
+    for layer in layers:
+        sub = layer.sublayers()
+        if sub:
+            yield from _scale_runs(sub, factor * layer.lr_scale)
+        else:
+            yield factor * layer.lr_scale, layer.size
 
 
 def _activation_from_config(config, custom):

@@ -19,6 +19,7 @@ import weakref
 
 import numpy as np
 
+from .layers import label
 from .validation import flag, number
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "OPTIMIZERS", "NonFiniteStep", "get_optimizer"]
@@ -74,15 +75,16 @@ class Optimizer:
 
 
 def _first_nonfinite(net, new):
-    """Which parameter the candidate θ ``new`` first makes non-finite, and how: "W2 overflow to inf"."""
+    """Which parameter the candidate θ ``new`` first makes non-finite, and how: "W2 overflow to inf"
+    (every parameter is a view of θ: its place in θ is its offset from θ's first byte)."""
     i = int(np.flatnonzero(~np.isfinite(new))[0])
-    start = 0
-    for l, layer in enumerate(net.layers, start=1):  # θ holds each layer's W, then its b
-        if i < start + layer.size:
-            name = "W" if i < start + layer.W.size else "b"
+    name = "θ"
+    for l, pname, p, _, _ in net.parameters():
+        start = (p.__array_interface__["data"][0] - net.theta.__array_interface__["data"][0]) // net.theta.itemsize
+        if start <= i < start + p.size:
+            name = label(pname, l + 1)
             break
-        start += layer.size
-    return f"{name}{l} " + ("NaN" if np.isnan(new[i]) else "overflow to inf")
+    return f"{name} " + ("NaN" if np.isnan(new[i]) else "overflow to inf")
 
 
 def _finite(x):

@@ -339,8 +339,7 @@ class Model:
 
     def save(self, path):
         net = self.network
-        modelfile.write(path, net.architecture(), [(layer.W, layer.b) for layer in net.layers],
-                        preprocessing=self.preprocessor.to_dict())
+        modelfile.write(path, net.architecture(), net.arrays(), preprocessing=self.preprocessor.to_dict())
 
     @classmethod
     def load(cls, path, activations=None):

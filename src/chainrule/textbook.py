@@ -30,6 +30,10 @@ Data go in as ``net.check_data`` returns them:
     X, Y = net.check_data(X, y)                  # Y: one-hot rows for class labels
     loss, grads = backprop(net, X, Y)            # grads[i] = (∂L/∂W, ∂L/∂b or None) of layer i + 1
     loss = sgd_step(net, X, Y, lr=0.1)           # one plain gradient-descent step (no lr_scale)
+
+It writes out Dense layers only: a network with BatchNorm layers or residual blocks is refused
+(their equations are written out in ``chainrule/normalization.py`` and ``chainrule/residual.py``,
+and checked against PyTorch in ``tests/test_normalization.py``); this screen stays the plain MLP.
 """
 
 import numpy as np
@@ -39,6 +43,10 @@ __all__ = ["forward", "backprop", "sgd_step"]
 
 def forward(net, X):
     """(zs, as_): zs = [z(1), …, z(L)] and as_ = [a(0) = X, a(1), …, a(L)] for a batch X."""
+    other = [layer.kind for layer in net.layers if not layer.weight_matrix]
+    if other:
+        raise ValueError(f"the textbook engine writes out Dense layers only; this network has {other[0]} layers: "
+                         "run it on the network's own passes (net.backward, net.fit)")
     zs, as_ = [], [X]
     for layer in net.layers:
         z = as_[-1] @ layer.W  # z(l) = a(l−1) W(l) + b(l)

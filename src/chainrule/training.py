@@ -69,7 +69,7 @@ class History(Callback):
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs;
-    ``restore_best`` puts back the weights of the best epoch. ``monitor``: "loss", "val_loss",
+    ``restore_best`` puts back the weights (and running statistics) of the best epoch. ``monitor``: "loss", "val_loss",
     "accuracy" or "val_accuracy" (losses must fall, accuracies rise); default "val_loss" when
     there is validation data, else "loss"."""
 
@@ -103,12 +103,12 @@ class EarlyStopping(Callback):
         if score < self.best - self.min_delta:
             self.best, self.best_epoch = score, epoch
             if self.restore_best:
-                self.best_weights = trainer.net.theta.copy()
+                self.best_weights = trainer.net.theta.copy(), trainer.net.running.copy()
         elif epoch - self.best_epoch >= self.patience:
             trainer.stop(f"early stopping: {self.watch} did not improve for {self.patience} epochs "
                          f"(best {self.sign * self.best:.6g} at epoch {self.best_epoch})")
             if self.best_weights is not None:
-                trainer.net.theta[...] = self.best_weights
+                trainer.net.theta[...], trainer.net.running[...] = self.best_weights
 
 
 class Diverged(ArithmeticError):
@@ -143,6 +143,7 @@ class Trainer:
         self.history = next((cb for cb in self.callbacks if isinstance(cb, History)), None)
         self.hooks = {hook: overriding(self.callbacks, hook) for hook in HOOKS}
         self.batches = Batches(X, Y, batch_size, sample_weight)
+        net.check_rows(len(X) % batch_size or batch_size, "a training batch")  # the last one, the smallest
         self.epoch = 0
         self.stop_reason = self.diverged = None
 
@@ -195,7 +196,7 @@ class Trainer:
             for batch, (Xb, Yb, wb) in enumerate(self.batches(net.rng.permutation(n) if self.shuffle and k < n else None)):
                 m = len(Xb)
                 ws = net.workspace(m)
-                loss = net.backprop(Xb, Yb, ws, wb)
+                loss = net.backprop(Xb, Yb, ws, wb, training=True)
                 if not math.isfinite(loss):
                     raise Diverged("loss", f"the loss became non-finite ({loss})")
                 weight = m if wb is None else float(np.add.reduce(wb))
@@ -206,7 +207,7 @@ class Trainer:
                         a = ws.layers[-1].a
                         total_correct += (accuracy(a, Yb) if wb is None else accuracy(a, Yb, wb)) * weight
                     for l, layer in enumerate(net.layers):
-                        norms[l] += math.sqrt(np.vdot(layer.dW, layer.dW))  # ‖∂L/∂W(l)‖
+                        norms[l] += layer.grad_norm()  # ‖∂L/∂W(l)‖ (a block's: all its weights)
                 for hook in on_gradients:
                     hook(self, batch)
                 try:

@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import initializers
 from ..batches import batch_rows
+from ..layers import numbered
 from .findings import Finding
 from .thresholds import DERIVATIVE_TOL, INIT_FACTOR, INITIAL_LOSS_FACTOR, INPUT_ROWS, INPUT_SCALE, INPUT_SPREAD
 
@@ -145,7 +146,7 @@ def _derivatives(net):
     including where |z| is large.)"""
     findings, seen = [], set()
     h = 1e-5
-    for l, layer in enumerate(net.layers, start=1):
+    for l, layer in numbered(net.layers):  # a block's layers too
         act = layer.activation
         if act.trusted or id(act) in seen:
             continue
@@ -172,9 +173,12 @@ def _symmetry(net):
     """Hidden units that are exact copies: same incoming weights, same bias, same outgoing
     weights. Backpropagation gives copies identical gradients, so they stay copies forever
     (zero or constant initialization). Any copy is reported; all units of a layer copies of one
-    is an error, some of them a warning. Random initialization never produces exact copies."""
+    is an error, some of them a warning. Random initialization never produces exact copies.
+    Checked between consecutive layers with weight matrices (Dense → Dense)."""
     findings = []
     for l, (layer, nxt) in enumerate(zip(net.layers, net.layers[1:]), start=1):
+        if not (layer.weight_matrix and nxt.weight_matrix):
+            continue
         first = layer.W[0]  # copies share their weight from input 1: none when those are all distinct
         if len(set(first.tolist())) == layer.n_out and not np.isnan(first).any():
             continue
@@ -206,8 +210,8 @@ def _init_scale(net):
     findings = []
     if not net.initial_weights:
         return findings
-    for l, layer in enumerate(net.layers, start=1):
-        if layer.W.size < 2:
+    for l, layer in numbered(net.layers):  # every weight matrix, a block's too
+        if not layer.weight_matrix or layer.W.size < 2:
             continue
         std = math.sqrt(float(np.vdot(layer.W, layer.W)) / layer.W.size)  # RMS, without a copy of W
         if not math.isfinite(std):  # weights so large that their squares overflow: scale them first
@@ -241,15 +245,18 @@ def sample_rows(X, Y, rows=128):
 def starting_loss(net, X, Y, m):
     """The data loss before training on exactly m rows spread over the data, ⌊i·n/m⌋ for
     i = 0 … m − 1 (all of X when m ≥ n): a batch of training's size, so that its forward pass runs
-    in the workspace training will use; the workspace does not keep the gathered rows."""
+    in the workspace training will use; the workspace does not keep the gathered rows. In training
+    mode, as the first step sees it (a BatchNorm normalizes by the batch), the running statistics
+    left as they were."""
     n = len(X)
     if m < n:
         rows = np.arange(m, dtype=np.intp) * n // m
         X, Y = X[rows], Y[rows]
-    ws = net.workspace(m)
+    ws, running = net.workspace(m), net.running.copy()
     with np.errstate(all="ignore"):
-        net.propagate(X, ws)
+        net.propagate(X, ws, training=min(m, n) >= net.min_rows)
         loss = float(net.data_loss(Y, ws))
+    net.running[...] = running
     ws.release()
     return loss
 

@@ -22,6 +22,7 @@ CODES = {
     "lr_too_low": "updates far below 1e-3 of the weights while the loss is still high",
     "nan_loss": "the loss or a gradient became NaN or inf; training stopped",
     "plateau": "the loss stuck near that of an uninformative output",
+    "constant_feature": "a feature a BatchNorm layer normalizes is constant over the batch (x̂ = 0)",
 }
 SEVERITIES = ("info", "warning", "error")
 

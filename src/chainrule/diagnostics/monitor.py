@@ -25,10 +25,14 @@ class Statistics:
 
     ``dead_fraction``       ReLU layers: the fraction of units never active on the sampled rows
     ``saturated_fraction``  sigmoid/tanh hidden layers: the fraction of activations where f′ < 4% (σ) or 2% (tanh) of its peak
-    ``update_ratio``        ‖ΔW‖/‖W‖ of the epoch's first step
+    ``update_ratio``        ‖ΔW‖/‖W‖ of the epoch's first step (a BatchNorm's γ, a block's first W)
+    ``layer_statistics``    the layer kinds' own statistics on the epoch's first batch, {name: value}
+                            for each layer whose kind names some (``Layer.statistics``): a BatchNorm's
+                            smallest feature std ``batch_std`` (√ε: a feature the batch holds constant),
+                            a residual block's ``branch_ratio`` ‖F(a)‖/‖skip‖
     """
 
-    KEYS = ("dead_fraction", "saturated_fraction", "update_ratio")
+    KEYS = ("dead_fraction", "saturated_fraction", "update_ratio", "layer_statistics")
 
     def __init__(self):
         for key in self.KEYS:
@@ -66,7 +70,9 @@ class Diagnostics(Callback):
         self.zmax = {l: np.empty(layers[l].n_out) for l in self.dying}  # max z per unit over the sampled rows
         # ‖ΔW‖/‖W‖ on every k-th weight, at most UPDATE_SAMPLE of them per layer (all of a small layer):
         # a copy of those before the epoch's first step, not of the whole network
-        self.watched = [layer.W.reshape(-1)[::_stride(layer.W)] for layer in layers]
+        self.watched = [W.reshape(-1)[::_stride(W)] for W in (layer.weights()[0][0] for layer in layers)]
+        self.kinds = [l for l, layer in enumerate(layers) if layer.statistics]  # layers with statistics of their own
+        self.kind_row = [None] * len(layers)
         self.W_before = [np.empty_like(w) for w in self.watched]
         self._reset()
         # the checks before training, against the loss of an output that knows nothing
@@ -104,6 +110,10 @@ class Diagnostics(Callback):
         for l in self.saturating:
             self.saturated[l] += np.count_nonzero(layers[l].activation.saturated(layers[l].A))
         if batch == 0:
+            for l in self.kinds:
+                self.kind_row[l] = dict(zip(layers[l].statistics, layers[l].measure()))
+                self._report([Finding(code, "warning", value, threshold, cause, fix, epoch=trainer.epoch, layer=l + 1)
+                              for code, value, threshold, cause, fix in layers[l].problems(l + 1)])
             for before, w in zip(self.W_before, self.watched):
                 np.copyto(before, w)
             self.first_step = True
@@ -145,6 +155,7 @@ class Diagnostics(Callback):
         stats.dead_fraction.append(tuple(dead))
         stats.saturated_fraction.append(tuple(saturated))
         stats.update_ratio.append(tuple(self.ratio))
+        stats.layer_statistics.append(tuple(self.kind_row))
         self._reset()
         self._report(check_epoch(self.history, stats, self.net, epoch, self.baseline, self.start, self.best,
                                  self._climb(epoch), self._clipping()))
@@ -212,7 +223,7 @@ def _stride(W):
     """Every k-th weight of W, flattened, so that at most UPDATE_SAMPLE are watched; k prime to
     W's row length, so the watched weights fall into every output unit's column, not a few."""
     k = -(-W.size // UPDATE_SAMPLE)
-    while k > 1 and math.gcd(k, W.shape[1]) != 1:
+    while k > 1 and math.gcd(k, W.shape[-1]) != 1:
         k += 1
     return k
 

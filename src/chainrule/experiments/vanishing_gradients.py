@@ -8,6 +8,9 @@ Measured on the engine: per-layer gradient norms ‖∂L/∂W(l)‖ of 5- and 10
 initialization and, from ``History.grad_norms``, during training; Xavier (Glorot) against He
 initialization for a 20-layer ReLU network; and the usual remedy for exploding gradients,
 clipping (``SGD(clip_norm=…)``), on a deep ReLU regression with a step too large to survive.
+Then the rest of the moons notebook's list of remedies (``gradient_remedies``): batch normalization
+and residual connections on 20-layer sigmoid and tanh networks, and the exploding case with
+clipping, careful initialization and a learning-rate schedule side by side.
 """
 
 import numpy as np
@@ -16,9 +19,11 @@ from .. import datasets, plotting
 from ..layers import Dense
 from ..network import Network
 from ..optimizers import SGD
+from . import gradient_remedies
 from .context import Results
 
-TITLE = "Vanishing and exploding gradients: sigmoid vs tanh vs ReLU, Xavier vs He, and gradient clipping"
+TITLE = ("Vanishing and exploding gradients: sigmoid vs tanh vs ReLU, Xavier vs He, gradient clipping, batch "
+         "normalization and residual connections")
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 DEPTHS = (5, 10)  # Dense layers, the sigmoid output included
@@ -70,6 +75,9 @@ def compute(ctx):
     numbers, runs = _by_depth(ctx, s, X, y)
     numbers["initialization"], runs["initialization"] = _initializations(ctx, s, X, y)
     numbers["clipping"], runs["clipping"] = _clipping(ctx, s)
+    remedies = ctx.pick(gradient_remedies.FULL, gradient_remedies.QUICK)
+    numbers["remedies"], runs["remedies"] = gradient_remedies.compute_remedies(ctx, remedies)
+    numbers["exploding_remedies"], runs["exploding_remedies"] = gradient_remedies.compute_exploding(ctx, remedies)
     return Results(numbers, runs)
 
 
@@ -172,6 +180,8 @@ def report(ctx, results):
     _observe_by_depth(ctx, s, ratios, results.runs["histories"][max(DEPTHS)])
     _report_initializations(ctx, s, r["initialization"], results.runs["initialization"])
     _report_clipping(ctx, s, r["clipping"], results.runs["clipping"])
+    gradient_remedies.report_remedies(ctx, r["remedies"])
+    gradient_remedies.report_exploding(ctx, r["exploding_remedies"], results.runs["exploding_remedies"])
 
 
 def _draw_by_depth(ctx, grad_norms_at_init, histories):

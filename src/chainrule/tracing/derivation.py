@@ -21,6 +21,18 @@ spec's layout):
     update_W, update_b       −η·dW, −η·db: what the step adds
     W_new, b_new             W + update_W, b + update_b
 
+A batch-normalized layer (``network.batch_norm``) adds, for each neuron j over the batch, and
+per sample:
+
+    mean[l][j], var[l][j]    (1/N)·Σₙ z[l][j], (1/N)·Σₙ (z[l][j] − mean[l][j])²
+    xhat[l][j], y[l][j]      (z − mean)/√(var + ε), γ·xhat + β; then a[l][j] = f(y[l][j])
+    dy[l][j]                 ∂L/∂y[l][j] = ∂L/∂a·f′(y); delta[l][j] stays ∂L/∂z[l][j]:
+                             delta = (γ/√(var + ε))·(dy − (1/N)·Σₙ dy − xhat·(1/N)·Σₙ dy·xhat)
+    dgamma, dbeta            Σₙ dy·xhat, Σₙ dy; update_gamma, gamma_new, update_beta, beta_new
+
+and a residual layer (``network.residual``) a[l][j] = a[l−1][j] + f(…), with grad_a[l][j] = ∂L/∂a[l][j],
+which the layer below receives through the skip besides Σₖ delta·W.
+
 With several samples the per-sample names (z, a, error, delta, grad_a) take the prefix sampleN.,
 and from the second step on every name takes the prefix stepS. (for example step2.sample3.z[1][2]).
 """
@@ -113,6 +125,11 @@ class _Worked:
     def per_sample(self, label, n):
         return f"sample{n + 1}.{label}" if n is not None and self.N > 1 else label
 
+    def shown(self, label, n):
+        """A per-sample line's label: with its sample when the passes are written layer by layer (with
+        batch normalization), where no heading names the sample."""
+        return self.per_sample(label, n) if self.spec.batch_norm else label
+
     def w(self, l, i, j):
         """W[l][r][c] of the weight from input i to neuron j of layer l (0-based), in the spec's layout."""
         return f"[{l + 1}]" + self.spec.weight_index(i, j)
@@ -170,7 +187,7 @@ class _Worked:
         blocks = [
             Heading(1, title),
             Text(f"Network {'-'.join(map(str, spec.sizes))}, {activation}, "
-                 f"{'with biases' if spec.bias else 'no biases'}. Loss {self.form.definition}"
+                 f"{'with biases' if spec.bias else 'no biases'}{self.blocks_text()}. Loss {self.form.definition}"
                  + (f", plus the L2 penalty {self.half_decay.format('λ')}·Σ W[l][r][c]² over every weight "
                     f"(not the biases), λ = {given(spec.l2)}, as chainrule.Network(l2=λ) defines it"
                     if spec.l2 else "") + ". "
@@ -201,9 +218,25 @@ class _Worked:
             title="Sign convention"))
         return blocks
 
+    def blocks_text(self):
+        """", layer 1 batch-normalized (ε = 1e-05), layer 2 residual" for the network's description."""
+        spec, parts = self.spec, []
+        if spec.batch_norm:
+            which = ", ".join(map(str, spec.batch_norm))
+            parts.append(f"layer{'s' if len(spec.batch_norm) > 1 else ''} {which} batch-normalized "
+                         f"(y = gamma·(z − mean)/√(var + ε) + beta over the batch, then a = f(y); ε = {given(spec.eps)}; "
+                         "dy = ∂L/∂y, and dgamma, dbeta the gradients of gamma, beta)")
+        if spec.residual:
+            which = ", ".join(map(str, spec.residual))
+            parts.append(f"layer{'s' if len(spec.residual) > 1 else ''} {which} residual (a = a_prev + f(…), "
+                         "grad_a = ∂L/∂a, which reaches a_prev through the skip too)")
+        return "".join(f", {part}" for part in parts)
+
     # ---- forward --------------------------------------------------------------------------
 
     def forward(self, step, level):
+        if self.spec.batch_norm:  # the batch's statistics couple the samples: layer by layer
+            return self.forward_by_layer(step, level)
         blocks = []
         for n in range(self.N):
             sample = "" if self.N == 1 else (f", sample {n + 1}: x = {_vector(self.spec.X[n])}, "
@@ -214,6 +247,41 @@ class _Worked:
                     lines += [self.weighted_sum(step, l, n, j), self.activation(step, l, n, j)]
             blocks += [Heading(level, "Forward pass" + sample), Table(lines)]
         return blocks
+
+    def forward_by_layer(self, step, level):
+        """With batch normalization each layer's z of every sample comes first, then the batch's mean
+        and variance, then each sample's x̂, y and a."""
+        blocks = []
+        for l, layer in enumerate(step.layers):
+            width, samples = layer.z.shape[1], range(self.N)
+            lines = [self.weighted_sum(step, l, n, j) for n in samples for j in range(width)]
+            if layer.gamma is not None:
+                lines += [stat for j in range(width) for stat in self.statistics(layer, l, j)]
+                lines += [v for n in samples for j in range(width) for v in self.normalized(layer, l, n, j)]
+            lines += [self.activation(step, l, n, j) for n in samples for j in range(width)]
+            blocks += [Heading(level, f"Forward pass, layer {l + 1}"), Table(lines)]
+        return blocks
+
+    def statistics(self, layer, l, j):
+        """mean[l][j] and var[l][j] of z over the batch (the variance the biased one, as the batch is normalized)."""
+        at, N = f"[{l + 1}][{j + 1}]", self.N
+        zs = {f"z{n}": (self.per_sample(f"z{at}", n), layer.z[n, j]) for n in range(N)}
+        mean = line(self.key(f"mean{at}"), f"mean{at}", f"(1/{N})·(" + " + ".join(f"{{z{n}}}" for n in range(N)) + ")",
+                    layer.mean[j], **zs)
+        squares = " + ".join(f"({{z{n}}} − {{m}})²" for n in range(N))
+        var = line(self.key(f"var{at}"), f"var{at}", f"(1/{N})·({squares})", layer.var[j],
+                   m=(f"mean{at}", layer.mean[j]), **zs)
+        return [mean, var]
+
+    def normalized(self, layer, l, n, j):
+        """xhat = (z − mean)/√(var + ε) and y = γ·xhat + β of sample n."""
+        at = f"[{l + 1}][{j + 1}]"
+        xhat = line(self.key(f"xhat{at}", n), self.per_sample(f"xhat{at}", n), "({z} − {m})/√({v} + {e})",
+                    layer.xhat[n, j], z=(f"z{at}", layer.z[n, j]), m=(f"mean{at}", layer.mean[j]),
+                    v=(f"var{at}", layer.var[j]), e=("ε", self.spec.eps))
+        y = line(self.key(f"y{at}", n), self.per_sample(f"y{at}", n), "{g}·{x} + {b}", layer.y[n, j],
+                 g=(f"gamma{at}", layer.gamma[j]), x=(f"xhat{at}", layer.xhat[n, j]), b=(f"beta{at}", layer.beta[j]))
+        return [xhat, y]
 
     def weighted_sum(self, step, l, n, j):
         """z[l][j] = Σᵢ W·input (+ b)."""
@@ -226,7 +294,7 @@ class _Worked:
             terms.append("{b}")
             fields["b"] = (f"b[{l + 1}][{j + 1}]", layer.b[j])
         label = f"z[{l + 1}][{j + 1}]"
-        return line(self.key(label, n), label, " + ".join(terms), layer.z[n, j], **fields)
+        return line(self.key(label, n), self.shown(label, n), " + ".join(terms), layer.z[n, j], **fields)
 
     def activation(self, step, l, n, j):
         """a[l][j] = f(z[l][j]); softmax over the layer's z."""
@@ -234,9 +302,14 @@ class _Worked:
         if not act.elementwise:  # a[j] depends on every z of the layer
             width = layer.z.shape[1]
             fields = {f"z{m}": (f"z[{l + 1}][{m + 1}]", layer.z[n, m]) for m in range(width)}
-            return line(self.key(label, n), label, act.coupled_formula(j, width), layer.a[n, j], **fields)
-        return line(self.key(label, n), label, self.acts[l].trace_forms()[0], layer.a[n, j],
-                    z=(f"z[{l + 1}][{j + 1}]", layer.z[n, j]))
+            return line(self.key(label, n), self.shown(label, n), act.coupled_formula(j, width), layer.a[n, j], **fields)
+        at = f"[{l + 1}][{j + 1}]"
+        z = (f"y{at}", layer.y[n, j]) if layer.y is not None else (f"z{at}", layer.z[n, j])
+        form = self.acts[l].trace_forms()[0]
+        if layer.grad_a is None:
+            return line(self.key(label, n), self.shown(label, n), form, layer.a[n, j], z=z)
+        # a residual layer: its input passes through unchanged and f(…) is added to it
+        return line(self.key(label, n), self.shown(label, n), "{p} + " + form, layer.a[n, j], z=z, p=self.input(step, l, n, j))
 
     # ---- loss -----------------------------------------------------------------------------
 
@@ -300,14 +373,20 @@ class _Worked:
 
     def backward(self, step, level):
         blocks = []
-        for n in range(self.N):
+        if self.spec.batch_norm:  # the batch's statistics couple the samples: layer by layer
+            for l in range(self.L - 1, -1, -1):
+                lines = [d for n in range(self.N) for d in self.deltas(step, l, n)]
+                if step.layers[l].gamma is not None:
+                    lines += self.through_normalization(step.layers[l], l)
+                blocks += [Heading(level, f"Backward pass, layer {l + 1}"), Table(lines)]
+        for n in range(self.N if not self.spec.batch_norm else 0):
             lines = []
             for l in range(self.L - 1, -1, -1):
                 lines += self.deltas(step, l, n)
             blocks += [Heading(level, "Backward pass" + (f", sample {n + 1}" if self.N > 1 else "")), Table(lines)]
         if self.step == 1:
             blocks.append(self.why_derivative())
-            if self.L > 1:
+            if self.L > 1 and step.layers[self.L - 2].gamma is None:  # its delta is Σ delta·W times f′
                 blocks.append(self.why_blame(step))
         return blocks
 
@@ -325,7 +404,11 @@ class _Worked:
         for k in range(nxt.delta.shape[1]):
             fields[f"d{k}"] = (f"delta[{l + 2}][{k + 1}]", nxt.delta[n, k])
             fields[f"w{k}"] = ("W" + self.w(l + 1, j, k), nxt.W[j, k])
-        return " + ".join(f"{{d{k}}}·{{w{k}}}" for k in range(nxt.delta.shape[1])), fields
+        template = " + ".join(f"{{d{k}}}·{{w{k}}}" for k in range(nxt.delta.shape[1]))
+        if nxt.grad_a is not None:  # the next layer is residual: its ∂L/∂a comes back through the skip too
+            fields["s"] = (f"grad_a[{l + 2}][{j + 1}]", nxt.grad_a[n, j])
+            template += " + {s}"
+        return template, fields
 
     def deltas(self, step, l, n):
         """delta[l][j] for every neuron j of layer l: ∂L/∂a·f′(z), (a − t)/N when fused."""
@@ -333,19 +416,50 @@ class _Worked:
         width = layer.z.shape[1]
         labels = [f"delta[{l + 1}][{j + 1}]" for j in range(width)]
         if l == self.L - 1 and self.trace.fused:
-            return [line(self.key(labels[j], n), labels[j], self.mean + "({a} − {t})", layer.delta[n, j],
+            return [line(self.key(labels[j], n), self.shown(labels[j], n), self.mean + "({a} − {t})", layer.delta[n, j],
                          a=(f"a[{l + 1}][{j + 1}]", layer.a[n, j]), t=(f"t[{j + 1}]", self.spec.Y[n, j]))
                     for j in range(width)]
         if not act.elementwise:
             return self.coupled_deltas(step, l, n)
-        lines = []
+        lines, df = [], act.trace_forms()[1]
         for j in range(width):
+            at = f"[{l + 1}][{j + 1}]"
             template, fields = self.upstream(step, l, n, j)
+            if layer.grad_a is not None:  # a residual layer: name ∂L/∂a, which the skip passes down
+                lines.append(line(self.key(f"grad_a{at}", n), self.per_sample(f"grad_a{at}", n), template,
+                                  layer.grad_a[n, j], **fields))
+                template, fields = "{g}", {"g": (f"grad_a{at}", layer.grad_a[n, j])}
             template = f"({template})" if " + " in template else template  # a sum Σₖ delta·W, times f′
-            df = act.trace_forms()[1]
-            fields.update(a=(f"a[{l + 1}][{j + 1}]", layer.a[n, j]), z=(f"z[{l + 1}][{j + 1}]", layer.z[n, j]))
-            lines.append(line(self.key(labels[j], n), labels[j], template if df is None else f"{template}·{df}",
-                              layer.delta[n, j], **fields))
+            # f's output: a (without the skip's a[l−1]) and its input: z, or y after batch normalization
+            out = layer.a[n, j] - (self.input(step, l, n, j)[1] if layer.grad_a is not None else 0.0)
+            fields.update(a=(f"f({'y' if layer.y is not None else 'z'}{at})" if layer.grad_a is not None else f"a{at}", out),
+                          z=(f"y{at}", layer.y[n, j]) if layer.y is not None else (f"z{at}", layer.z[n, j]))
+            label, value = (f"dy{at}", layer.dy[n, j]) if layer.dy is not None else (labels[j], layer.delta[n, j])
+            lines.append(line(self.key(label, n), self.per_sample(label, n),
+                              template if df is None else f"{template}·{df}", value, **fields))
+        return lines
+
+    def through_normalization(self, layer, l):
+        """dgamma, dbeta (sums over the batch), then each sample's delta = ∂L/∂z through x̂, the
+        variance and the mean: (γ/√(var + ε))·(dy − (1/N)·Σₙ dy − xhat·(1/N)·Σₙ dy·xhat)."""
+        lines, N = [], self.N
+        for j in range(layer.z.shape[1]):
+            at = f"[{l + 1}][{j + 1}]"
+            dys = {f"d{n}": (self.per_sample(f"dy{at}", n), layer.dy[n, j]) for n in range(N)}
+            xs = {f"x{n}": (self.per_sample(f"xhat{at}", n), layer.xhat[n, j]) for n in range(N)}
+            lines.append(line(self.key(f"dgamma{at}"), f"dgamma{at}", " + ".join(f"{{d{n}}}·{{x{n}}}" for n in range(N)),
+                              layer.dgamma[j], **dys, **xs))
+            lines.append(line(self.key(f"dbeta{at}"), f"dbeta{at}", " + ".join(f"{{d{n}}}" for n in range(N)),
+                              layer.dbeta[j], **dys))
+        for n in range(N):
+            for j in range(layer.z.shape[1]):
+                at = f"[{l + 1}][{j + 1}]"
+                lines.append(line(
+                    self.key(f"delta{at}", n), self.per_sample(f"delta{at}", n),
+                    f"({{g}}/√({{v}} + {{e}}))·({{d}} − {{sb}}/{N} − {{x}}·{{sg}}/{N})", layer.delta[n, j],
+                    g=(f"gamma{at}", layer.gamma[j]), v=(f"var{at}", layer.var[j]), e=("ε", self.spec.eps),
+                    d=(f"dy{at}", layer.dy[n, j]), sb=(f"dbeta{at}", layer.dbeta[j]),
+                    x=(f"xhat{at}", layer.xhat[n, j]), sg=(f"dgamma{at}", layer.dgamma[j])))
         return lines
 
     def coupled_deltas(self, step, l, n):
@@ -356,18 +470,19 @@ class _Worked:
         if l == self.L - 1:
             G = self.form.grad(layer.a, self.spec.Y)[n]
         else:
-            G = step.layers[l + 1].delta[n] @ step.layers[l + 1].W.T
+            nxt = step.layers[l + 1]
+            G = nxt.delta[n] @ nxt.W.T + (0.0 if nxt.grad_a is None else nxt.grad_a[n])  # and the skip
         lines = []
         for j in range(width):
             template, fields = self.upstream(step, l, n, j)
             label = f"grad_a[{l + 1}][{j + 1}]"
-            lines.append(line(self.key(label, n), label, template, G[j], **fields))
+            lines.append(line(self.key(label, n), self.shown(label, n), template, G[j], **fields))
         numbers = {f"g{m}": G[m] for m in range(width)} | {f"a{m}": layer.a[n, m] for m in range(width)}
         for j in range(width):
             label, at = f"delta[{l + 1}][{j + 1}]", f"[{l + 1}][{j + 1}]"
             template = f"{{a{j}}}·({{g{j}}} − (" + " + ".join(f"{{g{m}}}·{{a{m}}}" for m in range(width)) + "))"
             formula = f"a{at}·(grad_a{at} − Σₘ grad_a[{l + 1}][m]·a[{l + 1}][m])"
-            lines.append(Line(self.key(label, n), label, formula, template, numbers, float(layer.delta[n, j])))
+            lines.append(Line(self.key(label, n), self.shown(label, n), formula, template, numbers, float(layer.delta[n, j])))
         return lines
 
     def why_derivative(self):
@@ -428,12 +543,28 @@ class _Worked:
                                       eta=eta, g=(f"db{at}", layer.db[j])))
                     lines.append(line(self.key(f"b_new{at}"), f"b_new{at}", "{b} + {u}", layer.b_new[j],
                                       b=(f"b{at}", layer.b[j]), u=(f"update_b{at}", layer.update_b[j])))
+            if layer.gamma is not None:
+                lines += self.normalization_updates(layer, l, eta)
             blocks += [Heading(level, f"Layer {l + 1}: gradients and updates"), Table(lines)]
         if self.step == 1 and self.N == 1:
             blocks.append(self.why_small(step))
         if self.step == 1 and self.spec.l2:
             blocks.append(self.why_shrink(step))
         return blocks
+
+    def normalization_updates(self, layer, l, eta):
+        """update_gamma = −η·dgamma, gamma_new = gamma + update_gamma; the same for beta."""
+        lines = []
+        for name in ("gamma", "beta"):
+            value, grad = getattr(layer, name), getattr(layer, f"d{name}")
+            update, new = getattr(layer, f"update_{name}"), getattr(layer, f"{name}_new")
+            for j in range(len(value)):
+                at = f"[{l + 1}][{j + 1}]"
+                lines.append(line(self.key(f"update_{name}{at}"), f"update_{name}{at}", "−{eta}·{g}", update[j],
+                                  eta=eta, g=(f"d{name}{at}", grad[j])))
+                lines.append(line(self.key(f"{name}_new{at}"), f"{name}_new{at}", "{p} + {u}", new[j],
+                                  p=(f"{name}{at}", value[j]), u=(f"update_{name}{at}", update[j])))
+        return lines
 
     def order(self, layer):
         """A layer's (i, j) pairs in the order the spec writes its weights: row by row."""

@@ -24,6 +24,8 @@ import numpy as np
 
 from ..layers import Dense
 from ..network import Network
+from ..normalization import BatchNorm
+from ..residual import Residual
 from ..optimizers import SGD, NonFiniteStep
 from .check import check
 from .derivation import Table, worked
@@ -36,7 +38,12 @@ __all__ = ["Trace", "Step", "LayerStep", "trace"]
 @dataclass
 class LayerStep:
     """One layer in one step, in the engine's layout: W, dW, update_W, W_new are (n_in, n_out);
-    z, a, delta are (N, n_out), one row per sample. Without bias, b, db, update_b, b_new are None."""
+    z, a, delta are (N, n_out), one row per sample. Without bias, b, db, update_b, b_new are None.
+
+    A batch-normalized layer also has the batch's ``mean`` and ``var`` of z (n_out,), ``xhat``,
+    ``y`` = γ·x̂ + β (the activation's input) and ``dy`` = ∂L/∂y (N, n_out), and γ, β with their
+    gradients, updates and new values; ``delta`` stays ∂L/∂z. A residual layer has ``grad_a`` =
+    ∂L/∂a (N, n_out), what reaches a[l−1] through the skip. None where the layer is not so."""
 
     W: np.ndarray
     b: np.ndarray
@@ -49,6 +56,20 @@ class LayerStep:
     update_b: np.ndarray
     W_new: np.ndarray
     b_new: np.ndarray
+    mean: np.ndarray = None
+    var: np.ndarray = None
+    xhat: np.ndarray = None
+    y: np.ndarray = None
+    dy: np.ndarray = None
+    gamma: np.ndarray = None
+    beta: np.ndarray = None
+    dgamma: np.ndarray = None
+    dbeta: np.ndarray = None
+    update_gamma: np.ndarray = None
+    update_beta: np.ndarray = None
+    gamma_new: np.ndarray = None
+    beta_new: np.ndarray = None
+    grad_a: np.ndarray = None
 
 
 @dataclass
@@ -103,6 +124,18 @@ class Trace:
         def vector(v):
             return None if v is None else v.tolist()
 
+        def normalization(layer):
+            """A batch-normalized layer's extra fields, a residual layer's ∂L/∂a."""
+            extra = {}
+            if layer.gamma is not None:
+                extra = {"mean": vector(layer.mean), "var": vector(layer.var), "xhat": per_sample(layer.xhat),
+                         "y": per_sample(layer.y), "dy": per_sample(layer.dy), "dgamma": vector(layer.dgamma),
+                         "dbeta": vector(layer.dbeta), "gamma_new": vector(layer.gamma_new),
+                         "beta_new": vector(layer.beta_new)}
+            if layer.grad_a is not None:
+                extra["grad_a"] = per_sample(layer.grad_a)
+            return extra
+
         return ({"l2": spec.l2} if spec.l2 else {}) | {
             "steps": [
                 loss(step) | {
@@ -115,7 +148,7 @@ class Trace:
                             "db": vector(layer.db),
                             "W_new": spec.in_layout(layer.W_new).tolist(),
                             "b_new": vector(layer.b_new),
-                        }
+                        } | normalization(layer)
                         for layer in step.layers
                     ],
                 }
@@ -160,6 +193,9 @@ def trace(spec, steps=None, hand=None):
                              or not 0 <= hand <= MAX_HAND):
         raise ValueError(f"hand = {show(hand)} is not valid; expected the number of decimals (an integer from 0 to "
                          f"{MAX_HAND}; float64 holds about 16 digits) to round every intermediate to")
+    if hand is not None and (spec.batch_norm or spec.residual):
+        raise ValueError("hand covers networks of plain layers: a hand calculation of batch normalization or a "
+                         "residual block is not written; trace this spec without hand")
     exact = Trace(spec, *_by_engine(spec, steps))
     if hand is None:
         return exact
@@ -167,48 +203,86 @@ def trace(spec, steps=None, hand=None):
 
 
 def _network(spec, weights, biases):
-    """The engine's Network for the spec, with the given weights (engine layout) and biases."""
-    layers = [
-        Dense(W.shape[0], W.shape[1], act, init=W if b is None else (W, b), bias=b is not None)
-        for W, b, act in zip(weights, biases, spec.activations)
-    ]
-    return Network(layers, loss=spec.loss, l2=spec.l2)
+    """(the engine's Network for the spec with the given weights (engine layout) and biases, and for
+    each layer of the spec its engine parts (Dense, BatchNorm or None, Residual or None)): a
+    batch-normalized layer is Dense (linear) → BatchNorm(f), a residual one a Residual block of them."""
+    layers, parts = [], []
+    for l, (W, b, act) in enumerate(zip(weights, biases, spec.activations), start=1):
+        normalized = l in spec.batch_norm
+        dense = Dense(W.shape[0], W.shape[1], "linear" if normalized else act, init=W if b is None else (W, b),
+                      bias=b is not None)
+        bn = (BatchNorm(W.shape[1], act, eps=spec.eps, gamma=spec.gammas[l - 1], beta=spec.betas[l - 1])
+              if normalized else None)
+        branch = [dense] + ([bn] if bn else [])
+        block = Residual(branch) if l in spec.residual else None
+        layers += [block] if block else branch
+        parts.append((dense, bn, block))
+    return Network(layers, loss=spec.loss, l2=spec.l2), parts
 
 
-def _parameters(net):
-    """Copies of every layer's (W, b), b None without bias: the engine updates them in place."""
-    return [(layer.W.copy(), layer.b.copy() if layer.bias else None) for layer in net.layers]
+def _parameters(parts):
+    """Copies of every layer's (W, b, γ, β), b None without bias, γ and β None without batch
+    normalization: the engine updates them in place."""
+    return [(dense.W.copy(), dense.b.copy() if dense.bias else None,
+             None if bn is None else bn.gamma.copy(), None if bn is None else bn.beta.copy())
+            for dense, bn, _ in parts]
+
+
+def _pass(parts):
+    """Copies of what the last pass left in each layer, by LayerStep's field names: the engine's
+    buffers, which the next pass overwrites."""
+    kept = []
+    for dense, bn, block in parts:
+        out = bn or dense  # the layer whose activation gives the layer's f(…)
+        fields = {"z": dense.Z, "delta": dense.delta, "dW": dense.dW, "db": dense.db if dense.bias else None,
+                  "a": (block or out).A}
+        if bn is not None:
+            buf = bn.buffers
+            fields.update(mean=buf.mean, var=buf.var, xhat=buf.xhat, y=bn.Z, dy=bn.delta, dgamma=bn.dgamma,
+                          dbeta=bn.dbeta)
+        if block is not None:
+            fields["grad_a"] = block.delta
+        kept.append({k: None if v is None else v.copy() for k, v in fields.items()})
+    return kept
 
 
 def _by_engine(spec, steps):
     """(steps, output after, loss after, fused) from the engine: Network.backward, then SGD.step.
     NumPy's overflow warnings are held back: a number that is not finite is a ValueError instead."""
-    net = _network(spec, spec.weights, spec.biases)
+    net, parts = _network(spec, spec.weights, spec.biases)
     sgd = SGD(lr=spec.learning_rate)
     X, Y = net.check_data(spec.X, spec.Y)
-    record = []
+    record, eta = [], spec.learning_rate
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for _ in range(steps):
-            before = _parameters(net)
+            before = _parameters(parts)
             penalty = net.penalty(len(X))  # λ/(2N)·Σ W², the part of L that backward adds with l2
             loss = net.backward(X, Y)
-            # the layers' Z, A, delta, dW, db are buffers the next pass overwrites: keep copies
-            grads = [(layer.Z.copy(), layer.A.copy(), layer.delta.copy(), layer.dW.copy(),
-                      layer.db.copy() if layer.bias else None) for layer in net.layers]
+            kept = _pass(parts)
             try:
                 sgd.step(net)
             except NonFiniteStep as e:
                 raise ValueError(f"step {len(record) + 1} overflows float64: {e}; a worked solution needs finite "
                                  "numbers: use a smaller learning rate, smaller weights or inputs, or fewer steps") from None
-            after = _parameters(net)
-            eta = spec.learning_rate
-            record.append(_finite(Step(loss, [
-                # the update SGD applied, W_new − W = −η ∂L/∂W (W_new is the engine's own)
-                LayerStep(W, b, z, a, delta, dW, db, -(eta * dW), None if db is None else -(eta * db), W_new, b_new)
-                for (W, b), (z, a, delta, dW, db), (W_new, b_new) in zip(before, grads, after)
-            ], penalty), len(record) + 1))
+            # the update SGD applied, W_new − W = −η ∂L/∂W (W_new is the engine's own)
+            layers = [_layer_step(old, new, fields, eta) for old, new, fields in zip(before, _parameters(parts), kept)]
+            record.append(_finite(Step(loss, layers, penalty), len(record) + 1))
         output, after = net.forward(X), net.loss_value(X, Y)
     return record, _finite_after(output, after), after, net.fused
+
+
+def _layer_step(old, new, fields, eta):
+    """The LayerStep of one layer from its parameters before and after the step and its pass."""
+    (W, b, gamma, beta), (W_new, b_new, gamma_new, beta_new) = old, new
+    dW, db = fields["dW"], fields["db"]
+    step = LayerStep(W, b, fields["z"], fields["a"], fields["delta"], dW, db, -(eta * dW),
+                     None if db is None else -(eta * db), W_new, b_new, grad_a=fields.get("grad_a"))
+    if gamma is not None:
+        for name in ("mean", "var", "xhat", "y", "dy", "dgamma", "dbeta"):
+            setattr(step, name, fields[name])
+        step.gamma, step.beta, step.gamma_new, step.beta_new = gamma, beta, gamma_new, beta_new
+        step.update_gamma, step.update_beta = -(eta * fields["dgamma"]), -(eta * fields["dbeta"])
+    return step
 
 
 def _finite(step, s):
@@ -252,7 +326,7 @@ def _by_hand(spec, steps, digits):
     if not all(np.all(np.isfinite(v)) for v in [X, *(v for pair in params for v in pair if v is not None)]):
         raise ValueError(f"rounding the spec's numbers to {digits} decimals overflows float64 (NumPy multiplies "
                          f"them by 10^{digits}); use fewer decimals with hand, or smaller numbers")
-    net = _network(spec, *zip(*params))
+    net, _ = _network(spec, *zip(*params))
     acts, loss, fused = [layer.activation for layer in net.layers], net.loss, net.fused
 
     def forward(params):

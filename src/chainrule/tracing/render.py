@@ -122,7 +122,8 @@ def _text_row(row, widths):
 # ---- markdown ---------------------------------------------------------------------------------
 
 NAME = re.compile(r"(?<![\w.])((?:step\d+\.)?(?:sample\d+\.)?"
-                  r"(?:update_W|update_b|W_new|b_new|grad_a|delta|error|dW|db|z|a|W|b|x|t)(?:\[[^\]\s]+\])+)")
+                  r"(?:update_gamma|update_beta|gamma_new|beta_new|dgamma|dbeta|gamma|beta|mean|var|xhat|dy|y|"
+                  r"update_W|update_b|W_new|b_new|grad_a|delta|error|dW|db|z|a|W|b|x|t)(?:\[[^\]\s]+\])+)")
 
 
 def _markdown(blocks, decimals):
@@ -149,6 +150,7 @@ _SYMBOLS = {
     "Σₙ": r"\sum_n", "Σₖ": r"\sum_k", "Σₘ": r"\sum_m", "Σⱼ": r"\sum_j", "Σᵢ": r"\sum_i", "∂": r"\partial ",
     "≤": r"\le ", "±": r"\pm ", "→": r"\to ", "softmax": r"\operatorname{softmax}", "tanh": r"\tanh ",
     "exp": r"\exp ", "log": r"\log ", "max": r"\max ", "λ": r"\lambda ", "Σ": r"\sum ",
+    "ε": r"\varepsilon ", "√": r"\surd ", "γ": r"\gamma ", "β": r"\beta ", "x̂": r"\hat{x}",
 }
 _FUNCTIONS = ("softmax", "tanh", "exp", "log", "max")
 _MATH = re.compile(NAME.pattern + f"|(?<![A-Za-z])(?:{'|'.join(_FUNCTIONS)})(?![A-Za-z])|"
@@ -157,6 +159,10 @@ _LATEX_NAMES = {
     "z": "z", "a": "a", "x": "x", "t": "t", "b": "b", "W": "W", "error": "e", "delta": r"\delta",
     "update_W": r"\Delta W", "update_b": r"\Delta b", "W_new": r"W^{\mathrm{new}}", "b_new": r"b^{\mathrm{new}}",
     "dW": r"\partial W", "db": r"\partial b", "grad_a": r"\partial a",
+    "mean": r"\mu", "var": r"\mathrm{var}", "xhat": r"\hat{x}", "y": "y", "gamma": r"\gamma", "beta": r"\beta",
+    "dy": r"\partial y", "dgamma": r"\partial\gamma", "dbeta": r"\partial\beta",
+    "update_gamma": r"\Delta\gamma", "update_beta": r"\Delta\beta",
+    "gamma_new": r"\gamma^{\mathrm{new}}", "beta_new": r"\beta^{\mathrm{new}}",
 }
 
 
@@ -170,7 +176,7 @@ def _latex_name(name):
     upper += f"({sample.group(1)})" if sample.group(1) else ""
     lower = ",".join(indices[1:] if len(indices) > 1 else indices)
     core = _LATEX_NAMES[symbol]
-    if symbol in ("dW", "db", "grad_a"):
+    if symbol in ("dW", "db", "grad_a", "dy", "dgamma", "dbeta"):
         return rf"\frac{{\partial L}}{{{core}^{{{upper}}}_{{{lower}}}}}"
     # one group, so that a square after it (W[1][1][1]², the L2 penalty) is no double superscript
     return f"{{{{{core}}}" + (f"^{{{upper}}}" if upper else "") + f"_{{{lower}}}}}"

@@ -18,8 +18,20 @@
     l2 = 0.1                    # optional, default 0: λ of the penalty λ/(2N)·Σ W² on the weights
                                 # (not the biases), N the batch size, as chainrule.Network(l2=λ)
 
-``network.bias``, ``network.layout``, ``train.steps`` and ``train.l2`` are optional (default
-``false``, ``"in_out"``, 1 and 0); every other key is required. A spec that breaks a rule raises
+Batch normalization and residual connections, on hidden layers (optional):
+
+    [network]
+    batch_norm = [1]            # or true (every hidden layer): z[l] normalized over the batch,
+                                # y = γ·(z − mean)/√(var + eps) + β, then a = f(y) (chainrule.BatchNorm)
+    eps = 1e-5                  # optional, default 1e-5
+    residual = [2]              # a[l] = a[l−1] + f(…): the layer is a residual block (its width
+                                # that of its input), its gradient reaches a[l−1] along both paths
+    [weights]
+    gamma1 = [1.0, 1.0]         # optional, default 1 (and beta1 default 0): γ and β of layer 1
+
+``network.bias``, ``network.layout``, ``network.batch_norm``, ``network.residual``,
+``network.eps``, ``train.steps`` and ``train.l2`` are optional (default ``false``, ``"in_out"``,
+none, none, 1e-5, 1 and 0); every other key is required. A spec that breaks a rule raises
 ``ValueError`` naming the key and what was expected.
 
 Limits. A worked solution shows every number, so it is for small networks that a person reads:
@@ -63,8 +75,8 @@ LAYOUTS = {
     "out_in": "one row per neuron j, one column per input i: W[j][i]",
 }
 KEYS = {
-    "network": ("layers", "activation", "activations", "bias", "layout"),
-    "weights": (),  # W1 … WL and b1 … bL, checked against the layer count
+    "network": ("layers", "activation", "activations", "bias", "layout", "batch_norm", "residual", "eps"),
+    "weights": (),  # W1 … WL, b1 … bL, gamma/beta of the batch-normalized layers, checked against the layers
     "train": ("x", "target", "loss", "learning_rate", "steps", "l2"),
 }
 
@@ -88,6 +100,11 @@ class Spec:
     steps: int
     name: str = None
     l2: float = 0.0  # λ of the penalty λ/(2N)·Σ W² on the weights
+    batch_norm: tuple = ()  # the 1-based hidden layers whose z is batch-normalized
+    residual: tuple = ()  # the 1-based hidden layers that are residual blocks
+    eps: float = 1e-5  # the batch normalization's ε
+    gammas: tuple = ()  # γ of each layer (None where not batch-normalized)
+    betas: tuple = ()
 
     def weight_index(self, i, j):
         """The 1-based [row][column] of the weight from input i to neuron j (0-based) in the spec's layout."""
@@ -203,9 +220,16 @@ def parse_spec(data, name=None):
     layout = network.get("layout", "in_out")
     if not isinstance(layout, str) or layout not in LAYOUTS:
         raise _expected("network.layout", layout, '"in_out" (W[i][j], z = a W + b) or "out_in" (W[j][i], z = W x + b)')
-    Ws, bs = _weights(weights, sizes, bias, layout)
+    batch_norm = _hidden_layers(network, "batch_norm", sizes, activations)
+    residual = _hidden_layers(network, "residual", sizes, activations)
+    eps = _eps(network, batch_norm)
+    Ws, bs = _weights(weights, sizes, bias, layout, [f"{p}{l}" for l in batch_norm for p in ("gamma", "beta")])
+    gammas, betas = _normalization(weights, sizes, batch_norm)
 
     X, single = _samples(train, sizes[0])
+    if batch_norm and len(X) < 2:
+        raise ValueError("network.batch_norm needs a batch of at least 2 samples in train.x: batch normalization "
+                         "divides by the batch's variance, and one sample has none")
     loss = _required(train, "train.loss")
     if not isinstance(loss, str) or loss not in LOSSES:
         raise _expected("train.loss", loss, f"one of {', '.join(LOSSES)}")
@@ -219,7 +243,7 @@ def parse_spec(data, name=None):
                                         "N the batch size, as chainrule.Network(l2=λ)")
     steps = check_steps(train.get("steps", 1), "train.steps")
     return Spec(tuple(sizes), activations, bias, layout, Ws, bs, X, Y, single, loss, float(lr), steps, name,
-                float(l2))
+                float(l2), batch_norm, residual, eps, gammas, betas)
 
 
 def check_steps(steps, key):
@@ -237,9 +261,12 @@ def check_size(spec, steps):
     # the grad_a of layers whose activation couples its outputs (softmax)
     softmax = sum(n for n, act in zip(sizes[1:], spec.activations) if not ACTIVATIONS[act].elementwise)
     parameters = sum(n_in * n_out for n_in, n_out in zip(sizes, sizes[1:])) + (neurons if spec.bias else 0)
-    # per sample z, a, delta of every neuron and the error of every output; per weight and bias its
-    # gradient, update and new value; the loss (and its two parts with l2)
-    per_step = N * (3 * neurons + softmax + sizes[-1]) + 3 * parameters + 3
+    normalized = sum(sizes[l] for l in spec.batch_norm)
+    # per sample z, a, delta of every neuron and the error of every output (x̂, y, ∂L/∂y of a normalized
+    # one, ∂L/∂a of a residual one); per weight, bias, γ and β its gradient, update and new value, and
+    # per normalized neuron its mean and variance; the loss (and its two parts with l2)
+    per_step = (N * (3 * neurons + softmax + sizes[-1] + 3 * normalized + sum(sizes[l] for l in spec.residual))
+                + 3 * parameters + 8 * normalized + 3)
     if steps * per_step > MAX_QUANTITIES:
         raise ValueError(
             f"{steps} step(s) of this network would have about {steps * per_step:,} numbers to show, more than the "
@@ -282,12 +309,59 @@ def _activations(network, n_layers):
     return tuple(names)
 
 
-def _weights(weights, sizes, bias, layout):
-    """(W per layer in the engine's (n_in, n_out) layout, b per layer or None)."""
+def _hidden_layers(network, key, sizes, activations):
+    """The 1-based hidden layers ``network.<key>`` names: true (all of them), false, or a list of
+    layer numbers; a residual layer keeps its input's width; both need an elementwise activation."""
+    value, hidden = network.get(key, False), range(1, len(sizes) - 1)
+    what = ("true (every hidden layer), false, or a list of hidden layer numbers"
+            f"{f' from 1 to {len(sizes) - 2}' if len(sizes) > 2 else ' (this network has none)'}")
+    layers = list(hidden) if value is True else [] if value is False else value
+    if not (isinstance(layers, list) and all(isinstance(l, int) and not isinstance(l, bool) and l in hidden
+                                             for l in layers) and len(set(layers)) == len(layers)):
+        raise _expected(f"network.{key}", value, what)
+    for l in layers:
+        if not ACTIVATIONS[activations[l - 1]].elementwise:
+            raise ValueError(f"network.{key}: layer {l}'s activation {activations[l - 1]!r} couples its outputs; "
+                             "the trace writes batch normalization and residual blocks with elementwise activations")
+        if key == "residual" and sizes[l - 1] != sizes[l]:
+            raise ValueError(f"network.residual: layer {l} has {sizes[l]} neurons but {sizes[l - 1]} inputs; a "
+                             "residual layer a[l] = a[l−1] + f(…) needs as many neurons as inputs")
+    return tuple(sorted(layers))
+
+
+def _eps(network, batch_norm):
+    eps = network.get("eps", 1e-5)
+    if not is_finite(eps) or not eps > 0:
+        raise _expected("network.eps", eps, "a number > 0 (the ε of batch normalization's √(var + ε))")
+    if "eps" in network and not batch_norm:
+        raise ValueError("network.eps is given but no layer has batch_norm; remove eps or set network.batch_norm")
+    return float(eps)
+
+
+def _normalization(weights, sizes, batch_norm):
+    """(γ per layer, β per layer): the given vectors (default 1 and 0) of the batch-normalized
+    layers, None elsewhere."""
+    gammas, betas = [None] * (len(sizes) - 1), [None] * (len(sizes) - 1)
+    for l in batch_norm:
+        n = sizes[l]
+        for name, default, into in (("gamma", 1.0, gammas), ("beta", 0.0, betas)):
+            expected = f"a list of {_numbers(n)}, the {name} of layer {l}'s {n} neuron(s)"
+            value = weights.get(f"{name}{l}")
+            into[l - 1] = (np.full(n, default) if value is None else
+                           _array(value, f"weights.{name}{l}", 1, expected))
+            if into[l - 1].shape != (n,):
+                raise ValueError(f"weights.{name}{l} has {into[l - 1].size} numbers; expected {expected}")
+    return tuple(gammas), tuple(betas)
+
+
+def _weights(weights, sizes, bias, layout, extra=()):
+    """(W per layer in the engine's (n_in, n_out) layout, b per layer or None); ``extra`` names the
+    other keys [weights] may have (γ and β of batch-normalized layers)."""
     n_layers = len(sizes) - 1
-    allowed = [f"W{l}" for l in range(1, n_layers + 1)] + [f"b{l}" for l in range(1, n_layers + 1)]
+    allowed = [f"W{l}" for l in range(1, n_layers + 1)] + [f"b{l}" for l in range(1, n_layers + 1)] + list(extra)
     _known(weights, allowed, "[weights]",
-           f"W1 … W{n_layers}" + (f" and b1 … b{n_layers}" if bias else "") + f" for {n_layers} layer(s)")
+           f"W1 … W{n_layers}" + (f" and b1 … b{n_layers}" if bias else "") + f" for {n_layers} layer(s)"
+           + (f", and {', '.join(extra)}" if extra else ""))
     Ws, bs = [], []
     for l, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]), start=1):
         shape = (n_in, n_out) if layout == "in_out" else (n_out, n_in)
