@@ -6,6 +6,7 @@
     chainrule trace SPEC.toml --format markdown     the worked solution of one step, every number
     chainrule experiment xor --out DIR              one of the experiments: figures, results, report
     chainrule doctor --data moons --lr 5            train briefly and report what goes wrong, and why
+    chainrule playground                            a page on this machine that shows training as it happens
 
 A user error (an unknown dataset, a missing file, a bad flag value, an invalid network) is
 one line on stderr, ``chainrule: error: …``, and exit status 2; never a traceback.
@@ -239,6 +240,15 @@ def trace(args):
     report = worked.check(args.check)
     print(report.render(decimals=args.decimals))
     return 0 if report.passed else 1
+
+
+def playground(args):
+    from .playground import serve
+
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port must be from 0 to 65535, got {args.port}")
+    serve(host=args.host, port=args.port, open_browser=not args.no_browser)
+    return 0
 
 
 def experiment(args):
@@ -528,7 +538,7 @@ def _parser():
     data, net = _data_flags(), _network_flags()
     parser = _Parser(prog="chainrule", description="Train and check neural networks written with chainrule.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
-    commands = parser.add_subparsers(title="commands", required=True, metavar="{demo,train,gradcheck,doctor,trace,experiment}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="{demo,train,gradcheck,doctor,trace,experiment,playground}")
 
     p = commands.add_parser("demo", help="train two small networks (XOR, moons) and show what they learned")
     p.add_argument("--seed", type=int, default=0, help="seeds the weights and the split (default 0)")
@@ -582,7 +592,17 @@ def _parser():
                             help="train briefly and report what goes wrong and why (exit 1 on an error finding)")
     p.add_argument("--model", metavar="PATH.npz", help="diagnose a saved network (the architecture flags are then ignored)")
     p.set_defaults(command=doctor)
+    _playground_parser(commands)
     return parser
+
+
+def _playground_parser(commands):
+    p = commands.add_parser("playground", help="serve a page on this machine that shows a network training, "
+                                               "and the numbers behind every weight")
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8765, help="(default 8765)")
+    p.add_argument("--no-browser", action="store_true", help="do not open the page in the browser")
+    p.set_defaults(command=playground)
 
 
 def _training_flags(epochs):
