@@ -57,7 +57,10 @@ class Session:
         """A thread-safe ``send`` for the Run of this generation: a Run replaced by a newer one
         (a new configuration, reset) is no longer heard."""
         def send(message):
-            self.loop.call_soon_threadsafe(self._post, generation, message)
+            try:
+                self.loop.call_soon_threadsafe(self._post, generation, message)
+            except RuntimeError:  # the event loop has closed (the server stopped): no page to tell
+                pass
         return send
 
     def post(self, message):
