@@ -17,7 +17,10 @@ const state = {
 function connect() {
   const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
   state.ws = ws;
-  ws.onopen = () => send({ type: "config", query: Object.fromEntries(new URLSearchParams(location.search)) });
+  ws.onopen = () => {
+    state.pendingQuery = Object.fromEntries(new URLSearchParams(location.search));
+    send({ type: "config", query: state.pendingQuery });
+  };
   ws.onmessage = (event) => receive(JSON.parse(event.data));
   ws.onclose = () => setState("disconnected: reload the page (is the server still running?)");
 }
@@ -39,7 +42,8 @@ const handlers = {
       playing: false, finished: false, selected: [], curve: [], findings: [], pendingQuery: null });
     state.data = withRange(m.data);
     history.replaceState(null, "", "?" + new URLSearchParams(m.config).toString());
-    hideError();
+    if (state.keepError) state.keepError = false;  // the message of the refused address bar stays
+    else hideError();
     buildNetwork();
     showControls();
     renderFindings();
@@ -78,6 +82,7 @@ const handlers = {
     if (state.pendingQuery && !state.config) {
       // the address bar's configuration was refused: start from the defaults, keep the message
       state.pendingQuery = null;
+      state.keepError = true;
       send({ type: "config", query: {} });
       return;
     }
