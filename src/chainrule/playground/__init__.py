@@ -65,9 +65,15 @@ def serve(host="127.0.0.1", port=DEFAULT_PORT, open_browser=True):
 def _check_free(host, port):
     """Bind ``host``:``port`` once, so that an address in use or not of this machine is an OSError
     (one line on the command line) rather than uvicorn's log and exit."""
+    import errno
     import socket
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((host, port))
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            fix = "; choose another with --port" if e.errno == errno.EADDRINUSE else \
+                "; give --host an address of this machine (127.0.0.1: this machine only)"
+            raise OSError(f"cannot listen on {host}:{port}: {(e.strerror or str(e)).lower()}{fix}") from None
