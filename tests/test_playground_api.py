@@ -320,6 +320,7 @@ def test_a_csv_the_reader_refuses_names_no_server_path(client):
     ('{"type": "config", "query": {"layers": "0,4"}}', "layers must be up to"),
     ('{"type": "config", "query": {"data": "csv"}}', "needs a CSV file"),
     ('{"type": "config", "query": {"data": "sine", "loss": "bce"}}', "is for classes"),
+    ('{"type": "config", "query": {"data": "blobs", "classes": "4", "loss": "mse"}}', "use cross_entropy"),
     ('{"type": "detail", "what": {"kind": "weight", "layer": 9, "from": 1, "to": 1}}', "the layer must be"),
     ('{"type": "detail", "what": {"kind": "neuron", "layer": 1, "unit": 5}}', "the unit must be"),
     ('{"type": "select", "rows": [100000]}', "a selected row must be"),
@@ -332,6 +333,18 @@ def test_a_bad_command_is_answered_with_an_error_and_the_session_goes_on(client,
         ws.send_text(json.dumps({"type": "step"}))
         while receive(ws, "snapshot")["steps"] < 1:
             pass
+
+
+def test_a_cosine_schedule_runs_past_its_period(client):
+    with client.websocket_connect(WS) as ws:
+        configure(ws, data="xor", layers="4", lr="0.5", batch="full", schedule="cosine:3")
+        ws.send_text(json.dumps({"type": "play"}))
+        snap = receive(ws, "snapshot")
+        while snap["epoch"] < 8:
+            message = json.loads(ws.receive_text())
+            assert message["type"] != "error", message
+            snap = message if message["type"] == "snapshot" else snap
+        ws.send_text(json.dumps({"type": "pause"}))
 
 
 def test_findings_reach_the_page_as_they_happen_with_their_fix(client):

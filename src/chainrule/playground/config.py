@@ -16,7 +16,7 @@ the address bar, so a view can be shared and reloaded:
     optimizer   sgd, rmsprop or adam                                                  sgd
     lr          the learning rate η, > 0 and ≤ 10                                     0.03
     schedule    none, step:S:γ (η·γ every S epochs), exponential:γ (η·γ each epoch)
-                or cosine:T (half a cosine over T epochs)                            none
+                or cosine:T (half a cosine from η to η/1000 over T epochs, then back) none
     l2          λ of the L2 penalty, 0 … 10                                           0
     batch       rows per batch, 1 … 1000, or full                                     10
     seed        seeds the data, the split, the initial weights and the shuffling      0
@@ -87,7 +87,7 @@ class Config:
         if kind == "exponential":
             return ExponentialLR(float(args[0]))
         if kind == "cosine":
-            return CosineAnnealingLR(int(args[0]))
+            return CosineAnnealingLR(int(args[0]), eta_min=self.lr / 1000)
         return None
 
     def make_optimizer(self):

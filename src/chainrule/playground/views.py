@@ -27,6 +27,9 @@ def build_network(config, data):
     loss = get_loss(config.loss or _default_loss(data.classes))
     if loss.classification and data.classes is None:
         raise ValueError(f"loss {loss.name} is for classes, but the target is a number to predict; use mse")
+    if data.classes is not None and data.classes > 2 and not loss.one_unit_per_class:
+        raise ValueError(f"loss {loss.name} trains one output, but the data have {data.classes} classes, which need "
+                         "one output per class; use cross_entropy")
     n_out = max(data.classes or 1, 2) if loss.one_unit_per_class else 1
     sizes = [data.X_train.shape[1], *config.layers, n_out]
     activations = [*config.activation, loss.fuses.name if loss.fuses else "linear"]
