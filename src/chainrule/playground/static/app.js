@@ -391,9 +391,22 @@ function selectPoint(event) {
 // ---- the numbers behind a unit or a weight ------------------------------------------------------------
 
 function askDetail(what) {
+  if (!sameTarget(what, state.detailTarget)) markSelected(what);
   state.detailTarget = what;
   state.detailAsked = performance.now();
   send({ type: "detail", what });
+}
+
+function sameTarget(a, b) {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+// Ring the unit or weight whose numbers the detail panel shows.
+function markSelected(what) {
+  document.querySelectorAll("#network .selected").forEach((e) => e.classList.remove("selected"));
+  const id = what.kind === "weight" ? `weight-${what.layer}-${what.from}-${what.to}` : `neuron-${what.layer}-${what.unit}`;
+  const element = document.querySelector(`[data-testid="${id}"]`);
+  if (element) element.classList.add("selected");
 }
 
 function refreshDetail() {
