@@ -34,3 +34,13 @@ def test_a_port_in_use_is_one_line_naming_the_fix(capsys):
 def test_a_host_not_of_this_machine_is_one_line(capsys):
     assert main(["playground", "--no-browser", "--host", "192.0.2.1", "--port", "0"]) == 2
     assert "give --host an address of this machine" in one_error_line(capsys)
+
+
+def test_the_host_names_answered_are_this_machines_and_every_interface_adds_its_name():
+    from chainrule.playground import host_names
+
+    assert set(host_names("127.0.0.1")) == {"127.0.0.1", "localhost", "::1", "[::1]"}
+    assert "[::1]" in host_names("::1")
+    everywhere = host_names("0.0.0.0")
+    assert socket.gethostname() in everywhere and "localhost" in everywhere
+    assert not any(name in everywhere for name in ("attacker.example", "*"))

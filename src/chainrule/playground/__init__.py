@@ -12,7 +12,7 @@ configuration; ``data`` makes the data sets and reads an uploaded CSV file. The 
 It needs the optional dependencies: ``pip install "chainrule[playground]"``.
 """
 
-__all__ = ["create_app", "serve", "DEFAULT_PORT"]
+__all__ = ["create_app", "serve", "host_names", "DEFAULT_PORT"]
 
 DEFAULT_PORT = 8765
 
@@ -47,11 +47,12 @@ def serve(host="127.0.0.1", port=DEFAULT_PORT, open_browser=True):
     import uvicorn
 
     from ..diagnostics import DiagnosticWarning
-    from .server import LOCAL_HOSTS, MAX_MESSAGE_BYTES
+    from .server import MAX_MESSAGE_BYTES
 
     _check_free(host, port)
-    app = create_app(allowed_hosts=sorted({*LOCAL_HOSTS, host}))
-    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+    app = create_app(allowed_hosts=host_names(host))
+    shown = "127.0.0.1" if host in WILDCARDS else host
+    url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
     # the page shows every finding with its fix; the terminal does not need them too
     warnings.simplefilter("ignore", DiagnosticWarning)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, ws_max_size=MAX_MESSAGE_BYTES,
@@ -60,6 +61,27 @@ def serve(host="127.0.0.1", port=DEFAULT_PORT, open_browser=True):
     if open_browser:
         threading.Timer(1.0, webbrowser.open, [url]).start()
     server.run()
+
+
+WILDCARDS = ("0.0.0.0", "::")  # every interface of this machine
+
+
+def host_names(host):
+    """The names a request's Host header may carry: this machine's loopback names and ``host``; for
+    a wildcard host (every interface, to be reached from elsewhere) also this machine's name and
+    addresses. A page elsewhere that rebinds its own name to this machine is still refused."""
+    import contextlib
+    import socket
+
+    from .server import LOCAL_HOSTS
+
+    names = {*LOCAL_HOSTS, host, f"[{host}]" if ":" in host else host}
+    if host in WILDCARDS:
+        name = socket.gethostname()
+        names |= {name, socket.getfqdn()}
+        with contextlib.suppress(OSError):
+            names |= set(socket.gethostbyname_ex(name)[2])
+    return sorted(names)
 
 
 def _check_free(host, port):

@@ -10,9 +10,9 @@ goes out through ``send``, a function the server makes thread-safe.
 """
 
 import math
+import os
 import queue
 import tempfile
-import os
 import threading
 import time
 
