@@ -200,11 +200,22 @@ def test_a_clicked_weight_shows_the_gradient_chainrule_trace_computes(page, serv
     net = chainrule.load(str(download(page, "[data-testid=export-model]", tmp_path)))
     expected = trace_gradient(net, X.tolist(), Y.tolist(), 0.2, 1, 2, 3)
     assert shown == pytest.approx(expected, rel=1e-9, abs=1e-15)
-    # and the numbers behind a neuron: a = tanh(z) on the first traced row
+    # a training point clicked in the boundary is the row traced
+    where = page.evaluate("""() => {
+        const c = document.querySelector('[data-testid=boundary]'), r = c.getBoundingClientRect();
+        const [px, py] = Draw.place(c, state.data.bounds, state.data.train.x[5], state.data.yRange);
+        return [r.left + px * r.width / c.width, r.top + py * r.height / c.height];
+    }""")
+    page.mouse.click(*where)
+    page.wait_for_function("() => JSON.parse(document.querySelector('[data-testid=detail]').dataset.rows).length === 1")
+    row = json.loads(detail.get_attribute("data-rows"))[0]
+    traced = json.loads(detail.get_attribute("data-x"))[0]
+    assert traced == pytest.approx(page.evaluate(f"() => state.data.train.x[{row}]"), abs=1e-5)
+    # and the numbers behind a neuron: a = tanh(z) on that row
     page.get_by_test_id("neuron-1-2").click()
-    z = page.locator("[data-testid=detail] [data-key='sample1.z[1][2]']")
+    z = page.locator("[data-testid=detail] [data-key='z[1][2]']")
     z.wait_for()
-    a = page.locator("[data-testid=detail] [data-key='sample1.a[1][2]']")
+    a = page.locator("[data-testid=detail] [data-key='a[1][2]']")
     assert float(a.get_attribute("data-value")) == pytest.approx(np.tanh(float(z.get_attribute("data-value"))))
 
 
