@@ -7,6 +7,7 @@
     chainrule trace SPEC.toml --format markdown     the worked solution of one step, every number
     chainrule experiment xor --out DIR              one of the experiments: figures, results, report
     chainrule doctor --data moons --lr 5            train briefly and report what goes wrong, and why
+    chainrule playground                            a page on this machine that shows training as it happens
 
 A user error (an unknown dataset, a missing file, a bad flag value, an invalid network) is
 one line on stderr, ``chainrule: error: …``, and exit status 2; never a traceback.
@@ -292,6 +293,15 @@ def trace(args):
     report = worked.check(args.check)
     print(report.render(decimals=args.decimals))
     return 0 if report.passed else 1
+
+
+def playground(args):
+    from .playground import serve
+
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port must be from 0 to 65535, got {args.port}")
+    serve(host=args.host, port=args.port, open_browser=not args.no_browser)
+    return 0
 
 
 def experiment(args):
@@ -726,7 +736,8 @@ def _parser():
     data, net = _data_flags(), _network_flags()
     parser = _Parser(prog="chainrule", description="Train and check neural networks written with chainrule.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
-    commands = parser.add_subparsers(title="commands", required=True, metavar="{demo,train,predict,gradcheck,doctor,trace,experiment}")
+    commands = parser.add_subparsers(title="commands", required=True,
+                                     metavar="{demo,train,predict,gradcheck,doctor,trace,experiment,playground}")
 
     p = commands.add_parser("demo", help="train two small networks (XOR, moons) and show what they learned")
     p.add_argument("--seed", type=int, default=0, help="seeds the weights and the split (default 0)")
@@ -735,15 +746,7 @@ def _parser():
     p.add_argument("--force", action="store_true", help="overwrite files in DIR that chainrule did not write")
     p.set_defaults(command=demo)
 
-    p = commands.add_parser("experiment", help="run one of the experiments (or all): figures, results, report")
-    p.add_argument("name", metavar="NAME", help="the experiment, or all (see the README's Experiments section)")
-    p.add_argument("--out", metavar="DIR", help=f"the folder to write into (default {EXPERIMENT_DIR}/NAME, "
-                                                f"or {EXPERIMENT_DIR} for all)")
-    p.add_argument("--quick", action="store_true", help="a smaller version, seconds instead of minutes")
-    p.add_argument("--seed", type=int, default=0, help="seeds the data and the weights (default 0)")
-    p.add_argument("--force", action="store_true", help="overwrite files in DIR that chainrule did not write")
-    p.set_defaults(command=experiment)
-
+    _experiment_parser(commands)
     p = commands.add_parser("train", parents=[data, net, _training_flags(epochs=200)],
                             help="train a network and report its loss and accuracy")
     p.add_argument("--test-size", type=float, metavar="FRACTION",
@@ -781,7 +784,19 @@ def _parser():
                             help="train briefly and report what goes wrong and why (exit 1 on an error finding)")
     p.add_argument("--model", metavar="PATH.npz", help="diagnose a saved network (the architecture flags are then ignored)")
     p.set_defaults(command=doctor)
+    _playground_parser(commands)
     return parser
+
+
+def _experiment_parser(commands):
+    p = commands.add_parser("experiment", help="run one of the experiments (or all): figures, results, report")
+    p.add_argument("name", metavar="NAME", help="the experiment, or all (see the README's Experiments section)")
+    p.add_argument("--out", metavar="DIR", help=f"the folder to write into (default {EXPERIMENT_DIR}/NAME, "
+                                                f"or {EXPERIMENT_DIR} for all)")
+    p.add_argument("--quick", action="store_true", help="a smaller version, seconds instead of minutes")
+    p.add_argument("--seed", type=int, default=0, help="seeds the data and the weights (default 0)")
+    p.add_argument("--force", action="store_true", help="overwrite files in DIR that chainrule did not write")
+    p.set_defaults(command=experiment)
 
 
 def _predict_parser(commands):
@@ -795,6 +810,15 @@ def _predict_parser(commands):
     p.add_argument("--force", action="store_true", help="let --out overwrite a file that is there")
     _csv_flags(p)
     p.set_defaults(command=predict)
+
+
+def _playground_parser(commands):
+    p = commands.add_parser("playground", help="serve a page on this machine that shows a network training, "
+                                               "and the numbers behind every weight")
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8765, help="(default 8765)")
+    p.add_argument("--no-browser", action="store_true", help="do not open the page in the browser")
+    p.set_defaults(command=playground)
 
 
 def _training_flags(epochs):
