@@ -6,6 +6,7 @@ The gradients the page shows are compared with central differences of the loss w
 in plain NumPy, on the weights of the exported model."""
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -40,6 +41,16 @@ def receive(ws, kind, limit=2000):
         if message["type"] == kind:
             return message
     raise AssertionError(f"no {kind!r} message among the next {limit}")
+
+
+def wait_for_steps(ws, steps, tries=200):
+    """Ask for snapshots until one says ``steps`` steps were taken (each press of step is one)."""
+    for _ in range(tries):
+        ws.send_text(json.dumps({"type": "snapshot"}))
+        if receive(ws, "snapshot")["steps"] >= steps:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{steps} presses of step did not take {steps} steps")
 
 
 def configure(ws, **query):
@@ -203,6 +214,7 @@ def test_a_weights_detail_is_the_gradient_of_the_loss_on_its_rows(client, tmp_pa
         ready = configure(ws, data="xor", layers="3", activation="tanh", lr="0.3", batch="8")
         for _ in range(5):
             ws.send_text(json.dumps({"type": "step"}))
+        wait_for_steps(ws, 5)  # paused after the five steps: the detail and the export see one moment
         ws.send_text(json.dumps({"type": "select", "rows": [3, 7, 11]}))
         ws.send_text(json.dumps({"type": "detail", "what": {"kind": "weight", "layer": 1, "from": 2, "to": 3}}))
         detail = receive(ws, "detail")

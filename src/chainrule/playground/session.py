@@ -88,7 +88,8 @@ class Run:
             if finished:
                 self.send({"type": "error", "message": "this run has finished; press reset to start a new one"})
                 return
-            self.playing, self.credits = kind == "play", 1 if kind == "step" else 0
+            # each press of step is one more step owed (quick presses are not merged); play and pause owe none
+            self.playing, self.credits = kind == "play", self.credits + 1 if kind == "step" else 0
             self.send({"type": "status", "state": "playing" if self.playing else "paused"})
         elif kind == "select":
             self.selected = args["rows"]
