@@ -8,6 +8,7 @@ from .layers import Dense
 from .network import Network, load
 from .optimizers import SGD, Adam, RMSprop
 from .schedules import CosineAnnealingLR, ExponentialLR, LearningRateScheduler, StepLR
+from .sweeps import sweep
 from .tracing import trace
 from .training import EarlyStopping, History
 
@@ -33,5 +34,6 @@ __all__ = [
     "gradcheck",
     "leaky_relu",
     "load",
+    "sweep",
     "trace",
 ]

@@ -234,7 +234,7 @@ class _StackedOptimizer:
         s = opt.update(g, opt.lr * lr_scales, state)
         if not alive.all():
             s[~alive] = 0  # a network that diverged keeps its last finite θ
-        if math.isfinite(np.vdot(s, s)):  # every |s| < √M: θ − s is finite (Optimizer.step)
+        if math.isfinite(np.einsum("kp,kp->", s, s)):  # every |s| < √M: θ − s is finite (Optimizer.step; einsum: BLAS threads cost more than this sum)
             stack.theta -= s
             return None
         new = stack.theta - s
