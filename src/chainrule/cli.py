@@ -591,7 +591,11 @@ def _parser():
                             help="train briefly and report what goes wrong and why (exit 1 on an error finding)")
     p.add_argument("--model", metavar="PATH.npz", help="diagnose a saved network (the architecture flags are then ignored)")
     p.set_defaults(command=doctor)
+    _sweep_parser(commands)
+    return parser
 
+
+def _sweep_parser(commands):
     p = commands.add_parser("sweep", help="train a grid of configurations × seeds, stacked, here or on Dask")
     p.add_argument("spec", metavar="SPEC", help="a TOML (or .json) file: [data], [network], [train] (see the README)")
     p.add_argument("--out", metavar="DIR", required=True,
@@ -600,7 +604,6 @@ def _parser():
                    help="local (default: this process), processes (a Dask cluster on this machine's cores), "
                         "or a Dask scheduler's address, tcp://host:8786")
     p.set_defaults(command=sweep)
-    return parser
 
 
 def _training_flags(epochs):

@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 from .. import plotting
-from .output import label
+from .spec import label
 
 __all__ = ["draw"]
 

@@ -14,8 +14,9 @@ import os
 import numpy as np
 
 from .. import files
+from .spec import label
 
-__all__ = ["Folder", "tables", "label", "FORMAT"]
+__all__ = ["Folder", "tables", "FORMAT"]
 
 FORMAT = "chainrule-sweep"
 OUTPUTS = ("runs.csv", "summary.csv", "results.json", "loss_curves.png", "heatmap.png")
@@ -142,13 +143,6 @@ def _labels(spec, config):
 def _finite(x):
     x = float(x)
     return x if math.isfinite(x) else None
-
-
-def label(value):
-    """A swept value as a short text: [8, 8] → 8-8, 0.5 → 0.5."""
-    if isinstance(value, list):
-        return "-".join(map(str, value)) or "none"
-    return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _csv(rows, first):

@@ -36,7 +36,7 @@ from ..optimizers import OPTIMIZERS
 from ..tracing.spec import check_document, read_document
 from ..validation import integer, number
 
-__all__ = ["SweepSpec", "read", "KEYS", "MAX_RUNS"]
+__all__ = ["SweepSpec", "read", "label", "KEYS", "MAX_RUNS"]
 
 MAX_RUNS = 100_000
 MAX_SEEDS = 100_000
@@ -221,3 +221,10 @@ def _success(value):
     metric = _choice(METRICS, "a column of runs.csv")("[train] success metric", value["metric"])
     bound = "at_least" if "at_least" in value else "at_most"
     return {"metric": metric, bound: number(f"[train] success {bound}", value[bound])}
+
+
+def label(value):
+    """A swept value as a short text: [8, 8] → 8-8, 0.5 → 0.5."""
+    if isinstance(value, list):
+        return "-".join(map(str, value)) or "none"
+    return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
