@@ -29,7 +29,7 @@ def run(groups, data, scheduler, retries):
 def _results(groups, data, scheduler, retries, Client, LocalCluster, as_completed):
     if scheduler == "processes":
         cluster = LocalCluster(n_workers=min(len(groups), os.cpu_count() or 1), threads_per_worker=1,
-                               processes=True, dashboard_address=None)
+                               processes=True, dashboard_address=":0")
         client = Client(cluster)
     else:
         cluster = None
