@@ -49,19 +49,18 @@ def signature(net):
 
 
 class _Buffers:
-    """One layer's arrays for a batch of m rows of each of K networks: (K, m, n) arrays and their
-    (K·m, n) views, which the row-wise activations and losses take."""
+    """One layer's arrays for a batch of m rows of each of K networks: ``z``, ``a``, ``delta``,
+    ``scratch`` and ``log_a`` of shape (K, m, n), and the same arrays as (K·m, n) views (``z_rows``, …),
+    which the row-wise activations and losses take. ``out`` is the array that holds the layer's a
+    (``z`` itself for a linear layer), ``a_prev`` its input of the last pass."""
 
     def __init__(self, K, m, n, dtype, has_log):
-        self.z, self.delta, self.scratch = (np.empty((K, m, n), dtype) for _ in range(3))
-        self.a = np.empty((K, m, n), dtype)
+        self.z, self.a, self.delta, self.scratch = (np.empty((K, m, n), dtype) for _ in range(4))
         self.log_a = np.empty((K, m, n), dtype) if has_log else None
-        self.a_prev = self.out = None  # the layer's input, and the array that holds its a (z for a linear layer)
-
-    @staticmethod
-    def rows(x):
-        """x (K, m, n) as (K·m, n), a view."""
-        return None if x is None else x.reshape(-1, x.shape[-1])
+        self.z_rows, self.a_rows, self.delta_rows, self.scratch_rows = (
+            x.reshape(K * m, n) for x in (self.z, self.a, self.delta, self.scratch))
+        self.log_rows = None if self.log_a is None else self.log_a.reshape(K * m, n)
+        self.a_prev = self.out = self.out_rows = None
 
 
 class Stack:
@@ -87,6 +86,7 @@ class Stack:
         self.theta = np.stack([net.theta for net in nets])
         self.grad = np.zeros_like(self.theta)
         self.l2 = np.array([net.l2 for net in nets], self.dtype).reshape(-1, 1, 1)  # λ per network
+        self.has_l2 = bool(self.l2.any())
         self.W, self.b, self.dW, self.db = [], [], [], []
         offset = 0
         for layer in self.layers:  # each layer's W then b, as in the network's θ: views of the stack's rows
@@ -95,6 +95,7 @@ class Stack:
                 store[0].append(params[:, offset : offset + k].reshape(self.K, layer.n_in, layer.n_out))
                 store[1].append(params[:, offset + k : offset + layer.size].reshape(self.K, 1, layer.n_out))
             offset += layer.size
+        self.WT = [W.transpose(0, 2, 1) for W in self.W]  # W[k]ᵀ, views
         self._buffers = {}
 
     def write_back(self):
@@ -122,9 +123,12 @@ class Stack:
             np.matmul(a, W, out=buf.z)
             if layer.bias:
                 buf.z += b
-            z, out, act = buf.rows(buf.z), buf.rows(buf.a), layer.activation
-            rows = act.forward(z, out=out, log_out=buf.rows(buf.log_a)) if act.has_log else act.forward(z, out=out)
-            a = buf.out = buf.z if rows is z else buf.a  # a linear layer's a is z itself
+            z, act = buf.z_rows, layer.activation
+            rows = act.forward(z, out=buf.a_rows, log_out=buf.log_rows) if act.has_log else act.forward(z, out=buf.a_rows)
+            if rows is z:  # a linear layer's a is z itself
+                a, buf.out, buf.out_rows = buf.z, buf.z, z
+            else:
+                a, buf.out, buf.out_rows = buf.a, buf.a, buf.a_rows
         return a
 
     def losses(self, Y, bufs):
@@ -134,16 +138,15 @@ class Stack:
             values = self.loss.stacked_fused_values(out.z, Y, out.log_a)
         else:
             values = self.loss.stacked_values(out.out, Y)
-        bad = ~np.isfinite(values)
-        if bad.any():  # the loss's own value on finite logits caps an overflowing sum: ask it, network by network
-            for k in np.flatnonzero(bad):
+        if not np.isfinite(values).all():  # the loss's own value on finite logits caps an overflowing sum: ask it
+            for k in np.flatnonzero(~np.isfinite(values)):
                 values[k] = (self.loss.fused_value(out.z[k], Y[k], out.log_a[k]) if self.fused
                              else self.loss.value(out.out[k], Y[k]))
         return values + self.penalties(Y.shape[1])
 
     def penalties(self, m):
         """λ[k]/(2m) Σ_l ‖W(l)[k]‖² for each network k."""
-        if not self.l2.any():
+        if not self.has_l2:
             return 0.0
         return self.l2[:, 0, 0] / (2 * m) * sum(np.einsum("kij,kij->k", W, W) for W in self.W)
 
@@ -153,26 +156,26 @@ class Stack:
         layers, K = self.layers, self.K
         self.propagate(X, bufs)
         losses = self.losses(Y, bufs)
-        out, rows = bufs[-1], _Buffers.rows
-        a, Y_rows = rows(out.out), rows(Y)
+        out, Y_rows = bufs[-1], Y.reshape(-1, Y.shape[-1])
         # δ(L)[k] = ∂L/∂z(L)[k]: the loss's delta on the K·m rows (a mean over K·m rows), times K
         if self.fused:
-            delta = self.loss.fused_delta(a, Y_rows, out=rows(out.delta))
+            delta = self.loss.fused_delta(out.out_rows, Y_rows, out=out.delta_rows)
         else:
-            g = self.loss.grad(a, Y_rows, out=rows(out.delta))
-            delta = layers[-1].activation.backward(g, rows(out.z), a, out=rows(out.delta), scratch=rows(out.scratch))
+            g = self.loss.grad(out.out_rows, Y_rows, out=out.delta_rows)
+            delta = layers[-1].activation.backward(g, out.z_rows, out.out_rows, out=out.delta_rows,
+                                                   scratch=out.scratch_rows)
         delta *= K
-        delta = delta.reshape(out.z.shape)
+        delta = out.delta if delta is out.delta_rows else delta.reshape(out.z.shape)
         for l in range(len(layers) - 1, 0, -1):
             prev = bufs[l - 1]
             self._gradients(l, bufs[l].a_prev, delta)
             # g[k] = δ(l)[k] W(l)[k]ᵀ;  δ(l−1)[k] = g[k] ⊙ f′(z(l−1)[k])
-            np.matmul(delta, self.W[l].transpose(0, 2, 1), out=prev.delta)
-            d = layers[l - 1].activation.backward(rows(prev.delta), rows(prev.z), rows(prev.out),
-                                                   out=rows(prev.delta), scratch=rows(prev.scratch))
-            delta = d.reshape(prev.z.shape)
+            np.matmul(delta, self.WT[l], out=prev.delta)
+            d = layers[l - 1].activation.backward(prev.delta_rows, prev.z_rows, prev.out_rows, out=prev.delta_rows,
+                                                  scratch=prev.scratch_rows)
+            delta = prev.delta if d is prev.delta_rows else d.reshape(prev.z.shape)
         self._gradients(0, bufs[0].a_prev, delta)
-        if self.l2.any():
+        if self.has_l2:
             m = Y.shape[1]
             for W, dW in zip(self.W, self.dW):  # ∂/∂W [λ/(2m) ‖W‖²] = (λ/m) W, per network
                 dW += W * (self.l2 / m)
@@ -224,7 +227,7 @@ class _StackedOptimizer:
         self.state = {"tmp": None}
 
     def step(self, stack, alive, lr_scales):
-        """θ[k] ← θ[k] − s[k] for every live network k; returns the networks whose step was refused
+        """θ[k] ← θ[k] − s[k] for every live network k (``alive``, None when all are); returns the networks whose step was refused
         (as a boolean (K,) array) with the reason for each, a Diverged."""
         opt, g, state = self.opt, stack.grad, self.state
         if state["tmp"] is None:
@@ -232,7 +235,7 @@ class _StackedOptimizer:
         if opt.clip_norm is not None:
             g = self._clipped(g)
         s = opt.update(g, opt.lr * lr_scales, state)
-        if not alive.all():
+        if alive is not None:
             s[~alive] = 0  # a network that diverged keeps its last finite θ
         if math.isfinite(np.einsum("kp,kp->", s, s)):  # every |s| < √M: θ − s is finite (Optimizer.step; einsum: BLAS threads cost more than this sum)
             stack.theta -= s
@@ -289,11 +292,12 @@ def fit_stacked(nets, X, y, optimizers, epochs=100, batch_size=None, shuffle=Tru
             for Xb, Yb in _batches(X, Y, Y_stacked, k, orders):
                 m = Yb.shape[1]
                 loss = stack.backprop(Xb, Yb, stack.buffers(m))
-                for j in np.flatnonzero(alive & ~np.isfinite(loss)):
-                    stopped[int(j)] = Diverged("loss", f"the loss became non-finite ({loss[j]})")
-                alive[list(stopped)] = False
+                if not np.isfinite(loss).all():
+                    for j in np.flatnonzero(alive & ~np.isfinite(loss)):
+                        stopped[int(j)] = Diverged("loss", f"the loss became non-finite ({loss[j]})")
+                    alive[list(stopped)] = False
                 total += loss * m
-                refused = optimizer.step(stack, alive, lr_scales)
+                refused = optimizer.step(stack, None if len(stopped) == 0 else alive, lr_scales)
                 if refused:
                     stopped.update({j: e for j, e in refused.items() if alive[j]})
                     alive[list(stopped)] = False
