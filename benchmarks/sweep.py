@@ -103,7 +103,7 @@ def headline(Ks, repeats, budget):
     return out
 
 
-def scaling_in_k(Ks, repeats, budget):
+def scaling_in_k(Ks, repeats):
     X, y = XOR
     fit = statistics.median(_times(make_fit([2, 4, 1], X, y, STEPS, diagnostics=False), repeats))
     rows = {}

@@ -227,8 +227,8 @@ class _StackedOptimizer:
         self.state = {"tmp": None}
 
     def step(self, stack, alive, lr_scales):
-        """θ[k] ← θ[k] − s[k] for every live network k (``alive``, None when all are); returns the networks whose step was refused
-        (as a boolean (K,) array) with the reason for each, a Diverged."""
+        """θ[k] ← θ[k] − s[k] for every live network k (``alive``, None when all are); returns None, or
+        {k: a Diverged} for the networks whose step was refused."""
         opt, g, state = self.opt, stack.grad, self.state
         if state["tmp"] is None:
             state["tmp"] = np.empty_like(g)
@@ -237,7 +237,8 @@ class _StackedOptimizer:
         s = opt.update(g, opt.lr * lr_scales, state)
         if alive is not None:
             s[~alive] = 0  # a network that diverged keeps its last finite θ
-        if math.isfinite(np.einsum("kp,kp->", s, s)):  # every |s| < √M: θ − s is finite (Optimizer.step; einsum: BLAS threads cost more than this sum)
+        # every |s| < √M: θ − s is finite (as Optimizer.step); einsum, since BLAS's threads would cost more here
+        if math.isfinite(np.einsum("kp,kp->", s, s)):
             stack.theta -= s
             return None
         new = stack.theta - s

@@ -28,10 +28,10 @@ def sweep(spec, scheduler="local", out=None, retries=RETRIES, progress=True, gro
     if not isinstance(scheduler, str) or not scheduler:
         raise ValueError(f'scheduler must be "local", "processes" or a Dask scheduler\'s address, got {scheduler!r}')
     data = _groups.load_data(spec.data)
-    plan = _groups.plan(spec, group_size)
+    plan = _groups.plan(spec, data, group_size)
     for group in plan:  # a configuration that cannot be built or trained on these targets fails here, once
         _, config, seed = group.members[0]
-        _groups.network(config, data[0].shape[1], data[1], seed).check_data(data[0][:1], data[1][:1])
+        _groups.network(config, data[0].shape[1], data[1], seed).check_data(data[0], data[1])
     folder = None if out is None else Folder(out)
     done = {}
     if folder is not None:

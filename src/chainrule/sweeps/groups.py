@@ -38,15 +38,20 @@ class Group:
         return len(self.members)
 
 
-def plan(spec, group_size=GROUP_SIZE):
-    """The groups of a checked ``SweepSpec``: configurations that share what a stack must share, with
-    all their seeds, in chunks of at most ``group_size`` runs."""
+def plan(spec, data, group_size=GROUP_SIZE):
+    """The groups of a checked ``SweepSpec`` on ``data`` (``load_data``'s arrays, whose digest is part of
+    each group's id: a changed CSV file is trained again): configurations that share what a stack must
+    share, with all their seeds, in chunks of at most ``group_size`` runs."""
+    digest = hashlib.sha256()
+    for array in data:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    described = {**spec.data, "digest": digest.hexdigest()}
     shared = {}
     for index, config in enumerate(spec.configs()):
         key = json.dumps([config[k] for k in ("hidden", "activation", "output", "loss", "optimizer", "batch_size",
                                                "epochs")])
         shared.setdefault(key, []).extend((index, config, seed) for seed in spec.seeds)
-    return [Group(members[start : start + group_size], spec.data)
+    return [Group(members[start : start + group_size], described)
             for members in shared.values() for start in range(0, len(members), group_size)]
 
 
