@@ -190,3 +190,24 @@ def test_what_a_stack_refuses():
     net = xor_net(0)
     with pytest.raises(ValueError, match="twice"):
         fit_stacked([net, net], X, y, ["sgd", "sgd"])
+
+
+def test_the_xor_experiment_seeds_match_fit_one_by_one(tmp_path):
+    """The xor experiment trains its runs over seeds stacked: the final losses, whether each learned
+    XOR, and the diagnostics' findings are those of fit, run by run."""
+    from chainrule.experiments import xor
+    from chainrule.experiments.context import Context
+
+    X, y = XOR
+    seeds = [0, 1, 2]
+    stacked_ctx, alone_ctx = Context("xor", "", tmp_path / "a", quick=True), Context("xor", "", tmp_path / "b", quick=True)
+    final, won = xor._over_seeds(stacked_ctx, xor.QUICK, X, y, seeds)
+    for hidden in xor.SIZES:
+        label = f"2-{hidden}-1"
+        for i, seed in enumerate(seeds):
+            net = xor.network(hidden, seed)
+            h = alone_ctx.fit(net, X, y, f"{label} seed {seed}", optimizer=cr.SGD(lr=xor.QUICK["lr"]),
+                              epochs=xor.QUICK["epochs"])
+            assert final[label][i] == pytest.approx(h.loss[-1], rel=1e-12)
+            assert won[label][i] == xor.learned(net, X, y)
+    assert stacked_ctx.findings() == alone_ctx.findings()
