@@ -70,14 +70,11 @@ def compute(ctx):
 
 def _train(ctx, net, data, label, **options):
     """Fit on the training rows; returns the History and the results row: final loss, train and test accuracy."""
-    history = ctx.fit(net, data[0], data[1], label, **options)
-    return history, _row(net, history, data)
-
-
-def _row(net, history, data):
     X_train, y_train, X_test, y_test = data
-    return {"final_loss": history.loss[-1], "train_accuracy": accuracy(net, X_train, y_train),
-            "test_accuracy": accuracy(net, X_test, y_test)}
+    history = ctx.fit(net, X_train, y_train, label, **options)
+    row = {"final_loss": history.loss[-1], "train_accuracy": accuracy(net, X_train, y_train),
+           "test_accuracy": accuracy(net, X_test, y_test)}
+    return history, row
 
 
 def _small_start(ctx, s, data):
@@ -111,14 +108,13 @@ def _activations(ctx, s, data, sigmoid_row, hidden_runs):
 
 
 def _l2(ctx, s, data):
-    """The 2-50-1 network for every λ of LAMBDAS, the four trained together, stacked (each as fit trains
-    it alone, to rounding): {λ: row with ‖W‖ after training}, and {λ: net}."""
-    nets = {lam: network(L2_HIDDEN, "sigmoid", ctx.seed, l2=lam) for lam in LAMBDAS}
-    histories = ctx.fit_stacked(list(nets.values()), data[0], data[1], [f"2-{L2_HIDDEN}-1 λ={lam:g}" for lam in nets],
-                                [Adam(lr=ADAM_LR) for _ in nets], epochs=s["epochs"])
-    rows = {}
-    for (lam, net), history in zip(nets.items(), histories):
-        rows[lam] = {**_row(net, history, data), "weight_norm": weight_norm(net)}
+    """The 2-50-1 network for every λ of LAMBDAS: {λ: row with ‖W‖ after training}, and {λ: net}."""
+    nets, rows = {}, {}
+    for lam in LAMBDAS:
+        nets[lam] = network(L2_HIDDEN, "sigmoid", ctx.seed, l2=lam)
+        _, rows[lam] = _train(ctx, nets[lam], data, f"2-{L2_HIDDEN}-1 λ={lam:g}", optimizer=Adam(lr=ADAM_LR),
+                              epochs=s["epochs"])
+        rows[lam]["weight_norm"] = weight_norm(nets[lam])
     return rows, nets
 
 
@@ -247,9 +243,7 @@ def _report_activations(ctx, rows, runs, data):
 def _report_l2(ctx, rows, nets, data):
     ctx.setup(
         f"L2 regularization: the 2-{L2_HIDDEN}-1 network with `Network(l2=λ)`, the loss "
-        f"L + λ/(2m)·(‖W1‖² + ‖W2‖²), λ = {', '.join(f'{lam:g}' for lam in LAMBDAS)}; the {len(LAMBDAS)} networks "
-        "trained together, stacked (chainrule.stacked: each as fit trains it alone, to rounding), their diagnostics "
-        "the checks before training."
+        f"L + λ/(2m)·(‖W1‖² + ‖W2‖²), λ = {', '.join(f'{lam:g}' for lam in LAMBDAS)}."
     )
     ctx.table(f"L2 regularization of the 2-{L2_HIDDEN}-1 network", ["λ", "‖W‖ after training", "train accuracy", "test accuracy"],
               [[f"{lam:g}", r["weight_norm"], r["train_accuracy"], r["test_accuracy"]] for lam, r in rows.items()])
