@@ -120,7 +120,7 @@ class Stack:
         a = X
         for layer, W, b, buf in zip(self.layers, self.W, self.b, bufs):
             buf.a_prev = a
-            np.matmul(a, W, out=buf.z)
+            _product(a, W, buf.z)
             if layer.bias:
                 buf.z += b
             z, act = buf.z_rows, layer.activation
@@ -183,9 +183,32 @@ class Stack:
 
     def _gradients(self, l, a_prev, delta):
         """∂L/∂W(l)[k] = a_prev[k]ᵀ δ[k];  ∂L/∂b(l)[k] = Σ_rows δ[k]."""
-        np.matmul(np.swapaxes(a_prev, -1, -2), delta, out=self.dW[l])
+        _transposed_product(a_prev, delta, self.dW[l])
         if self.layers[l].bias:
             np.add.reduce(delta, axis=1, keepdims=True, out=self.db[l])
+
+
+def _product(a, W, out):
+    """out[k] = a[k] W[k] for every network k. An input X (m, n_in) that the K networks share (a full
+    batch) is one BLAS product with their weights side by side, X [W[0] W[1] … W[K−1]], instead of K
+    small ones."""
+    if a.ndim == 3:
+        return np.matmul(a, W, out=out)
+    K, n_in, n_out = W.shape
+    side_by_side = np.dot(a, W.transpose(1, 0, 2).reshape(n_in, K * n_out))  # (m, K·n_out)
+    out[...] = side_by_side.reshape(len(a), K, n_out).transpose(1, 0, 2)
+    return out
+
+
+def _transposed_product(a, delta, out):
+    """out[k] = a[k]ᵀ δ[k] for every network k; for an input X (m, n_in) that the K networks share, one
+    BLAS product Xᵀ [δ[0] δ[1] … δ[K−1]]."""
+    if a.ndim == 3:
+        return np.matmul(a.transpose(0, 2, 1), delta, out=out)
+    K, m, n = delta.shape
+    side_by_side = np.dot(a.T, delta.transpose(1, 0, 2).reshape(m, K * n))  # (n_in, K·n)
+    out[...] = side_by_side.reshape(a.shape[1], K, n).transpose(1, 0, 2)
+    return out
 
 
 class _Column(np.ndarray):
