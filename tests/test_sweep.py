@@ -158,3 +158,21 @@ def test_cli(tmp_path, capsys):
     assert main(["sweep", str(spec), "--out", str(tmp_path / "mine")]) == 2
     assert "chainrule did not write it" in capsys.readouterr().err
     assert json.loads((tmp_path / "mine" / "results.json").read_text()) == {"my": "results"}
+
+
+def test_a_list_of_configurations(tmp_path):
+    spec = {"data": {"name": "xor"}, "network": {"loss": "bce"}, "train": {"optimizer": "sgd", "epochs": 30, "seeds": 2},
+            "configs": [{"hidden": [2], "lr": 0.5}, {"hidden": [3], "lr": 1.0, "momentum": 0.5}, {"hidden": [3]}]}
+    runs = runs_of(cr.sweep(spec, out=tmp_path, progress=False))
+    assert [(r["hidden"], r["lr"], r["momentum"]) for r in runs[::2]] == [([2], 0.5, 0.0), ([3], 1.0, 0.5), ([3], None, 0.0)]
+    assert list(read_csv(tmp_path / "summary.csv")[0])[:4] == ["hidden", "lr", "momentum", "runs"]
+    X, y = datasets.xor()
+    net = cr.Network([cr.Dense(2, 3, "tanh"), cr.Dense(3, 1, "sigmoid")], loss="bce", seed=1)
+    net.fit(X, y, optimizer=cr.SGD(lr=1.0, momentum=0.5), epochs=30, progress=False, diagnostics=False)
+    assert runs[3]["final_loss"] == pytest.approx(net.loss_value(X, y), rel=1e-12)
+    with pytest.raises(ValueError, match=r"with \[\[configs\]\], \[network\] and \[train\] give one value"):
+        read_spec({**spec, "train": {"lr": [0.1, 0.2]}})
+    with pytest.raises(ValueError, match=r"\[\[configs\]\] entry 2 has no key 'lrr'"):
+        read_spec({**spec, "configs": [{"lr": 0.1}, {"lrr": 0.2}]})
+    with pytest.raises(ValueError, match=r"\[\[configs\]\] entry 1 lr must be"):
+        read_spec({**spec, "configs": [{"lr": "fast"}]})

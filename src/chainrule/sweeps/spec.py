@@ -22,11 +22,15 @@
     max_runs = 100000                 # optional: the most runs (configurations × seeds) a sweep may have
 
 Every key of [network] and [train] but ``seeds`` and ``success`` takes a value or a list to sweep; a
-key given as a list is a swept key (a column of runs.csv), ``hidden`` as a list of lists.
+key given as a list is a swept key (a column of runs.csv), ``hidden`` as a list of lists. Instead of a
+grid, a list of configurations: [[configs]] tables, each of [network] and [train] keys with one value
+each, over the single values of [network] and [train]; the swept keys are then those that differ.
 """
 
 import difflib
 import itertools
+import json
+import math
 import numbers
 import os
 
@@ -56,18 +60,21 @@ class SweepSpec:
     """A checked spec: ``data`` (the [data] table with its defaults), ``values`` (key → the list of its
     values), ``swept`` (the keys given as lists), ``seeds``, ``success`` (or None) and ``max_runs``."""
 
-    def __init__(self, data, values, swept, seeds, success, max_runs):
+    def __init__(self, data, values, swept, seeds, success, max_runs, listed=None):
         self.data, self.values, self.swept = data, values, swept
-        self.seeds, self.success, self.max_runs = seeds, success, max_runs
+        self.seeds, self.success, self.max_runs, self.listed = seeds, success, max_runs, listed
 
     def configs(self):
-        """Every configuration of the grid, a dict of KEYS, in the grid's order (the last key fastest)."""
+        """Every configuration, a dict of KEYS: the [[configs]] list, or the grid in its order (the last key
+        fastest)."""
+        if self.listed is not None:
+            return [dict(config) for config in self.listed]
         return [dict(zip(KEYS, combo)) for combo in itertools.product(*(self.values[key] for key in KEYS))]
 
     def as_dict(self):
         """The spec as results.json keeps it (every default filled in)."""
         return {"data": self.data, "values": self.values, "swept": list(self.swept), "seeds": self.seeds,
-                "success": self.success}
+                "success": self.success, "configs": self.listed}
 
 
 def read(source):
@@ -85,7 +92,7 @@ def read(source):
 
 
 def parse(document):
-    _known(document, SECTIONS, "the sweep spec")
+    _known(document, (*SECTIONS, "configs"), "the sweep spec")
     tables = {}
     for name in SECTIONS:
         table = document.get(name, {})
@@ -94,7 +101,29 @@ def parse(document):
         _known(table, SECTIONS[name], f"[{name}]")
         tables[name] = table
     data = _data(tables["data"])
-    network, train = tables["network"], tables["train"]
+    train = tables["train"]
+    values, swept = _grid(tables["network"], train)
+    listed = None
+    if "configs" in document:
+        if swept:
+            raise ValueError(f"with [[configs]], [network] and [train] give one value per key (the base that each "
+                             f"entry changes), but {', '.join(swept)} is a list; sweep it in the entries instead")
+        listed = _listed(document["configs"], {key: v[0] for key, v in values.items()})
+        swept = [key for key in KEYS if len({json.dumps(c[key]) for c in listed}) > 1]
+        values = {key: list({json.dumps(c[key]): c[key] for c in listed}.values()) for key in KEYS}
+    else:
+        _check_pairs(values)
+    seeds = _seeds(train.get("seeds", 1))
+    max_runs = integer("[sweep] max_runs", tables["sweep"].get("max_runs", MAX_RUNS), low=1)
+    configs = len(listed) if listed is not None else math.prod(len(values[key]) for key in KEYS)
+    if configs * len(seeds) > max_runs:
+        raise ValueError(f"the sweep has {configs:,} configurations × {len(seeds):,} seeds = {configs * len(seeds):,} "
+                         f"runs, more than the limit of {max_runs:,}; sweep fewer values, or raise [sweep] max_runs")
+    return SweepSpec(data, values, swept, seeds, _success(train.get("success")), max_runs, listed)
+
+
+def _grid(network, train):
+    """({key: its values}, the keys given as lists) from the [network] and [train] tables."""
     values, swept = {}, []
     for key, (table, check, default) in _CHECKS.items():
         raw = (network if key in SECTIONS["network"] else train).get(key, default)
@@ -104,18 +133,23 @@ def parse(document):
         values[key] = [check(f"[{table}] {key}", v) for v in (raw if listed else [raw])]
         if listed:
             swept.append(key)
-    _check_pairs(values)
-    seeds = _seeds(train.get("seeds", 1))
-    success = _success(train.get("success"))
-    max_runs = integer("[sweep] max_runs", tables["sweep"].get("max_runs", MAX_RUNS), low=1)
-    spec = SweepSpec(data, values, swept, seeds, success, max_runs)
-    configs = 1
-    for key in KEYS:
-        configs *= len(values[key])
-    if configs * len(seeds) > max_runs:
-        raise ValueError(f"the sweep has {configs:,} configurations × {len(seeds):,} seeds = {configs * len(seeds):,} "
-                         f"runs, more than the limit of {max_runs:,}; sweep fewer values, or raise [sweep] max_runs")
-    return spec
+    return values, swept
+
+
+def _listed(entries, base):
+    """The configurations of a [[configs]] list: each entry's keys over the base of [network] and [train]."""
+    if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
+        raise ValueError("[[configs]] must be a list of tables of [network] and [train] keys, e.g. "
+                         "[[configs]] hidden = [4]  lr = 0.5")
+    configs = []
+    for i, entry in enumerate(entries, start=1):
+        _known(entry, KEYS, f"[[configs]] entry {i}")
+        config = dict(base)
+        for key, value in entry.items():
+            config[key] = _CHECKS[key][1](f"[[configs]] entry {i} {key}", value)
+        _check_pairs({key: [v] for key, v in config.items()})
+        configs.append(config)
+    return configs
 
 
 def _known(table, keys, where):
