@@ -40,14 +40,16 @@ def sweep(spec, scheduler="local", out=None, retries=RETRIES, progress=True, gro
             if result is not None:
                 done[group.id] = result
     pending = [group for group in plan if group.id not in done]
+    results = _run(pending, data, scheduler, retries)
     try:
         with _bar(sum(map(len, plan)), sum(len(g) for g in plan if g.id in done), progress) as bar:
-            for result in _run(pending, data, scheduler, retries):
+            for result in results:
                 if folder is not None:
                     folder.keep(result)
                 done[result["id"]] = result
                 bar.update(len(result["rows"]))
     finally:
+        results.close()  # on Dask: the groups not finished are cancelled, a cluster started here stopped
         results = [done[g.id] for g in plan if g.id in done]
         runs, summary, best, curves = tables(spec, results)
         if folder is not None:
@@ -58,7 +60,7 @@ def sweep(spec, scheduler="local", out=None, retries=RETRIES, progress=True, gro
 def _run(pending, data, scheduler, retries):
     """The results of the pending groups, each as it finishes."""
     if scheduler == "local":
-        return (_groups.run_group(group, data) for group in pending)
+        return (_groups.run_group(group, data) for group in pending)  # a generator: it has close()
     from .distributed import run
 
     return run(pending, data, scheduler, retries)

@@ -23,10 +23,12 @@ def run(groups, data, scheduler, retries):
     """Each group's result as it finishes (an iterator); a group whose worker is lost is run again, up to
     ``retries`` times. Ctrl-C (or any error) cancels the groups not finished and stops a cluster started here."""
     Client, LocalCluster, as_completed = _dask()
-    return _results(groups, data, scheduler, retries, Client, LocalCluster, as_completed) if groups else iter(())
+    return _results(groups, data, scheduler, retries, Client, LocalCluster, as_completed)
 
 
 def _results(groups, data, scheduler, retries, Client, LocalCluster, as_completed):
+    if not groups:  # every group already finished: no cluster to start
+        return
     if scheduler == "processes":
         cluster = LocalCluster(n_workers=min(len(groups), os.cpu_count() or 1), threads_per_worker=1,
                                processes=True, dashboard_address=":0")
