@@ -10,6 +10,7 @@ from .normalization import BatchNorm
 from .optimizers import SGD, Adam, RMSprop
 from .residual import Residual
 from .schedules import CosineAnnealingLR, ExponentialLR, LearningRateScheduler, StepLR
+from .sweeps import sweep
 from .tabular import Model
 from .tracing import trace
 from .training import EarlyStopping, History
@@ -39,5 +40,6 @@ __all__ = [
     "gradcheck",
     "leaky_relu",
     "load",
+    "sweep",
     "trace",
 ]

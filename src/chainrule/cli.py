@@ -8,6 +8,7 @@
     chainrule experiment xor --out DIR              one of the experiments: figures, results, report
     chainrule doctor --data moons --lr 5            train briefly and report what goes wrong, and why
     chainrule playground                            a page on this machine that shows training as it happens
+    chainrule sweep SPEC.toml --out DIR             a grid of networks × seeds, trained in stacks (or on Dask)
 
 A user error (an unknown dataset, a missing file, a bad flag value, an invalid network) is
 one line on stderr, ``chainrule: error: …``, and exit status 2; never a traceback.
@@ -317,6 +318,14 @@ def experiment(args):
         out = args.out or os.path.join(EXPERIMENT_DIR, args.name)
         _check_out(out, _experiment_files(out), args.force)
         _print_experiment(experiments.run(args.name, out, quick=args.quick, seed=args.seed))
+    return 0
+
+
+def sweep(args):
+    from .sweeps import sweep as run_sweep
+
+    runs = run_sweep(args.spec, scheduler=args.scheduler, out=args.out)
+    print(f"{len(runs)} runs: {os.path.join(args.out, 'runs.csv')}, summary.csv, results.json and figures in {args.out}")
     return 0
 
 
@@ -737,7 +746,7 @@ def _parser():
     parser = _Parser(prog="chainrule", description="Train and check neural networks written with chainrule.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     commands = parser.add_subparsers(title="commands", required=True,
-                                     metavar="{demo,train,predict,gradcheck,doctor,trace,experiment,playground}")
+                                     metavar="{demo,train,predict,gradcheck,doctor,trace,experiment,sweep,playground}")
 
     p = commands.add_parser("demo", help="train two small networks (XOR, moons) and show what they learned")
     p.add_argument("--seed", type=int, default=0, help="seeds the weights and the split (default 0)")
@@ -784,6 +793,7 @@ def _parser():
                             help="train briefly and report what goes wrong and why (exit 1 on an error finding)")
     p.add_argument("--model", metavar="PATH.npz", help="diagnose a saved network (the architecture flags are then ignored)")
     p.set_defaults(command=doctor)
+    _sweep_parser(commands)
     _playground_parser(commands)
     return parser
 
@@ -819,6 +829,17 @@ def _playground_parser(commands):
     p.add_argument("--port", type=int, default=8765, help="(default 8765)")
     p.add_argument("--no-browser", action="store_true", help="do not open the page in the browser")
     p.set_defaults(command=playground)
+
+
+def _sweep_parser(commands):
+    p = commands.add_parser("sweep", help="train a grid of configurations × seeds, stacked, here or on Dask")
+    p.add_argument("spec", metavar="SPEC", help="a TOML (or .json) file: [data], [network], [train] (see the README)")
+    p.add_argument("--out", metavar="DIR", required=True,
+                   help="write runs.csv, summary.csv, results.json and figures here; a rerun skips finished runs")
+    p.add_argument("--scheduler", default="local", metavar="local|processes|ADDRESS",
+                   help="local (default: this process), processes (a Dask cluster on this machine's cores), "
+                        "or a Dask scheduler's address, tcp://host:8786")
+    p.set_defaults(command=sweep)
 
 
 def _training_flags(epochs):

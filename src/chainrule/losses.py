@@ -167,6 +167,18 @@ class Loss:
         """What ``predict`` returns for an output a that is not the fused activation's."""
         return a
 
+    # Stacked training (``chainrule.stacked``): K networks' outputs and targets of shape (K, m, n), one
+    # loss per network. These defaults call ``value`` network by network; the built-in losses reduce
+    # over the last two axes instead, one call for the whole stack.
+
+    def stacked_values(self, a, y):
+        """L of each network of a stack, shape (K,)."""
+        return np.array([self.value(a_k, y_k) for a_k, y_k in zip(a, y)])
+
+    def stacked_fused_values(self, z, y, log_a):
+        """L of each network of a stack, from its logits (for a loss that ``fuses``), shape (K,)."""
+        return np.array([self.fused_value(z_k, y_k, l_k) for z_k, y_k, l_k in zip(z, y, log_a)])
+
 
 register = registrar(LOSSES, Loss)
 
@@ -187,6 +199,10 @@ class MSE(Loss):
         out = np.subtract(a, y, out=out)
         out *= 2.0 / a.size if w is None else _shares(w, a.shape[1] / 2)
         return out
+
+    def stacked_values(self, a, y):
+        d = a - y
+        return np.einsum("kmn,kmn->k", d, d) / (a.shape[1] * a.shape[2])
 
 
 @register
@@ -209,6 +225,10 @@ class HalfSSE(Loss):
         out = np.subtract(a, y, out=out)
         out *= 1.0 / a.shape[0] if w is None else _shares(w, 1)
         return out
+
+    def stacked_values(self, a, y):
+        d = a - y
+        return 0.5 * np.einsum("kmn,kmn->k", d, d) / a.shape[1]
 
 
 @register
@@ -278,6 +298,11 @@ class BCE(Loss):
             return loss
         r = _shares(w, 1)
         return _capped_mean(y * r, minus_log_a, z.shape[1]) + _capped_mean((1 - y) * r, _softplus(z), z.shape[1])
+
+    def stacked_fused_values(self, z, y, log_a):
+        """−(1/(m·n)) Σ [y log σ(z) − (1 − y) softplus(z)] per network, as ``fused_value``."""
+        sums = np.einsum("kmn,kmn->k", CONST[1, z.dtype] - y, _softplus(z)) - np.einsum("kmn,kmn->k", y, log_a)
+        return sums / (z.shape[1] * z.shape[2])
 
     def uninformative(self, Y):
         """ŷ = ½ for every target: −[y log ½ + (1 − y) log ½] = ln 2, whatever y in [0, 1]."""
@@ -356,6 +381,14 @@ class CrossEntropy(Loss):
             return loss
         return _capped_mean(y, -log_p, z.shape[0]) if w is None else _capped_mean(y * _shares(w, 1), -log_p, 1)
 
+    def stacked_fused_values(self, z, y, log_a):
+        """−(1/m) Σ y ⊙ log softmax(z) per network, as ``fused_value``."""
+        return -np.einsum("kmn,kmn->k", y, log_a) / z.shape[1]
+
+    def stacked_values(self, a, y):
+        """The output a taken as logits: log softmax row by row (rows of every network alike)."""
+        return self.stacked_fused_values(a, y, _log_softmax(a.reshape(-1, a.shape[2])).reshape(a.shape))
+
     def uninformative(self, Y):
         """Logits 0, softmax 1/K for every class: −(1/N) Σ y log(1/K) = ln K · (Σ y)/N, ln K for rows
         that sum to 1."""
@@ -403,6 +436,9 @@ class Hinge(Loss):
         if w is None:
             return _capped_mean(np.ones_like(margins), margins, margins.size)
         return _capped_mean(_shares(w, 1), margins, a.shape[1])  # the column of shares, broadcast over outputs
+
+    def stacked_values(self, a, y):
+        return np.maximum(0, 1 - y * a).mean(axis=(1, 2))
 
     def grad(self, a, y, out=None, w=None):
         """∂L/∂ŷ = −y/(N·K) where the margin y ŷ < 1, else 0; weighted, w_n/(Σw·K) for 1/(N·K)."""

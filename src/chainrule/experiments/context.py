@@ -98,6 +98,28 @@ class Context:
         self.track(history, label)
         return history
 
+    def fit_stacked(self, nets, X, y, labels, optimizers, **options):
+        """Networks of one architecture trained together (``chainrule.stacked.fit_stacked``: each as ``fit``
+        trains it alone, to rounding), each History recorded under its label. Their diagnostics are the
+        checks before training, on each network's initial weights: the checks during training need
+        ``fit``'s statistics of one network, which a stack does not take."""
+        from ..batches import batch_rows
+        from ..diagnostics.before_training import check_before
+        from ..stacked import fit_stacked
+
+        found = []
+        for net in nets:
+            Xc, Yc = net.check_data(X, y)
+            unique = {}  # each finding once per code, layer and severity, as the Diagnostics report them
+            for finding in check_before(net, Xc, Yc, batch_rows(options.get("batch_size"), len(Xc))):
+                unique.setdefault((finding.code, finding.layer, finding.severity), finding)
+            found.append(list(unique.values()))
+        histories = fit_stacked(nets, X, y, optimizers, **options)
+        for history, findings, label in zip(histories, found, labels):
+            history.findings = findings
+            self.track(history, label)
+        return histories
+
     def track(self, history, label):
         """Count a History trained some other way in the diagnostics line."""
         self.runs.append((label, history))

@@ -1,0 +1,350 @@
+"""Stacked training: K networks of one architecture trained together, every product one batched call.
+
+A tiny network's step costs what calling NumPy costs, not arithmetic. K networks of the same shape can
+share every call: network k's W(l) is ``W[l][k]`` of a (K, n_in, n_out) array, its activations are
+``a[k]`` of a (K, m, n) array, and ``np.matmul`` multiplies all K pairs at once. The equations are
+those of ``Network.backprop`` with a leading axis k:
+
+    z[k] = a_prev[k] W[k] + b[k],   a[k] = f(z[k])
+    δ(L)[k] = ∂L/∂z(L)[k],          δ(l−1)[k] = (δ(l)[k] W(l)[k]ᵀ) ⊙ f′(z(l−1)[k])
+    ∂L/∂W(l)[k] = a(l−1)[k]ᵀ δ(l)[k],   ∂L/∂b(l)[k] = Σ_rows δ(l)[k]
+
+Activations and losses are row-wise, so they run on the (K·m, n) view of the stack: its rows are the
+m rows of network 0, then network 1's, … A loss that is a mean over rows divides by K·m there instead
+of m: the output delta is multiplied back by K.
+
+Each network keeps what makes it itself: its seed (its ``Network``'s initial weights, and the order
+in which ``fit`` would shuffle its rows, drawn from the same generator), its L2 strength and its
+optimizer's scalar hyperparameters (learning rate, momentum, clip_norm, …: a column (K, 1) that
+broadcasts against the stack). ``fit_stacked`` trains ``Network``s given to it and leaves them
+trained, as ``fit`` would have, one by one.
+"""
+
+import math
+import time
+
+import numpy as np
+
+from . import memory
+from .batches import batch_rows
+from .layers import Dense
+from .network import Network
+from .optimizers import Adam, _first_nonfinite, get_optimizer
+from .training import Diverged, History, _non_finite
+from .validation import flag, integer
+
+__all__ = ["Stack", "fit_stacked", "signature"]
+
+DENSE_ONLY = "stacked training supports Dense layers; train this one with fit"
+
+
+def signature(net):
+    """What networks must share to be trained in one stack: layer sizes, activations, biases,
+    lr_scales, loss and dtype (the weights, seed and L2 strength may differ)."""
+    if not isinstance(net, Network) or not all(type(layer) is Dense for layer in net.layers):
+        raise ValueError(DENSE_ONLY)
+    layers = tuple((layer.n_in, layer.n_out, type(layer.activation), tuple(sorted(layer.activation.config().items())),
+                    layer.bias, layer.lr_scale) for layer in net.layers)
+    return layers, type(net.loss), net.loss.name, net.dtype
+
+
+class _Buffers:
+    """One layer's arrays for a batch of m rows of each of K networks: ``z``, ``a``, ``delta``,
+    ``scratch`` and ``log_a`` of shape (K, m, n), and the same arrays as (K·m, n) views (``z_rows``, …),
+    which the row-wise activations and losses take. ``out`` is the array that holds the layer's a
+    (``z`` itself for a linear layer), ``a_prev`` its input of the last pass."""
+
+    def __init__(self, K, m, n, dtype, has_log):
+        self.z, self.a, self.delta, self.scratch = (np.empty((K, m, n), dtype) for _ in range(4))
+        self.log_a = np.empty((K, m, n), dtype) if has_log else None
+        self.z_rows, self.a_rows, self.delta_rows, self.scratch_rows = (
+            x.reshape(K * m, n) for x in (self.z, self.a, self.delta, self.scratch))
+        self.log_rows = None if self.log_a is None else self.log_a.reshape(K * m, n)
+        self.a_prev = self.out = self.out_rows = None
+
+
+class Stack:
+    """K networks of one architecture as stacked arrays: θ (K, P), its gradient, and per layer the
+    views W (K, n_in, n_out), b (K, 1, n_out), dW, db. Built from ``Network``s (copied in);
+    ``write_back`` copies each row of θ into its network."""
+
+    def __init__(self, nets):
+        nets = list(nets)
+        if not nets:
+            raise ValueError("stacked training needs at least one network")
+        first = signature(nets[0])
+        if any(signature(net) != first for net in nets[1:]):
+            raise ValueError("the networks of a stack must share one architecture (layer sizes, activations, "
+                             "biases, lr_scales, loss and dtype); train different ones in separate stacks")
+        if len({id(net) for net in nets}) != len(nets):
+            raise ValueError("the same Network appears twice in the stack; pass each network once")
+        self.nets, self.K, self.dtype = nets, len(nets), nets[0].dtype
+        self.layers, self.loss, self.fused = nets[0].layers, nets[0].loss, nets[0].fused
+        P = nets[0].theta.size
+        memory.require(2 * self.K * P * self.dtype.itemsize, f"a stack of {self.K:,} networks of {P:,} parameters",
+                       "train fewer networks at a time")
+        self.theta = np.stack([net.theta for net in nets])
+        self.grad = np.zeros_like(self.theta)
+        self.l2 = np.array([net.l2 for net in nets], self.dtype).reshape(-1, 1, 1)  # λ per network
+        self.has_l2 = bool(self.l2.any())
+        self.W, self.b, self.dW, self.db = [], [], [], []
+        offset = 0
+        for layer in self.layers:  # each layer's W then b, as in the network's θ: views of the stack's rows
+            k = layer.n_in * layer.n_out
+            for params, store in ((self.theta, (self.W, self.b)), (self.grad, (self.dW, self.db))):
+                store[0].append(params[:, offset : offset + k].reshape(self.K, layer.n_in, layer.n_out))
+                store[1].append(params[:, offset + k : offset + layer.size].reshape(self.K, 1, layer.n_out))
+            offset += layer.size
+        self.WT = [W.transpose(0, 2, 1) for W in self.W]  # W[k]ᵀ, views
+        self._buffers = {}
+
+    def write_back(self):
+        """Each network's θ ← its row of the stack."""
+        for net, row in zip(self.nets, self.theta):
+            net.theta[...] = row
+
+    def buffers(self, m):
+        """The buffers of a batch of m rows per network (made on first use, then reused)."""
+        bufs = self._buffers.get(m)
+        if bufs is None:
+            need = 5 * self.K * m * sum(layer.n_out for layer in self.layers) * self.dtype.itemsize
+            memory.require(need, f"the activations of {self.K:,} networks on batches of {m:,} rows",
+                           "use smaller batches or train fewer networks at a time")
+            bufs = self._buffers[m] = [_Buffers(self.K, m, layer.n_out, self.dtype, layer.activation.has_log)
+                                       for layer in self.layers]
+        return bufs
+
+    def propagate(self, X, bufs):
+        """z[k] = a_prev[k] W[k] + b[k];  a[k] = f(z[k]) — layer after layer, for every network k.
+        X is (m, n_in), shared by the K networks, or (K, m, n_in), a batch of its own for each."""
+        a = X
+        for layer, W, b, buf in zip(self.layers, self.W, self.b, bufs):
+            buf.a_prev = a
+            _product(a, W, buf.z)
+            if layer.bias:
+                buf.z += b
+            z, act = buf.z_rows, layer.activation
+            rows = act.forward(z, out=buf.a_rows, log_out=buf.log_rows) if act.has_log else act.forward(z, out=buf.a_rows)
+            if rows is z:  # a linear layer's a is z itself
+                a, buf.out, buf.out_rows = buf.z, buf.z, z
+            else:
+                a, buf.out, buf.out_rows = buf.a, buf.a, buf.a_rows
+        return a
+
+    def losses(self, Y, bufs):
+        """L of each network, shape (K,), penalty included, for the pass in ``bufs`` against Y (K, m, n)."""
+        out = bufs[-1]
+        if self.fused:
+            values = self.loss.stacked_fused_values(out.z, Y, out.log_a)
+        else:
+            values = self.loss.stacked_values(out.out, Y)
+        if not np.isfinite(values).all():  # the loss's own value on finite logits caps an overflowing sum: ask it
+            for k in np.flatnonzero(~np.isfinite(values)):
+                values[k] = (self.loss.fused_value(out.z[k], Y[k], out.log_a[k]) if self.fused
+                             else self.loss.value(out.out[k], Y[k]))
+        return values + self.penalties(Y.shape[1])
+
+    def penalties(self, m):
+        """λ[k]/(2m) Σ_l ‖W(l)[k]‖² for each network k."""
+        if not self.has_l2:
+            return 0.0
+        return self.l2[:, 0, 0] / (2 * m) * sum(np.einsum("kij,kij->k", W, W) for W in self.W)
+
+    def backprop(self, X, Y, bufs):
+        """One forward and backward pass of every network over its batch (X, Y): fills dW, db; returns
+        each network's loss (K,)."""
+        layers, K = self.layers, self.K
+        self.propagate(X, bufs)
+        losses = self.losses(Y, bufs)
+        out, Y_rows = bufs[-1], Y.reshape(-1, Y.shape[-1])
+        # δ(L)[k] = ∂L/∂z(L)[k]: the loss's delta on the K·m rows (a mean over K·m rows), times K
+        if self.fused:
+            delta = self.loss.fused_delta(out.out_rows, Y_rows, out=out.delta_rows)
+        else:
+            g = self.loss.grad(out.out_rows, Y_rows, out=out.delta_rows)
+            delta = layers[-1].activation.backward(g, out.z_rows, out.out_rows, out=out.delta_rows,
+                                                   scratch=out.scratch_rows)
+        delta *= K
+        delta = out.delta if delta is out.delta_rows else delta.reshape(out.z.shape)
+        for l in range(len(layers) - 1, 0, -1):
+            prev = bufs[l - 1]
+            self._gradients(l, bufs[l].a_prev, delta)
+            # g[k] = δ(l)[k] W(l)[k]ᵀ;  δ(l−1)[k] = g[k] ⊙ f′(z(l−1)[k])
+            np.matmul(delta, self.WT[l], out=prev.delta)
+            d = layers[l - 1].activation.backward(prev.delta_rows, prev.z_rows, prev.out_rows, out=prev.delta_rows,
+                                                  scratch=prev.scratch_rows)
+            delta = prev.delta if d is prev.delta_rows else d.reshape(prev.z.shape)
+        self._gradients(0, bufs[0].a_prev, delta)
+        if self.has_l2:
+            m = Y.shape[1]
+            for W, dW in zip(self.W, self.dW):  # ∂/∂W [λ/(2m) ‖W‖²] = (λ/m) W, per network
+                dW += W * (self.l2 / m)
+        return losses
+
+    def _gradients(self, l, a_prev, delta):
+        """∂L/∂W(l)[k] = a_prev[k]ᵀ δ[k];  ∂L/∂b(l)[k] = Σ_rows δ[k]."""
+        _transposed_product(a_prev, delta, self.dW[l])
+        if self.layers[l].bias:
+            np.add.reduce(delta, axis=1, keepdims=True, out=self.db[l])
+
+
+def _product(a, W, out):
+    """out[k] = a[k] W[k] for every network k. An input X (m, n_in) that the K networks share (a full
+    batch) is one BLAS product with their weights side by side, X [W[0] W[1] … W[K−1]], instead of K
+    small ones."""
+    if a.ndim == 3:
+        return np.matmul(a, W, out=out)
+    K, n_in, n_out = W.shape
+    side_by_side = np.dot(a, W.transpose(1, 0, 2).reshape(n_in, K * n_out))  # (m, K·n_out)
+    out[...] = side_by_side.reshape(len(a), K, n_out).transpose(1, 0, 2)
+    return out
+
+
+def _transposed_product(a, delta, out):
+    """out[k] = a[k]ᵀ δ[k] for every network k; for an input X (m, n_in) that the K networks share, one
+    BLAS product Xᵀ [δ[0] δ[1] … δ[K−1]]."""
+    if a.ndim == 3:
+        return np.matmul(a.transpose(0, 2, 1), delta, out=out)
+    K, m, n = delta.shape
+    side_by_side = np.dot(a.T, delta.transpose(1, 0, 2).reshape(m, K * n))  # (n_in, K·n)
+    out[...] = side_by_side.reshape(a.shape[1], K, n).transpose(1, 0, 2)
+    return out
+
+
+class _Column(np.ndarray):
+    """A per-network hyperparameter as a column (K, 1) that broadcasts against the stack's (K, P).
+    It is true when any network's value is: an optimizer that asks ``if momentum:`` then takes its
+    momentum path for all, which for a network with μ = 0 is exactly plain SGD (b = 0·b + g = g,
+    s = η b = η g) and RMSprop without momentum."""
+
+    def __bool__(self):
+        return bool(np.asarray(self).any())
+
+
+class _StackedOptimizer:
+    """The networks' optimizers as one: their class's ``update`` equations on the stack's (K, P)
+    gradient, each scalar hyperparameter that differs between them a ``_Column``. ``step`` is
+    ``Optimizer.step`` per network: clipping by each network's own ‖g‖, and a step that would make a
+    network's θ non-finite refused for that network alone."""
+
+    def __init__(self, optimizers, K, dtype):
+        optimizers = [get_optimizer(opt) for opt in optimizers]
+        if len(optimizers) != K:
+            raise ValueError(f"give one optimizer per network: {K} networks, {len(optimizers)} optimizers")
+        first = optimizers[0]
+        if any(type(opt) is not type(first) for opt in optimizers):
+            raise ValueError("the networks of a stack must use one optimizer class; train others in separate stacks")
+        self.opt = object.__new__(type(first))
+        for name, value in vars(first).items():
+            values = [vars(opt)[name] for opt in optimizers]
+            if name == "state":
+                continue
+            if all(v == value for v in values):
+                setattr(self.opt, name, value)
+            elif isinstance(value, bool) or (isinstance(first, Adam) and name == "beta2"):
+                raise ValueError(f"the optimizers of a stack differ in {type(first).__name__} {name}, which must be "
+                                 "the same for all; train networks that differ in it in separate stacks")
+            else:
+                setattr(self.opt, name, np.array([math.inf if v is None else v for v in values], dtype)
+                        .reshape(-1, 1).view(_Column))
+        self.state = {"tmp": None}
+
+    def step(self, stack, alive, lr_scales):
+        """θ[k] ← θ[k] − s[k] for every live network k (``alive``, None when all are); returns None, or
+        {k: a Diverged} for the networks whose step was refused."""
+        opt, g, state = self.opt, stack.grad, self.state
+        if state["tmp"] is None:
+            state["tmp"] = np.empty_like(g)
+        if opt.clip_norm is not None:
+            g = self._clipped(g)
+        s = opt.update(g, opt.lr * lr_scales, state)
+        if alive is not None:
+            s[~alive] = 0  # a network that diverged keeps its last finite θ
+        # every |s| < √M: θ − s is finite (as Optimizer.step); einsum, since BLAS's threads would cost more here
+        if math.isfinite(np.einsum("kp,kp->", s, s)):
+            stack.theta -= s
+            return None
+        new = stack.theta - s
+        ok = np.isfinite(new).all(axis=1)
+        stack.theta[ok] = new[ok]
+        name = type(opt).__name__
+        return {int(k): _non_finite(stack.grad[k], f"the {name} update made {_first_nonfinite(stack.nets[k], new[k])}")
+                for k in np.flatnonzero(~ok)}
+
+    def _clipped(self, g):
+        """g[k] · c[k]/‖g[k]‖ where ‖g[k]‖ > c[k], else g[k]: each network clipped by its own global norm."""
+        norms = np.sqrt(np.einsum("kp,kp->k", g, g))[:, None]
+        with np.errstate(divide="ignore"):
+            scale = np.where(norms > self.opt.clip_norm, self.opt.clip_norm / norms, 1.0)
+        return np.multiply(g, scale, out=self.state.setdefault("clipped", np.empty_like(g)))
+
+
+def _batches(X, Y, Y_stacked, k, orders):
+    """The batches (X_b, Y_b) of one epoch for the whole stack: for a full batch X (n, n_in), shared,
+    and Y_stacked (K, n, n_out); else network k's rows ``orders[k]`` (its shuffle, or 0 … n−1),
+    gathered into X_b (K, m, n_in) and Y_b (K, m, n_out)."""
+    if orders is None:
+        yield X, Y_stacked
+        return
+    for start in range(0, len(X), k):
+        rows = orders[:, start : start + k]
+        yield X[rows], Y[rows]
+
+
+def fit_stacked(nets, X, y, optimizers, epochs=100, batch_size=None, shuffle=True):
+    """Train the ``Network``s ``nets`` (one architecture: ``signature``) on (X, y) together, each as
+    ``fit(net, X, y, optimizer=optimizers[k], epochs=…, batch_size=…, shuffle=…, diagnostics=False)``
+    would; returns their Historys (``loss`` every epoch; ``accuracy`` and ``grad_norms`` are not taken:
+    None). The networks are left trained. A network whose loss or step becomes non-finite stops, as
+    with ``fit``, keeping its last finite weights; the others go on."""
+    stack = Stack(nets)
+    epochs, shuffle = integer("epochs", epochs, low=1), flag("shuffle", shuffle)
+    X, Y = nets[0].check_data(X, y)
+    n, K = len(X), stack.K
+    k = batch_rows(batch_size, n)
+    optimizer = _StackedOptimizer(optimizers, K, stack.dtype)
+    lr_scales = nets[0].lr_scales()
+    Y_stacked = np.repeat(Y[None], K, axis=0) if k >= n else None  # a full batch's targets, once per network
+    identity = None if k >= n else np.broadcast_to(np.arange(n), (K, n))
+    losses = np.full((epochs, K), np.nan)
+    times, alive, stopped = [], np.ones(K, bool), {}
+    with np.errstate(over="ignore", invalid="ignore"):
+        for epoch in range(1, epochs + 1):
+            t0 = time.perf_counter()
+            orders = np.stack([net.rng.permutation(n) for net in nets]) if shuffle and k < n else identity
+            total = np.zeros(K)
+            for Xb, Yb in _batches(X, Y, Y_stacked, k, orders):
+                m = Yb.shape[1]
+                loss = stack.backprop(Xb, Yb, stack.buffers(m))
+                if not np.isfinite(loss).all():
+                    for j in np.flatnonzero(alive & ~np.isfinite(loss)):
+                        stopped[int(j)] = Diverged("loss", f"the loss became non-finite ({loss[j]})")
+                    alive[list(stopped)] = False
+                total += loss * m
+                refused = optimizer.step(stack, None if len(stopped) == 0 else alive, lr_scales)
+                if refused:
+                    stopped.update({j: e for j, e in refused.items() if alive[j]})
+                    alive[list(stopped)] = False
+            for j, e in stopped.items():
+                if e.epoch is None:
+                    e.epoch = epoch
+            losses[epoch - 1, alive] = total[alive] / n
+            times.append(time.perf_counter() - t0)
+            if not alive.any():
+                break
+    stack.write_back()
+    return [_history(nets[j], losses[:, j], times, stopped.get(j)) for j in range(K)]
+
+
+def _history(net, losses, times, diverged):
+    """A History as ``fit`` leaves it (diagnostics off), from network j's column of epoch losses."""
+    history = History()
+    epochs = len(times) if diverged is None else diverged.epoch - 1
+    history.loss = [float(v) for v in losses[:epochs]]
+    history.time = list(times[:epochs])
+    history.grad_norms = [None] * epochs
+    if net.loss.classification:
+        history.accuracy = [None] * epochs
+    if diverged is not None:
+        history.stop_reason, history.diverged = diverged.reason(), True
+    return history

@@ -1,0 +1,63 @@
+"""A sweep's figures: each configuration's mean loss curve, and a heatmap when two keys are swept."""
+
+import os
+
+import numpy as np
+
+from .. import plotting
+from .spec import label
+
+__all__ = ["draw"]
+
+MAX_CURVES = 40  # more curves than this on one plot are drawn without a legend
+
+
+def draw(folder, spec, summary, curves):
+    """loss_curves.png, and heatmap.png for exactly two swept keys (needs matplotlib: ImportError otherwise)."""
+    plotting.require()
+    _curves(os.path.join(folder, "loss_curves.png"), curves)
+    if len(spec.swept) == 2 and summary:
+        _heatmap(os.path.join(folder, "heatmap.png"), spec, summary)
+
+
+def _curves(path, curves):
+    fig = plotting.figure()
+    ax = fig.subplots()
+    for labels, curve in curves.items():
+        loss = np.array(curve["loss"], float)
+        ax.plot(curve["epoch"], np.where(loss > 0, loss, np.nan), label=", ".join(labels) or "the configuration")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss (mean over seeds)")
+    ax.set_title("Loss curves per configuration")
+    if 0 < len(curves) <= MAX_CURVES:
+        ax.legend(fontsize="x-small")
+    plotting.save(fig, path)
+
+
+def _heatmap(path, spec, summary):
+    """The mean of what ranks the runs (success rate when ``success`` is given, else the mean metric
+    or mean final loss) over the two swept keys; a configuration swept over other values is averaged."""
+    key = "success_rate" if spec.success else next(
+        (k for k in ("mean_val_accuracy", "mean_accuracy", "mean_val_r2", "mean_r2") if k in summary[0]),
+        "mean_final_loss")
+    rows, cols = spec.swept
+    row_values, col_values = spec.values[rows], spec.values[cols]
+    grid = np.full((len(row_values), len(col_values)), np.nan)
+    for entry in summary:
+        value = entry.get(key)
+        if value is not None:
+            grid[row_values.index(entry[rows]), col_values.index(entry[cols])] = value
+    fig = plotting.figure()
+    ax = fig.subplots()
+    image = ax.imshow(grid, aspect="auto", cmap="viridis")
+    fig.colorbar(image, ax=ax, label=key)
+    ax.set_yticks(range(len(row_values)), [label(v) for v in row_values])
+    ax.set_xticks(range(len(col_values)), [label(v) for v in col_values])
+    ax.set_ylabel(rows)
+    ax.set_xlabel(cols)
+    for (i, j), value in np.ndenumerate(grid):
+        if np.isfinite(value):
+            ax.text(j, i, f"{value:.3g}", ha="center", va="center", color="w", fontsize="small")
+    ax.set_title(f"{key} by {rows} and {cols}")
+    plotting.save(fig, path)

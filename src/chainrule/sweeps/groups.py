@@ -1,0 +1,155 @@
+"""A sweep's runs as groups: the runs that share an architecture (and optimizer class, batch size and
+epochs) train together in one stack (``chainrule.stacked``); each group is one task, whatever runs it,
+and seeds decide everything it computes."""
+
+import hashlib
+import json
+import math
+import os
+import time
+
+import numpy as np
+
+from .. import datasets
+from ..layers import Dense
+from ..losses import get_loss
+from ..network import Network
+from ..optimizers import OPTIMIZERS
+from ..stacked import fit_stacked
+from ..training import evaluate
+
+__all__ = ["Group", "load_data", "plan", "run_group", "network", "CURVE_POINTS", "GROUP_SIZE"]
+
+GROUP_SIZE = 1024  # the most runs in one stack: a group's memory is this many networks' at most
+CURVE_POINTS = 200  # a configuration's mean loss curve keeps at most this many epochs
+MAX_CSV_MB = 100  # as ``chainrule train``'s --max-csv-mb
+
+
+class Group:
+    """Runs trained in one stack: ``members``, a list of (configuration index, configuration, seed);
+    ``id``, a digest of the data and the members, which names the group's file in the output folder."""
+
+    def __init__(self, members, data):
+        self.members = members
+        text = json.dumps({"data": data, "runs": [[config, seed] for _, config, seed in members]}, sort_keys=True)
+        self.id = hashlib.sha256(text.encode()).hexdigest()[:20]
+
+    def __len__(self):
+        return len(self.members)
+
+
+def plan(spec, data, group_size=GROUP_SIZE):
+    """The groups of a checked ``SweepSpec`` on ``data`` (``load_data``'s arrays, whose digest is part of
+    each group's id: a changed CSV file is trained again): configurations that share what a stack must
+    share, with all their seeds, in chunks of at most ``group_size`` runs."""
+    digest = hashlib.sha256()
+    for array in data:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    described = {**spec.data, "digest": digest.hexdigest()}
+    shared = {}
+    for index, config in enumerate(spec.configs()):
+        key = json.dumps([config[k] for k in ("hidden", "activation", "output", "loss", "optimizer", "batch_size",
+                                               "epochs")])
+        shared.setdefault(key, []).extend((index, config, seed) for seed in spec.seeds)
+    return [Group(members[start : start + group_size], described)
+            for members in shared.values() for start in range(0, len(members), group_size)]
+
+
+def load_data(data, seed=0):
+    """(X_train, y_train, X_val, y_val) for a [data] table: the data set, split (``test_size``, the
+    split seeded by ``seed``) and standardized with the training rows' statistics when asked."""
+    if "name" in data:
+        X, y = datasets.DATASETS[data["name"]]()
+    else:
+        try:
+            size = os.stat(data["path"]).st_size
+        except OSError:
+            size = 0  # load_csv says what is wrong with the path
+        if size > MAX_CSV_MB * 2**20:
+            raise ValueError(f"[data] path {data['path']!r} is larger than {MAX_CSV_MB} MiB, the limit of a CSV file")
+        X, y, _ = datasets.load_csv(data["path"], data["target"])
+    X_train, X_val, y_train, y_val = datasets.train_test_split(X, y, test_size=data["test_size"], seed=seed)
+    if data["standardize"]:
+        X_train, X_val, _ = datasets.standardize(X_train, X_val if len(X_val) else None)
+        if X_val is None:
+            X_val = X_train[:0]
+    return X_train, y_train, X_val, y_val
+
+
+def network(config, n_in, y, seed=None):
+    """The network of a configuration for n_in features and targets y (the loss's default from y, as
+    ``chainrule train``: bce for 0/1 labels, cross_entropy for other integer labels, mse otherwise)."""
+    loss = config["loss"]
+    if loss is None:
+        integer = np.issubdtype(np.asarray(y).dtype, np.integer)
+        loss = ("bce" if set(np.unique(y).tolist()) <= {0, 1} else "cross_entropy") if integer else "mse"
+    loss = get_loss(loss)
+    n_out = int(np.max(y)) + 1 if loss.one_unit_per_class else (1 if np.ndim(y) == 1 else np.shape(y)[1])
+    sizes = [n_in, *config["hidden"], n_out]
+    layers = [Dense(a, b, config["activation"]) for a, b in zip(sizes[:-2], sizes[1:-1])]
+    output = config["output"] or (loss.fuses.name if loss.fuses else "linear")
+    layers.append(Dense(sizes[-2], n_out, output))
+    return Network(layers, loss=loss, seed=seed, l2=config["l2"])
+
+
+def optimizer(config):
+    cls = OPTIMIZERS[config["optimizer"]]
+    options = {} if config["lr"] is None else {"lr": config["lr"]}
+    if config["momentum"]:
+        options["momentum"] = config["momentum"]
+    return cls(**options)
+
+
+def run_group(group, data):
+    """Train a group's runs in one stack on ``data`` (``load_data``'s four arrays); returns
+    {"id", "rows": one dict per run, "curves": {configuration index: mean training loss curve}}."""
+    X, y, X_val, y_val = data
+    start = time.perf_counter()
+    nets = [network(config, X.shape[1], y, seed) for _, config, seed in group.members]
+    _, config, _ = group.members[0]
+    batch = None if config["batch_size"] == "full" else config["batch_size"]
+    histories = fit_stacked(nets, X, y, [optimizer(c) for _, c, _ in group.members], epochs=config["epochs"],
+                            batch_size=batch)
+    seconds = (time.perf_counter() - start) / len(group)
+    rows = [dict(config=index, seed=seed, **_scores(net, X, y, X_val, y_val), epochs=len(history.loss),
+                 seconds=seconds)
+            for (index, _, seed), net, history in zip(group.members, nets, histories)]
+    return {"id": group.id, "rows": rows, "curves": _curves(group, histories)}
+
+
+def _scores(net, X, y, X_val, y_val):
+    """final_loss and accuracy or r2 on the training rows, and val_… on the held-out rows when there are any."""
+    scores = {}
+    for prefix, (A, b) in (("", (X, y)), ("val_", (X_val, y_val))):
+        if not len(A):
+            continue
+        A, B = net.check_data(A, b)
+        loss, accuracy = evaluate(net, A, B)
+        scores["final_loss" if not prefix else "val_loss"] = float(loss)
+        if net.loss.classification:
+            scores[prefix + "accuracy"] = float(accuracy)
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):
+                residual = float(np.sum((B - net.forward(A)) ** 2))
+            total = float(np.sum((B - B.mean(axis=0)) ** 2))
+            scores[prefix + "r2"] = 1 - residual / total if total > 0 else math.nan
+    return scores
+
+
+def _curves(group, histories):
+    """Each configuration's mean training loss over its seeds, epoch by epoch (a run that stopped early
+    counts until it stopped), at most CURVE_POINTS epochs of it."""
+    by_config = {}
+    for (index, _, _), history in zip(group.members, histories):
+        by_config.setdefault(index, []).append(history.loss)
+    curves = {}
+    for index, losses in by_config.items():
+        length = max(len(loss) for loss in losses)
+        padded = np.full((len(losses), length), np.nan)
+        for row, loss in zip(padded, losses):
+            row[: len(loss)] = loss
+        step = max(1, -(-length // CURVE_POINTS))
+        with np.errstate(invalid="ignore"):
+            mean = np.nanmean(padded[:, ::step], axis=0) if length else np.array([])
+        curves[index] = {"epoch": list(range(1, length + 1, step)), "loss": [float(v) for v in mean]}
+    return curves

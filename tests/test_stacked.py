@@ -1,0 +1,213 @@
+"""Stacked training: each network of a stack follows the trajectory ``fit`` gives it alone (the oracle is
+``fit`` on a fresh network of the same seed: another code path, 2-D products one network at a time)."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.stacked import DENSE_ONLY, fit_stacked
+
+# (output activation, loss, targets) pairs the library supports
+HEADS = [("sigmoid", "bce"), ("softmax", "cross_entropy"), ("linear", "mse"), ("linear", "half_sse"),
+         ("tanh", "hinge"), ("linear", "cross_entropy"), ("sigmoid", "mse")]
+HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "linear", "xtanh"]
+
+
+def targets(loss, n_out, rng, n):
+    if loss == "cross_entropy":
+        return rng.integers(0, n_out, n)
+    if loss == "hinge":
+        return rng.choice([-1.0, 1.0], (n, n_out))
+    if loss == "bce":
+        return rng.integers(0, 2, (n, n_out)).astype(float)
+    return rng.normal(size=(n, n_out))
+
+
+def optimizers(rng, K):
+    """K optimizers of one random class whose scalar hyperparameters differ from network to network."""
+    kind = rng.integers(0, 4)
+    clip = [None if rng.random() < 0.5 else float(rng.uniform(0.05, 1)) for _ in range(K)]
+    if kind == 0:
+        return [cr.SGD(lr=float(rng.uniform(0.01, 0.3)), clip_norm=clip[k]) for k in range(K)]
+    if kind == 1:
+        nesterov = bool(rng.integers(0, 2))
+        return [cr.SGD(lr=float(rng.uniform(0.01, 0.2)), momentum=float(rng.uniform(0.1 if nesterov else 0, 0.9)),
+                       nesterov=nesterov, clip_norm=clip[k]) for k in range(K)]
+    if kind == 2:
+        return [cr.Adam(lr=float(rng.uniform(1e-3, 0.05)), betas=(float(rng.uniform(0.5, 0.95)), 0.999),
+                        eps=float(rng.uniform(1e-8, 1e-6)), clip_norm=clip[k]) for k in range(K)]
+    centered = bool(rng.integers(0, 2))
+    return [cr.RMSprop(lr=float(rng.uniform(1e-3, 0.02)), alpha=float(rng.uniform(0.8, 0.99)),
+                       momentum=float(rng.choice([0.0, 0.5])), centered=centered, clip_norm=clip[k]) for k in range(K)]
+
+
+def configuration(seed):
+    """A random stack: architecture, data, K seeds, L2 strengths and optimizers, batch size."""
+    rng = np.random.default_rng(seed)
+    out_act, loss = HEADS[rng.integers(len(HEADS))]
+    n_out = int(rng.integers(2, 4)) if loss == "cross_entropy" else int(rng.integers(1, 3))
+    sizes = [int(rng.integers(1, 4))] + [int(rng.integers(1, 6)) for _ in range(rng.integers(0, 3))] + [n_out]
+    acts = [HIDDEN[rng.integers(len(HIDDEN))] for _ in sizes[2:]] + [out_act]
+    n = int(rng.integers(3, 12))
+    X = rng.normal(size=(n, sizes[0]))
+    K = int(rng.integers(1, 5))
+    seeds = [int(s) for s in rng.choice(1000, K, replace=False)]
+    l2 = [float(rng.choice([0.0, 0.01, 0.3])) for _ in range(K)]
+    batch = [None, 1, 2, 3, n - 1][rng.integers(5)]
+
+    def network(k, dtype=np.float64):
+        layers = [cr.Dense(a, b, f) for a, b, f in zip(sizes, sizes[1:], acts)]
+        return cr.Network(layers, loss=loss, seed=seeds[k], l2=l2[k], dtype=dtype)
+
+    return dict(network=network, X=X, y=targets(loss, n_out, rng, n), K=K, optimizers=optimizers(rng, K),
+                batch_size=batch, shuffle=bool(rng.random() < 0.8), epochs=int(rng.integers(5, 25)))
+
+
+def alone(cfg, k, dtype=np.float64):
+    """Network k trained by ``fit`` on its own: (network, history)."""
+    net = cfg["network"](k, dtype)
+    history = net.fit(cfg["X"], cfg["y"], optimizer=cfg["optimizers"][k], epochs=cfg["epochs"],
+                      batch_size=cfg["batch_size"], shuffle=cfg["shuffle"], progress=False, diagnostics=False)
+    return net, history
+
+
+def stacked(cfg, dtype=np.float64):
+    nets = [cfg["network"](k, dtype) for k in range(cfg["K"])]
+    histories = fit_stacked(nets, cfg["X"], cfg["y"], cfg["optimizers"], epochs=cfg["epochs"],
+                            batch_size=cfg["batch_size"], shuffle=cfg["shuffle"])
+    return nets, histories
+
+
+def relative(a, b):
+    return float(np.max(np.abs(np.asarray(a) - np.asarray(b))) / max(1e-300, np.max(np.abs(b))))
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_each_network_follows_fit(seed):
+    cfg = configuration(seed)
+    nets, histories = stacked(cfg)
+    for k in range(cfg["K"]):
+        ref, ref_history = alone(cfg, k)
+        assert relative(nets[k].theta, ref.theta) <= 1e-12, (seed, k)
+        assert relative(histories[k].loss, ref_history.loss) <= 1e-12, (seed, k)
+        assert histories[k].stop_reason == ref_history.stop_reason
+
+
+@pytest.mark.parametrize("seed", range(0, 60, 6))
+def test_float32_stays_float32_and_close(seed):
+    cfg = configuration(seed)
+    nets, _ = stacked(cfg, np.float32)
+    for k in range(cfg["K"]):
+        ref, _ = alone(cfg, k, np.float32)
+        assert nets[k].theta.dtype == np.float32
+        np.testing.assert_allclose(nets[k].theta, ref.theta, rtol=1e-3, atol=1e-4)
+
+
+XOR = (np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float), np.array([0, 1, 1, 0]))
+
+
+def xor_net(seed, l2=0.0):
+    return cr.Network([cr.Dense(2, 4, "tanh"), cr.Dense(4, 1, "sigmoid")], loss="bce", seed=seed, l2=l2)
+
+
+def test_xor_hand_checked_first_step():
+    """One full-batch SGD step of two XOR networks, against the equations written out here."""
+    X, y = XOR
+    nets = [xor_net(0), xor_net(1, l2=0.1)]
+    before = [(n.layers[0].W.copy(), n.layers[0].b.copy(), n.layers[1].W.copy(), n.layers[1].b.copy()) for n in nets]
+    histories = fit_stacked(nets, X, y, [cr.SGD(lr=0.5), cr.SGD(lr=0.25)], epochs=1)
+    for (W1, b1, W2, b2), net, lr, l2, h in zip(before, nets, (0.5, 0.25), (0.0, 0.1), histories):
+        a1 = np.tanh(X @ W1 + b1)
+        p = 1 / (1 + np.exp(-(a1 @ W2 + b2)))
+        t = y.reshape(-1, 1)
+        loss = -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p)) + l2 / 8 * (np.sum(W1**2) + np.sum(W2**2))
+        d2 = (p - t) / 4
+        d1 = (d2 @ W2.T) * (1 - a1**2)
+        np.testing.assert_allclose(h.loss, [loss], rtol=1e-12)
+        np.testing.assert_allclose(net.layers[1].W, W2 - lr * (a1.T @ d2 + l2 / 4 * W2), rtol=1e-12)
+        np.testing.assert_allclose(net.layers[0].W, W1 - lr * (X.T @ d1 + l2 / 4 * W1), rtol=1e-12)
+        np.testing.assert_allclose(net.layers[0].b, b1 - lr * d1.sum(axis=0), rtol=1e-12, atol=1e-15)
+
+
+def test_members_are_ordinary_networks(tmp_path):
+    X, y = XOR
+    nets = [xor_net(s) for s in range(3)]
+    fit_stacked(nets, X, y, [cr.SGD(lr=0.5)] * 3, epochs=50)
+    for k, net in enumerate(nets):
+        assert cr.gradcheck(net, X, y).passed
+        net.save(tmp_path / f"{k}.npz")
+        np.testing.assert_array_equal(cr.load(tmp_path / f"{k}.npz").forward(X), net.forward(X))
+        net.fit(X, y, optimizer=cr.SGD(lr=0.5), epochs=2, progress=False)  # fit goes on from there
+
+
+def test_a_diverging_network_stops_alone_as_with_fit():
+    X, y = np.array([[1e3, -2e3], [3e3, 1e3], [-1e3, 2e3]]), np.array([1e3, -1e3, 5e2])
+
+    def net(seed):
+        return cr.Network([cr.Dense(2, 3, "relu"), cr.Dense(3, 1)], loss="mse", seed=seed)
+
+    lrs = [1e-9, 10.0, 1e-8]
+    nets = [net(s) for s in range(3)]
+    histories = fit_stacked(nets, X, y, [cr.SGD(lr=lr) for lr in lrs], epochs=40)
+    for k in range(3):
+        ref = net(k)
+        with pytest.warns(UserWarning) if k == 1 else _nothing():
+            ref_history = ref.fit(X, y, optimizer=cr.SGD(lr=lrs[k]), epochs=40, progress=False, diagnostics=False)
+        assert histories[k].stop_reason == ref_history.stop_reason
+        assert histories[k].diverged == (k == 1)
+        assert len(histories[k].loss) == len(ref_history.loss)
+        assert relative(nets[k].theta, ref.theta) <= 1e-12
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_what_a_stack_refuses():
+    X, y = XOR
+
+    class Other(cr.Dense):
+        pass
+
+    with pytest.raises(ValueError, match="stacked training supports Dense layers; train this one with fit"):
+        fit_stacked([cr.Network([Other(2, 1, "sigmoid")], loss="bce")], X, y, ["sgd"])
+    assert DENSE_ONLY in "stacked training supports Dense layers; train this one with fit"
+    wide = cr.Network([cr.Dense(2, 8, "tanh"), cr.Dense(8, 1, "sigmoid")], loss="bce")
+    with pytest.raises(ValueError, match="share one architecture"):
+        fit_stacked([xor_net(0), wide], X, y, ["sgd", "sgd"])
+    with pytest.raises(ValueError, match="one optimizer per network"):
+        fit_stacked([xor_net(0), xor_net(1)], X, y, ["sgd"])
+    with pytest.raises(ValueError, match="one optimizer class"):
+        fit_stacked([xor_net(0), xor_net(1)], X, y, ["sgd", "adam"])
+    with pytest.raises(ValueError, match="nesterov"):
+        fit_stacked([xor_net(0), xor_net(1)], X, y, [cr.SGD(0.1, 0.9, nesterov=True), cr.SGD(0.1, 0.9)])
+    with pytest.raises(ValueError, match="betas|beta2"):
+        fit_stacked([xor_net(0), xor_net(1)], X, y, [cr.Adam(betas=(0.9, 0.99)), cr.Adam()])
+    net = xor_net(0)
+    with pytest.raises(ValueError, match="twice"):
+        fit_stacked([net, net], X, y, ["sgd", "sgd"])
+
+
+def test_the_xor_experiment_seeds_match_fit_one_by_one(tmp_path):
+    """The xor experiment trains its runs over seeds stacked: the final losses, whether each learned
+    XOR, and the diagnostics' findings are those of fit, run by run."""
+    from chainrule.experiments import xor
+    from chainrule.experiments.context import Context
+
+    X, y = XOR
+    seeds = [0, 1, 2]
+    stacked_ctx, alone_ctx = Context("xor", "", tmp_path / "a", quick=True), Context("xor", "", tmp_path / "b", quick=True)
+    final, won = xor._over_seeds(stacked_ctx, xor.QUICK, X, y, seeds)
+    for hidden in xor.SIZES:
+        label = f"2-{hidden}-1"
+        for i, seed in enumerate(seeds):
+            net = xor.network(hidden, seed)
+            h = alone_ctx.fit(net, X, y, f"{label} seed {seed}", optimizer=cr.SGD(lr=xor.QUICK["lr"]),
+                              epochs=xor.QUICK["epochs"])
+            assert final[label][i] == pytest.approx(h.loss[-1], rel=1e-12)
+            assert won[label][i] == xor.learned(net, X, y)
+    assert stacked_ctx.findings() == alone_ctx.findings()

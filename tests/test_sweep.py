@@ -1,0 +1,182 @@
+"""chainrule.sweep and `chainrule sweep`: the spec's checks, the runs against fit one network at a time,
+the files (the names are a contract), resuming, Ctrl-C."""
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import datasets
+from chainrule.cli import main
+from chainrule.sweeps import groups as sweep_groups
+from chainrule.sweeps.spec import read as read_spec
+
+XOR_SPEC = {
+    "data": {"name": "xor"},
+    "network": {"hidden": [[2], [3]], "activation": "tanh", "loss": "bce"},
+    "train": {"optimizer": "sgd", "lr": [0.5, 1.0], "epochs": 60, "seeds": 3,
+              "success": {"metric": "accuracy", "at_least": 1.0}},
+}
+
+
+def runs_of(result):
+    """The runs as a list of dicts, whether sweep returned a DataFrame (where a value a run does not
+    have, None in the list, is NaN) or a list."""
+    if not hasattr(result, "to_dict"):
+        return result
+    return [{key: None if isinstance(value, float) and math.isnan(value) else value for key, value in row.items()}
+            for row in result.to_dict("records")]
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_each_run_is_the_network_fit_would_train(tmp_path):
+    runs = runs_of(cr.sweep(XOR_SPEC, out=tmp_path, progress=False))
+    assert len(runs) == 2 * 2 * 3
+    X, y = datasets.xor()
+    for run in runs:
+        net = cr.Network([cr.Dense(2, run["hidden"][0], "tanh"), cr.Dense(run["hidden"][0], 1, "sigmoid")],
+                         loss="bce", seed=run["seed"])
+        net.fit(X, y, optimizer=cr.SGD(lr=run["lr"]), epochs=60, progress=False, diagnostics=False)
+        assert run["final_loss"] == pytest.approx(net.loss_value(X, y), rel=1e-12)
+        assert run["accuracy"] == np.mean((net.predict(X)[:, 0] > 0.5) == (y == 1))
+        assert run["epochs"] == 60 and run["seconds"] >= 0
+
+
+def test_files_and_their_columns(tmp_path):
+    cr.sweep(XOR_SPEC, out=tmp_path, progress=False)
+    runs = read_csv(tmp_path / "runs.csv")
+    assert list(runs[0]) == ["hidden", "lr", "seed", "final_loss", "accuracy", "epochs", "seconds"]
+    summary = read_csv(tmp_path / "summary.csv")
+    assert list(summary[0]) == ["hidden", "lr", "runs", "mean_final_loss", "std_final_loss", "mean_accuracy",
+                                "success_rate"]
+    assert len(summary) == 4
+    for entry in summary:  # the summary against the runs, recomputed here
+        mine = [r for r in runs if r["hidden"] == entry["hidden"] and r["lr"] == entry["lr"]]
+        losses = [float(r["final_loss"]) for r in mine]
+        assert int(entry["runs"]) == len(mine) == 3
+        assert float(entry["mean_final_loss"]) == pytest.approx(sum(losses) / 3, rel=1e-12)
+        assert float(entry["std_final_loss"]) == pytest.approx(np.std(losses, ddof=1), rel=1e-9)
+        assert float(entry["success_rate"]) == sum(float(r["accuracy"]) == 1.0 for r in mine) / 3
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["swept"] == ["hidden", "lr"] and len(results["runs"]) == 12 and len(results["summary"]) == 4
+    best = results["best"]
+    assert best["success_rate"] == max(s["success_rate"] for s in results["summary"])
+    pytest.importorskip("matplotlib")
+    assert (tmp_path / "loss_curves.png").stat().st_size > 0
+    assert (tmp_path / "heatmap.png").stat().st_size > 0  # two swept keys
+
+
+def test_a_rerun_skips_finished_groups(tmp_path, monkeypatch):
+    first = runs_of(cr.sweep(XOR_SPEC, out=tmp_path, progress=False))
+    files = sorted((tmp_path / "groups").iterdir())
+    assert len(files) == 2  # one group per architecture, both learning rates and all seeds stacked
+    files[0].unlink()
+    ran = []
+    real = sweep_groups.run_group
+    monkeypatch.setattr(sweep_groups, "run_group", lambda group, data: ran.append(group.id) or real(group, data))
+    again = runs_of(cr.sweep(XOR_SPEC, out=tmp_path, progress=False))
+    assert ran == [files[0].stem]
+    assert again == first or [r["final_loss"] for r in again] == [r["final_loss"] for r in first]
+
+
+def test_ctrl_c_keeps_finished_runs(tmp_path, monkeypatch):
+    real, calls = sweep_groups.run_group, []
+
+    def interrupted(group, data):
+        calls.append(group.id)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(group, data)
+
+    monkeypatch.setattr(sweep_groups, "run_group", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        cr.sweep(XOR_SPEC, out=tmp_path, progress=False)
+    assert len(read_csv(tmp_path / "runs.csv")) == 6  # the first group's runs, written at the interrupt
+    monkeypatch.setattr(sweep_groups, "run_group", real)
+    assert len(runs_of(cr.sweep(XOR_SPEC, out=tmp_path, progress=False))) == 12
+
+
+def test_regression_reports_r2_and_validation(tmp_path):
+    spec = {"data": {"name": "xor", "test_size": 0.5}, "network": {"hidden": [3], "loss": "mse"},
+            "train": {"optimizer": "adam", "lr": 0.01, "epochs": 5, "seeds": [4, 7], "batch_size": [1, "full"]}}
+    runs = runs_of(cr.sweep(spec, progress=False))
+    assert [r["seed"] for r in runs] == [4, 7, 4, 7]
+    assert {"r2", "val_loss", "val_r2"} <= set(runs[0]) and "accuracy" not in runs[0]
+    for r in runs:
+        assert math.isfinite(r["r2"]) and r["final_loss"] > 0
+
+
+BAD = [
+    ({"data": {"name": "xor"}, "netwrk": {}}, r"has no key 'netwrk' \(did you mean 'network'\?\)"),
+    ({"data": {"name": "mnist"}}, "not a built-in data set"),
+    ({"data": {}}, "needs name"),
+    ({"data": {"name": "xor"}, "train": {"lr": -1}}, r"\[train\] lr must be a finite number > 0"),
+    ({"data": {"name": "xor"}, "train": {"lr": []}}, "empty list"),
+    ({"data": {"name": "xor"}, "train": {"epochs": 0}}, r"\[train\] epochs must be a positive integer"),
+    ({"data": {"name": "xor"}, "train": {"batch_size": "half"}}, 'must be "full" or a positive integer'),
+    ({"data": {"name": "xor"}, "train": {"optimizer": "lbfgs"}}, "must be an optimizer"),
+    ({"data": {"name": "xor"}, "network": {"hidden": [[2], "x"]}}, r"\[network\] hidden must be a list"),
+    ({"data": {"name": "xor"}, "network": {"activation": "gelu"}}, "must be an activation"),
+    ({"data": {"name": "xor"}, "train": {"seeds": [1, 1]}}, "seed twice"),
+    ({"data": {"name": "xor"}, "train": {"success": {"metric": "acc", "at_least": 1}}}, "success metric"),
+    ({"data": {"name": "xor"}, "train": {"optimizer": "adam", "momentum": 0.9}}, "adam has none"),
+    ({"data": {"name": "xor"}, "train": {"lr": [0.1] * 10, "seeds": 20}, "sweep": {"max_runs": 100}},
+     "200 runs, more than the limit of 100"),
+    ({"data": {"name": "xor"}, "train": "sgd"}, r"\[train\] must be a table"),
+]
+
+
+@pytest.mark.parametrize("spec, message", BAD)
+def test_a_bad_spec_is_one_clear_error(spec, message):
+    with pytest.raises(ValueError, match=message):
+        read_spec(spec)
+
+
+def test_a_network_that_cannot_fit_the_targets_fails_before_training(tmp_path):
+    spec = {"data": {"name": "xor"}, "network": {"loss": "hinge"}, "train": {"epochs": 2}}
+    with pytest.raises(ValueError, match="hinge targets must be −1 or \\+1"):
+        cr.sweep(spec, out=tmp_path, progress=False)
+
+
+def test_cli(tmp_path, capsys):
+    spec = tmp_path / "xor.toml"
+    spec.write_text('[data]\nname = "xor"\n[network]\nhidden = [[2], [4]]\n[train]\noptimizer = "sgd"\n'
+                    'lr = 0.5\nepochs = 20\nseeds = 2\n')
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out")]) == 0
+    assert "4 runs" in capsys.readouterr().out
+    assert len(read_csv(tmp_path / "out" / "runs.csv")) == 4
+    spec.write_text('[data]\nname = "xor"\n[train]\nlr = "fast"\n')
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("chainrule: error: [train] lr must be") and err.count("\n") == 1
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "results.json").write_text('{"my": "results"}')
+    spec.write_text('[data]\nname = "xor"\n[train]\nepochs = 2\n')
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "mine")]) == 2
+    assert "chainrule did not write it" in capsys.readouterr().err
+    assert json.loads((tmp_path / "mine" / "results.json").read_text()) == {"my": "results"}
+
+
+def test_a_list_of_configurations(tmp_path):
+    spec = {"data": {"name": "xor"}, "network": {"loss": "bce"}, "train": {"optimizer": "sgd", "epochs": 30, "seeds": 2},
+            "configs": [{"hidden": [2], "lr": 0.5}, {"hidden": [3], "lr": 1.0, "momentum": 0.5}, {"hidden": [3]}]}
+    runs = runs_of(cr.sweep(spec, out=tmp_path, progress=False))
+    assert [(r["hidden"], r["lr"], r["momentum"]) for r in runs[::2]] == [([2], 0.5, 0.0), ([3], 1.0, 0.5), ([3], None, 0.0)]
+    assert list(read_csv(tmp_path / "summary.csv")[0])[:4] == ["hidden", "lr", "momentum", "runs"]
+    X, y = datasets.xor()
+    net = cr.Network([cr.Dense(2, 3, "tanh"), cr.Dense(3, 1, "sigmoid")], loss="bce", seed=1)
+    net.fit(X, y, optimizer=cr.SGD(lr=1.0, momentum=0.5), epochs=30, progress=False, diagnostics=False)
+    assert runs[3]["final_loss"] == pytest.approx(net.loss_value(X, y), rel=1e-12)
+    with pytest.raises(ValueError, match=r"with \[\[configs\]\], \[network\] and \[train\] give one value"):
+        read_spec({**spec, "train": {"lr": [0.1, 0.2]}})
+    with pytest.raises(ValueError, match=r"\[\[configs\]\] entry 2 has no key 'lrr'"):
+        read_spec({**spec, "configs": [{"lr": 0.1}, {"lrr": 0.2}]})
+    with pytest.raises(ValueError, match=r"\[\[configs\]\] entry 1 lr must be"):
+        read_spec({**spec, "configs": [{"lr": "fast"}]})
