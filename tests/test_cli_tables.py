@@ -118,6 +118,10 @@ def test_regression_prints_r2_rmse_mae_and_the_baseline(capsys, tmp_path):
     assert status == 0
     line = next(line for line in out.splitlines() if line.startswith("test:"))
     assert re.search(r"R² 0\.\d+, RMSE [\d.]+, MAE [\d.]+ \(predicting the training mean: RMSE [\d.]+\)", line), line
+    status, out, _ = run(capsys, "train", "--data", tmp_path / "d.csv", "--target", target, "--impute", "mean",
+                         "--epochs", 1, "--quiet", "--save", tmp_path / "d.npz")
+    status, _, err = run(capsys, "predict", "--model", tmp_path / "d.npz", "--data", tmp_path / "d.csv", "--proba")
+    one_error_line(status, err, "--proba needs a classifier", f"predicts the number '{target}'")
 
 
 def test_missing_cells_are_named_and_can_be_filled_or_dropped(capsys, tmp_path):
@@ -126,6 +130,9 @@ def test_missing_cells_are_named_and_can_be_filled_or_dropped(capsys, tmp_path):
     status, _, err = run(capsys, "train", "--data", tmp_path / "iris.csv", "--target", target)
     one_error_line(status, err, "missing cells in", "column 'f1' (5: line ", "column 'band' (2: line ",
                    "--impute mean|median|most_frequent", "--drop-missing")
+    status, _, err = run(capsys, "train", "--data", tmp_path / "iris.csv", "--target", target, "--drop-missing",
+                         "--impute", "mean")
+    one_error_line(status, err, "not allowed with argument")  # fill or drop: one of the two
     status, out, _ = run(capsys, "train", "--data", tmp_path / "iris.csv", "--target", target, "--drop-missing",
                          "--epochs", 1)
     assert status == 0 and "dropped 7 row(s) with missing cells" in out and "143 rows × 7 features" in out

@@ -118,7 +118,7 @@ def test_one_row_and_constant_feature():
     net = cr.Network([cr.Dense(2, 3), cr.BatchNorm(3, "relu"), cr.Dense(3, 1)], seed=0)
     with pytest.raises(ValueError, match="at least 2 rows"):
         net.backward([[1.0, 2.0]], [1.0])
-    with pytest.raises(ValueError, match="at least 2 rows"):
+    with pytest.raises(ValueError, match=r"the last training batch \(5 rows in batches of 2 leave 1\).*at least 2 rows"):
         net.fit(np.ones((5, 2)), np.ones(5), batch_size=2, epochs=1)  # a last batch of one row
     assert np.isfinite(net.predict([[1.0, 2.0]])).all()  # evaluation: the running statistics
     X = np.array([[1.0, 5.0], [1.0, 6.0], [1.0, 7.0]])
@@ -381,3 +381,8 @@ def test_a_non_finite_batch_leaves_the_running_statistics():
                           optimizer=cr.SGD(1e-30))
     assert history.diverged and np.isfinite(net.running).all()
     assert np.isfinite(net.predict(X[:4])).all()
+
+
+def test_a_layer_without_bias_says_so():
+    assert repr(cr.Dense(2, 16, bias=False)) == "Dense(2, 16, activation='linear', bias=False)"
+    assert repr(cr.Dense(2, 16, "relu")) == "Dense(2, 16, activation='relu')"

@@ -200,6 +200,11 @@ def test_a_clicked_weight_shows_the_gradient_chainrule_trace_computes(page, serv
     net = chainrule.load(str(download(page, "[data-testid=export-model]", tmp_path)))
     expected = trace_gradient(net, X.tolist(), Y.tolist(), 0.2, 1, 2, 3)
     assert shown == pytest.approx(expected, rel=1e-9, abs=1e-15)
+    # a neuron's numbers on the 8 rows: z, a and δ of each row, each line naming its row once
+    page.get_by_test_id("neuron-1-2").click()
+    page.locator("[data-testid=detail] [data-key='sample8.delta[1][2]']").wait_for()
+    per_row = [t for t in page.locator("[data-testid=detail] .line").all_text_contents() if t.startswith("sample ")]
+    assert len(per_row) == 3 * 8 and not any("sample" in t[len("sample 8: "):] for t in per_row), per_row[:3]
     # a training point clicked in the boundary is the row traced
     where = page.evaluate("""() => {
         const c = document.querySelector('[data-testid=boundary]'), r = c.getBoundingClientRect();

@@ -175,6 +175,9 @@ def train(args):
 def predict(args):
     """Predictions for the rows of a CSV file, from a model saved by ``train --save``."""
     model = Model.load(args.model)
+    if args.proba and model.target.task == "regression":
+        raise ValueError(f"--proba needs a classifier; {args.model!r} predicts the number {model.target.name!r} "
+                         "(leave out --proba)")
     if args.out:
         _check_predictions_out(args)  # before the data is read
     table = _read_csv(args)
@@ -686,10 +689,11 @@ def _data_flags():
     _csv_flags(data)
     data.add_argument("--task", choices=TASKS, help="what the target is (default: classification for text or at "
                                                     "most 20 distinct whole numbers, regression otherwise)")
-    data.add_argument("--impute", choices=IMPUTE, help="fill missing cells with the training rows' mean, median or "
-                                                       "most frequent value of the column (text columns: the most "
-                                                       "frequent); default: missing cells are an error")
-    data.add_argument("--drop-missing", action="store_true", help="leave out the rows with a missing cell")
+    missing = data.add_mutually_exclusive_group()  # fill the missing cells, or drop their rows: one of the two
+    missing.add_argument("--impute", choices=IMPUTE, help="fill missing cells with the training rows' mean, median "
+                                                          "or most frequent value of the column (text columns: the "
+                                                          "most frequent); default: missing cells are an error")
+    missing.add_argument("--drop-missing", action="store_true", help="leave out the rows with a missing cell")
     data.add_argument("--drop", type=_columns, action="extend", default=[], metavar="COL[,COL…]",
                       help="leave out these columns (repeatable)")
     data.add_argument("--max-categories", type=_positive_int, default=MAX_CATEGORIES, metavar="K",

@@ -210,7 +210,8 @@ class Dense(Layer):
                 self.b = self._explicit("b", b, (self.n_out,))
 
     def __repr__(self):
-        return f"Dense({self.n_in}, {self.n_out}, activation={self.activation.name!r})"
+        bias = "" if self.bias else ", bias=False"
+        return f"Dense({self.n_in}, {self.n_out}, activation={self.activation.name!r}{bias})"
 
     @staticmethod
     def _explicit(name, value, shape):

@@ -275,8 +275,9 @@ class Network:
         """ValueError when a training batch of m rows is too small for a layer (a BatchNorm needs 2)."""
         if m < self.min_rows:
             raise ValueError(f"{what} of {m} row(s) is too small for training: the network's BatchNorm layers "
-                             f"need at least {self.min_rows} rows a batch (one row has no variance); "
-                             "use a larger batch_size and a data size that leaves no last batch of one row")
+                             f"need at least {self.min_rows} rows a batch (one row has no variance); choose a "
+                             f"batch size that leaves no batch of fewer rows (fit's batch_size, the command line's "
+                             f"--batch-size; full: every row in one batch)")
 
     def predict(self, X):
         """The output for X: probabilities for ``bce`` and ``cross_entropy``, values otherwise."""

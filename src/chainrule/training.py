@@ -143,7 +143,9 @@ class Trainer:
         self.history = next((cb for cb in self.callbacks if isinstance(cb, History)), None)
         self.hooks = {hook: overriding(self.callbacks, hook) for hook in HOOKS}
         self.batches = Batches(X, Y, batch_size, sample_weight)
-        net.check_rows(len(X) % batch_size or batch_size, "a training batch")  # the last one, the smallest
+        last = len(X) % batch_size or batch_size  # the last batch, the smallest
+        net.check_rows(last, "a training batch" if last == batch_size
+                       else f"the last training batch ({len(X)} rows in batches of {batch_size} leave {last})")
         self.epoch = 0
         self.stop_reason = self.diverged = None
 

@@ -428,12 +428,13 @@ function renderDetail(m) {
     : `the update shown is plain gradient descent, −η·∂L/∂w; ${m.optimizer} scales each step by its running averages`;
   box.innerHTML = `<h3>${escapeHtml(title)}</h3>
     <p class="small">chainrule.trace on the current weights, one step on ${rows} (L = ${Number(m.loss).toPrecision(6)}); ${note}.</p>
-    ${m.lines.map((line) => `<div class="line" data-key="${escapeHtml(line.key)}" data-value="${line.value}">${escapeHtml(sampleOf(line.key) + line.text)}</div>`).join("")}`;
+    ${m.lines.map((line) => `<div class="line" data-key="${escapeHtml(line.key)}" data-value="${line.value}">${escapeHtml(sampleOf(line.key) + line.text.replace(/^sample\d+\./, ""))}</div>`).join("")}`;
   box.dataset.rows = JSON.stringify(m.rows);
   box.dataset.x = JSON.stringify(m.x);
   box.dataset.target = JSON.stringify(m.target);
 }
 
+// "sample 2: " for a per-sample line (the trace names some of them sample2.delta…, some not: shown alike)
 function sampleOf(key) {
   const match = /^sample(\d+)\./.exec(key);
   return match ? `sample ${match[1]}: ` : "";
