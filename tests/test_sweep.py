@@ -4,6 +4,7 @@ the files (the names are a contract), resuming, Ctrl-C."""
 import csv
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -258,6 +259,18 @@ def test_a_rerun_skips_finished_batch_norm_groups(tmp_path, monkeypatch):
         assert [r["final_loss"] for r in again] == [r["final_loss"] for r in first]
         ran.clear()
     assert not ran and len(runs_of(cr.sweep(spec, out=tmp_path, progress=False))) == 8
+
+
+def test_diverged_runs_stop_early_without_a_warning(tmp_path):
+    spec = {"data": {"name": "moons"}, "network": {"hidden": [4, 4], "batch_norm": [False, True], "loss": "mse"},
+            "train": {"optimizer": "sgd", "lr": 1e10, "epochs": 20, "seeds": 2}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # neither fit's divergence warning nor an overflow in the summary
+        runs = runs_of(cr.sweep(spec, out=tmp_path, progress=False))
+    assert [r["batch_norm"] for r in runs] == [False, False, True, True]
+    assert all(r["epochs"] < 20 for r in runs)  # a stack's runs and fit's runs alike
+    summary = json.loads((tmp_path / "results.json").read_text())["summary"]
+    assert [s["mean_final_loss"] for s in summary] == [None, None]  # inf or overflowing: no number to show
 
 
 def test_batch_norm_groups_on_dask_processes():
