@@ -4,6 +4,7 @@ the files (the names are a contract), resuming, Ctrl-C."""
 import csv
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -130,6 +131,8 @@ BAD = [
     ({"data": {"name": "xor"}, "train": {"lr": [0.1] * 10, "seeds": 20}, "sweep": {"max_runs": 100}},
      "200 runs, more than the limit of 100"),
     ({"data": {"name": "xor"}, "train": "sgd"}, r"\[train\] must be a table"),
+    ({"data": {"name": "xor"}, "network": {"batch_norm": "yes"}}, r"\[network\] batch_norm must be true or false, got 'yes'"),
+    ({"data": {"name": "xor"}, "network": {"residual": [False, 1]}}, r"\[network\] residual must be true or false, got 1"),
 ]
 
 
@@ -180,3 +183,119 @@ def test_a_list_of_configurations(tmp_path):
         read_spec({**spec, "configs": [{"lr": 0.1}, {"lrr": 0.2}]})
     with pytest.raises(ValueError, match=r"\[\[configs\]\] entry 1 lr must be"):
         read_spec({**spec, "configs": [{"lr": "fast"}]})
+
+
+# Batch normalization and residual blocks: the stacked engine takes Dense layers only, so these groups
+# train network by network with fit; each run must be the network mlp_layers builds, trained alone.
+NORMALIZED = {
+    "xor": {"data": {"name": "xor"}, "network": {"hidden": [3, 3], "batch_norm": [False, True], "residual": [False, True],
+                                                 "loss": "bce"},
+            "train": {"optimizer": "sgd", "lr": 0.5, "epochs": 30, "seeds": 2}},
+    "moons": {"data": {"name": "moons"}, "network": {"hidden": [4, 4], "batch_norm": [False, True], "residual": True,
+                                                     "loss": "bce"},
+              "train": {"optimizer": "adam", "lr": 0.02, "batch_size": 32, "epochs": 4, "seeds": [3, 5]}},
+}
+
+
+def split(name, test_size, standardize):
+    """The data set's rows as the README says a sweep splits them: a permutation seeded by 0, the first
+    ⌈test_size·n⌉ held out, standardized with the training rows' mean and deviation."""
+    X, y = getattr(datasets, name)()
+    order = np.random.default_rng(0).permutation(len(X))
+    held = math.ceil(test_size * len(X))
+    X_train, y_train, X_val, y_val = X[order[held:]], y[order[held:]], X[order[:held]], y[order[:held]]
+    if standardize:
+        mean, std = X_train.mean(axis=0), X_train.std(axis=0)
+        X_train, X_val = (X_train - mean) / std, (X_val - mean) / std
+    return X_train, y_train, X_val, y_val
+
+
+@pytest.mark.parametrize("name", ["xor", "moons"])
+def test_batch_norm_and_residual_runs_are_the_networks_fit_trains(name):
+    spec = NORMALIZED[name]
+    runs = runs_of(cr.sweep(spec, progress=False))
+    X, y, X_val, y_val = split(name, *((0.0, False) if name == "xor" else (0.25, True)))
+    train = spec["train"]
+    expected = [(bn, res, seed) for bn in (False, True) for res in ((False, True) if name == "xor" else (True,))
+                for seed in ((0, 1) if name == "xor" else (3, 5))]
+    for run in runs:
+        run.setdefault("residual", True)  # moons' is one value, not a swept key: not a column
+    assert [(r["batch_norm"], r["residual"], r["seed"]) for r in runs] == expected
+    for run in runs:
+        layers = cr.network.mlp_layers([2, *spec["network"]["hidden"], 1], "tanh", "sigmoid",
+                                       batch_norm=run["batch_norm"], residual=run["residual"])
+        net = cr.Network(layers, loss="bce", seed=run["seed"])
+        optimizer = cr.SGD(lr=0.5) if name == "xor" else cr.Adam(lr=0.02)
+        net.fit(X, y, optimizer=optimizer, epochs=train["epochs"], batch_size=train.get("batch_size"),
+                progress=False, diagnostics=False)
+        assert run["final_loss"] == pytest.approx(net.loss_value(X, y), rel=1e-12)
+        assert run["accuracy"] == np.mean((net.predict(X)[:, 0] > 0.5) == (y == 1))
+        assert run["epochs"] == train["epochs"]
+        if name == "moons":
+            assert run["val_loss"] == pytest.approx(net.loss_value(X_val, y_val), rel=1e-12)
+    assert any(isinstance(layer, cr.BatchNorm) for layer in layers)  # the last run's network is a batch-normalized one
+    assert any(isinstance(layer, cr.Residual) for layer in layers)
+
+
+def test_a_batch_too_small_for_batch_norm_fails_before_training(tmp_path):
+    spec = {"data": {"name": "moons"}, "network": {"batch_norm": True}, "train": {"batch_size": 149, "epochs": 2}}
+    with pytest.raises(ValueError, match="with batch_size = 149, the last training batch of 1 row.* too small"):
+        cr.sweep(spec, out=tmp_path, progress=False)
+    assert not (tmp_path / "runs.csv").exists()
+
+
+def test_a_rerun_skips_finished_batch_norm_groups(tmp_path, monkeypatch):
+    spec = NORMALIZED["xor"]
+    first = runs_of(cr.sweep(spec, out=tmp_path, progress=False))
+    files = sorted((tmp_path / "groups").iterdir())
+    assert len(files) == 4  # one group per architecture: plain (a stack), batch-normalized, residual, both
+    ran = []
+    real = sweep_groups.run_group
+    monkeypatch.setattr(sweep_groups, "run_group", lambda group, data: ran.append(group) or real(group, data))
+    for file in files:
+        file.unlink()
+        again = runs_of(cr.sweep(spec, out=tmp_path, progress=False))
+        assert [group.id for group in ran] == [file.stem]
+        assert [r["final_loss"] for r in again] == [r["final_loss"] for r in first]
+        ran.clear()
+    assert not ran and len(runs_of(cr.sweep(spec, out=tmp_path, progress=False))) == 8
+
+
+def test_diverged_runs_stop_early_without_a_warning(tmp_path):
+    spec = {"data": {"name": "moons"}, "network": {"hidden": [4, 4], "batch_norm": [False, True], "loss": "mse"},
+            "train": {"optimizer": "sgd", "lr": 1e10, "epochs": 20, "seeds": 2}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # neither fit's divergence warning nor an overflow in the summary
+        runs = runs_of(cr.sweep(spec, out=tmp_path, progress=False))
+    assert [r["batch_norm"] for r in runs] == [False, False, True, True]
+    assert all(r["epochs"] < 20 for r in runs)  # a stack's runs and fit's runs alike
+    summary = json.loads((tmp_path / "results.json").read_text())["summary"]
+    assert [s["mean_final_loss"] for s in summary] == [None, None]  # inf or overflowing: no number to show
+
+
+def test_batch_norm_groups_on_dask_processes():
+    pytest.importorskip("distributed")
+    spec = {**NORMALIZED["xor"], "train": {**NORMALIZED["xor"]["train"], "epochs": 10}}
+    local = [{k: v for k, v in run.items() if k != "seconds"} for run in runs_of(cr.sweep(spec, progress=False))]
+    remote = runs_of(cr.sweep(spec, scheduler="processes", progress=False))
+    assert [{k: v for k, v in run.items() if k != "seconds"} for run in remote] == local
+
+
+def test_cli_with_batch_norm_and_residual(tmp_path, capsys):
+    spec = tmp_path / "moons.toml"
+    spec.write_text('[data]\nname = "moons"\n[network]\nhidden = [4, 4]\nbatch_norm = [false, true]\nresidual = true\n'
+                    '[train]\nbatch_size = 50\nepochs = 3\nseeds = 2\n')
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out")]) == 0
+    assert "4 runs" in capsys.readouterr().out
+    runs = read_csv(tmp_path / "out" / "runs.csv")
+    assert list(runs[0])[:2] == ["batch_norm", "seed"]
+    assert [r["batch_norm"] for r in runs] == ["False", "False", "True", "True"]
+    assert [r["epochs"] for r in runs] == ["3"] * 4
+    summary = read_csv(tmp_path / "out" / "summary.csv")
+    assert [s["batch_norm"] for s in summary] == ["False", "True"] and [s["runs"] for s in summary] == ["2", "2"]
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["swept"] == ["batch_norm"] and results["spec"]["values"]["residual"] == [True]
+    spec.write_text('[data]\nname = "moons"\n[network]\nbatch_norm = "yes"\n')
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out2")]) == 2
+    err = capsys.readouterr().err
+    assert err == "chainrule: error: [network] batch_norm must be true or false, got 'yes'\n"

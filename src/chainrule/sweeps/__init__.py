@@ -1,4 +1,5 @@
 """Sweeps: a grid of configurations × seeds, trained in stacks (``chainrule.stacked``), here or on Dask.
+Networks the stacked engine does not take (batch_norm, residual) train one at a time with ``fit``.
 
 ``sweep(spec, scheduler="local", out=None)`` runs the spec (``chainrule.sweeps.spec``) and returns its
 runs. ``scheduler``: "local" (in this process), "processes" (a ``dask.distributed.LocalCluster`` on
@@ -29,9 +30,8 @@ def sweep(spec, scheduler="local", out=None, retries=RETRIES, progress=True, gro
         raise ValueError(f'scheduler must be "local", "processes" or a Dask scheduler\'s address, got {scheduler!r}')
     data = _groups.load_data(spec.data)
     plan = _groups.plan(spec, data, group_size)
-    for group in plan:  # a configuration that cannot be built or trained on these targets fails here, once
-        _, config, seed = group.members[0]
-        _groups.network(config, data[0].shape[1], data[1], seed).check_data(data[0], data[1])
+    for group in plan:  # a configuration that cannot be built or trained on these data fails here, once
+        _groups.check(group, data)
     folder = None if out is None else Folder(out)
     done = {}
     if folder is not None:

@@ -10,6 +10,9 @@ from .spec import label
 __all__ = ["draw"]
 
 MAX_CURVES = 40  # more curves than this on one plot are drawn without a legend
+# A mean loss above this is a diverging run's, left out of the log-scale plot: matplotlib's margins and
+# ticks of an axis that reaches toward 1e308 overflow.
+MAX_DRAWN = 1e100
 
 
 def draw(folder, spec, summary, curves):
@@ -25,7 +28,8 @@ def _curves(path, curves):
     ax = fig.subplots()
     for labels, curve in curves.items():
         loss = np.array(curve["loss"], float)
-        ax.plot(curve["epoch"], np.where(loss > 0, loss, np.nan), label=", ".join(labels) or "the configuration")
+        drawn = np.where((loss > 0) & (loss <= MAX_DRAWN), loss, np.nan)
+        ax.plot(curve["epoch"], drawn, label=", ".join(labels) or "the configuration")
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("training loss (mean over seeds)")

@@ -1,24 +1,28 @@
 """A sweep's runs as groups: the runs that share an architecture (and optimizer class, batch size and
-epochs) train together in one stack (``chainrule.stacked``); each group is one task, whatever runs it,
-and seeds decide everything it computes."""
+epochs) train together in one stack (``chainrule.stacked``), or, for networks the stacked engine does
+not take (BatchNorm layers, residual blocks), one after another with ``fit``; each group is one task,
+whatever runs it, and seeds decide everything it computes."""
 
 import hashlib
 import json
 import math
 import os
+import re
 import time
+import warnings
 
 import numpy as np
 
 from .. import datasets
-from ..layers import Dense
+from ..batches import batch_rows
 from ..losses import get_loss
-from ..network import Network
+from ..network import Network, mlp_layers
 from ..optimizers import OPTIMIZERS
-from ..stacked import fit_stacked
-from ..training import evaluate
+from ..stacked import fit_stacked, signature
+from ..training import Diverged, evaluate, fit
+from .spec import SECTIONS
 
-__all__ = ["Group", "load_data", "plan", "run_group", "network", "CURVE_POINTS", "GROUP_SIZE"]
+__all__ = ["Group", "load_data", "plan", "check", "run_group", "network", "stackable", "CURVE_POINTS", "GROUP_SIZE"]
 
 GROUP_SIZE = 1024  # the most runs in one stack: a group's memory is this many networks' at most
 CURVE_POINTS = 200  # a configuration's mean loss curve keeps at most this many epochs
@@ -41,15 +45,15 @@ class Group:
 def plan(spec, data, group_size=GROUP_SIZE):
     """The groups of a checked ``SweepSpec`` on ``data`` (``load_data``'s arrays, whose digest is part of
     each group's id: a changed CSV file is trained again): configurations that share what a stack must
-    share, with all their seeds, in chunks of at most ``group_size`` runs."""
+    share (the whole [network] table, the optimizer class, batch size and epochs), with all their seeds,
+    in chunks of at most ``group_size`` runs."""
     digest = hashlib.sha256()
     for array in data:
         digest.update(np.ascontiguousarray(array).tobytes())
     described = {**spec.data, "digest": digest.hexdigest()}
     shared = {}
     for index, config in enumerate(spec.configs()):
-        key = json.dumps([config[k] for k in ("hidden", "activation", "output", "loss", "optimizer", "batch_size",
-                                               "epochs")])
+        key = json.dumps([config[k] for k in (*SECTIONS["network"], "optimizer", "batch_size", "epochs")])
         shared.setdefault(key, []).extend((index, config, seed) for seed in spec.seeds)
     return [Group(members[start : start + group_size], described)
             for members in shared.values() for start in range(0, len(members), group_size)]
@@ -77,19 +81,40 @@ def load_data(data, seed=0):
 
 
 def network(config, n_in, y, seed=None):
-    """The network of a configuration for n_in features and targets y (the loss's default from y, as
-    ``chainrule train``: bce for 0/1 labels, cross_entropy for other integer labels, mse otherwise)."""
+    """The network of a configuration for n_in features and targets y, built as ``chainrule train``
+    builds it (``mlp_layers``, with batch_norm and residual; the loss's default from y: bce for 0/1
+    labels, cross_entropy for other integer labels, mse otherwise)."""
     loss = config["loss"]
     if loss is None:
         integer = np.issubdtype(np.asarray(y).dtype, np.integer)
         loss = ("bce" if set(np.unique(y).tolist()) <= {0, 1} else "cross_entropy") if integer else "mse"
     loss = get_loss(loss)
     n_out = int(np.max(y)) + 1 if loss.one_unit_per_class else (1 if np.ndim(y) == 1 else np.shape(y)[1])
-    sizes = [n_in, *config["hidden"], n_out]
-    layers = [Dense(a, b, config["activation"]) for a, b in zip(sizes[:-2], sizes[1:-1])]
     output = config["output"] or (loss.fuses.name if loss.fuses else "linear")
-    layers.append(Dense(sizes[-2], n_out, output))
+    layers = mlp_layers([n_in, *config["hidden"], n_out], config["activation"], output,
+                        batch_norm=config["batch_norm"], residual=config["residual"])
     return Network(layers, loss=loss, seed=seed, l2=config["l2"])
+
+
+def stackable(net):
+    """Whether the stacked engine trains networks like ``net`` (its ``signature`` refuses the others):
+    the one place a sweep decides between a stack and ``fit`` one network at a time."""
+    try:
+        signature(net)
+    except ValueError:
+        return False
+    return True
+
+
+def check(group, data):
+    """ValueError, before anything trains, when a group's network cannot be trained on ``data``: targets
+    its loss refuses, or a last batch too small for its BatchNorm layers (one row has no variance)."""
+    X, y = data[0], data[1]
+    _, config, seed = group.members[0]
+    net = network(config, X.shape[1], y, seed)
+    net.check_data(X, y)
+    k = batch_rows(_batch_size(config), len(X))
+    net.check_rows(len(X) % k or k, f"with batch_size = {config['batch_size']}, the last training batch")
 
 
 def optimizer(config):
@@ -101,20 +126,35 @@ def optimizer(config):
 
 
 def run_group(group, data):
-    """Train a group's runs in one stack on ``data`` (``load_data``'s four arrays); returns
+    """Train a group's runs on ``data`` (``load_data``'s four arrays): in one stack, or one after another
+    with ``fit`` when the stacked engine does not take its networks (``stackable``); returns
     {"id", "rows": one dict per run, "curves": {configuration index: mean training loss curve}}."""
     X, y, X_val, y_val = data
     start = time.perf_counter()
     nets = [network(config, X.shape[1], y, seed) for _, config, seed in group.members]
     _, config, _ = group.members[0]
-    batch = None if config["batch_size"] == "full" else config["batch_size"]
-    histories = fit_stacked(nets, X, y, [optimizer(c) for _, c, _ in group.members], epochs=config["epochs"],
-                            batch_size=batch)
+    train = fit_stacked if stackable(nets[0]) else _fit_each
+    histories = train(nets, X, y, [optimizer(c) for _, c, _ in group.members], epochs=config["epochs"],
+                      batch_size=_batch_size(config))
     seconds = (time.perf_counter() - start) / len(group)
     rows = [dict(config=index, seed=seed, **_scores(net, X, y, X_val, y_val), epochs=len(history.loss),
                  seconds=seconds)
             for (index, _, seed), net, history in zip(group.members, nets, histories)]
     return {"id": group.id, "rows": rows, "curves": _curves(group, histories)}
+
+
+def _batch_size(config):
+    return None if config["batch_size"] == "full" else config["batch_size"]
+
+
+def _fit_each(nets, X, y, optimizers, epochs, batch_size):
+    """``fit_stacked``'s work and Historys, network by network: each trained by ``fit`` as the stack
+    would (diagnostics off, accuracy taken at the last epoch only). A run that diverges is told by its
+    epochs, as in a stack, not by fit's warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*" + re.escape(Diverged.advice), category=UserWarning)
+        return [fit(net, X, y, optimizer=opt, epochs=epochs, batch_size=batch_size, record=epochs, progress=False,
+                    diagnostics=False) for net, opt in zip(nets, optimizers)]
 
 
 def _scores(net, X, y, X_val, y_val):

@@ -104,11 +104,12 @@ def _summary(spec, configs, rows):
         entry = {key: configs[index][key] for key in spec.swept}
         entry["runs"] = len(group)
         losses = np.array([r["final_loss"] for r in group], float)
-        entry["mean_final_loss"] = _finite(np.mean(losses))
-        entry["std_final_loss"] = _finite(np.std(losses, ddof=1)) if len(losses) > 1 else 0.0
-        for metric in ("accuracy", "r2", "val_loss", "val_accuracy", "val_r2"):
-            if metric in group[0]:
-                entry[f"mean_{metric}"] = _finite(np.mean([r[metric] for r in group]))
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged run's huge loss: the statistic is None
+            entry["mean_final_loss"] = _finite(np.mean(losses))
+            entry["std_final_loss"] = _finite(np.std(losses, ddof=1)) if len(losses) > 1 else 0.0
+            for metric in ("accuracy", "r2", "val_loss", "val_accuracy", "val_r2"):
+                if metric in group[0]:
+                    entry[f"mean_{metric}"] = _finite(np.mean([r[metric] for r in group]))
         if spec.success:
             entry["success_rate"] = sum(bool(_succeeded(spec.success, r)) for r in group) / len(group)
         summary.append(entry)

@@ -9,6 +9,8 @@
     activation = ["tanh", "sigmoid"]  # a value, or a list of values to sweep
     loss = "bce"                      # optional: from the targets, as ``chainrule train``
     output = "sigmoid"                # optional: the activation the loss pairs with, else linear
+    batch_norm = [false, true]        # optional: BatchNorm after each hidden Dense (default false)
+    residual = false                  # optional: hidden layers after the first as residual blocks
     [train]
     optimizer = "sgd"                 # sgd, rmsprop or adam (default adam)
     lr = [0.1, 0.5, 1.0]              # default: the optimizer's own (PyTorch's)
@@ -25,6 +27,8 @@ Every key of [network] and [train] but ``seeds`` and ``success`` takes a value o
 key given as a list is a swept key (a column of runs.csv), ``hidden`` as a list of lists. Instead of a
 grid, a list of configurations: [[configs]] tables, each of [network] and [train] keys with one value
 each, over the single values of [network] and [train]; the swept keys are then those that differ.
+The networks are ``chainrule.network.mlp_layers``'s, as ``chainrule train`` builds them (batch_norm and
+residual as its --batch-norm and --residual).
 """
 
 import difflib
@@ -45,10 +49,11 @@ __all__ = ["SweepSpec", "read", "label", "KEYS", "MAX_RUNS"]
 MAX_RUNS = 100_000
 MAX_SEEDS = 100_000
 # The swept keys, in the order of runs.csv's columns and of the grid.
-KEYS = ("hidden", "activation", "output", "loss", "optimizer", "lr", "momentum", "l2", "batch_size", "epochs")
+KEYS = ("hidden", "activation", "output", "batch_norm", "residual", "loss", "optimizer", "lr", "momentum", "l2",
+        "batch_size", "epochs")
 SECTIONS = {
     "data": ("name", "path", "target", "test_size", "standardize"),
-    "network": ("hidden", "activation", "output", "loss"),
+    "network": ("hidden", "activation", "output", "batch_norm", "residual", "loss"),
     "train": ("optimizer", "lr", "momentum", "l2", "batch_size", "epochs", "seeds", "success"),
     "sweep": ("max_runs",),
 }
@@ -178,9 +183,8 @@ def _data(table):
         name = "csv"
     test_size = number("[data] test_size", table.get("test_size", 0.0 if name == "xor" else 0.25), low=0, high=1,
                        high_open=True)
-    standardize = table.get("standardize", name in STANDARDIZED_BY_DEFAULT or name == "csv")
-    if not isinstance(standardize, bool):
-        raise ValueError(f"[data] standardize must be true or false, got {standardize!r}")
+    standardize = _boolean("[data] standardize",
+                           table.get("standardize", name in STANDARDIZED_BY_DEFAULT or name == "csv"))
     return {**{k: table[k] for k in ("name", "path", "target") if k in table}, "test_size": test_size,
             "standardize": standardize}
 
@@ -191,6 +195,13 @@ def _hidden(name, value):
         raise ValueError(f"{name} must be a list of layer sizes like [4] or [8, 8] ([] for none), or a list of such "
                          f"lists to sweep, got {value!r}")
     return [int(v) for v in value]
+
+
+def _boolean(name, value):
+    """A TOML boolean (Python's bool): 1 or "yes" is refused rather than read as true."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return value
 
 
 def _choice(options, what):
@@ -218,6 +229,8 @@ _CHECKS = {  # key → (its table, its check, its default)
     "hidden": ("network", _hidden, [4]),
     "activation": ("network", _choice(list(ACTIVATIONS), "an activation"), "tanh"),
     "output": ("network", _optional(_choice(list(ACTIVATIONS), "an activation")), None),
+    "batch_norm": ("network", _boolean, False),
+    "residual": ("network", _boolean, False),
     "loss": ("network", _optional(_choice(list(LOSSES), "a loss")), None),
     "optimizer": ("train", _choice(list(OPTIMIZERS), "an optimizer"), "adam"),
     "lr": ("train", _optional(lambda name, v: number(name, v, low=0, low_open=True)), None),
