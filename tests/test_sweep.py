@@ -299,3 +299,18 @@ def test_cli_with_batch_norm_and_residual(tmp_path, capsys):
     assert main(["sweep", str(spec), "--out", str(tmp_path / "out2")]) == 2
     err = capsys.readouterr().err
     assert err == "chainrule: error: [network] batch_norm must be true or false, got 'yes'\n"
+
+
+def test_a_misspelled_scheduler_is_refused_before_finished_groups_are_skipped(tmp_path):
+    cr.sweep(XOR_SPEC, out=tmp_path, progress=False)
+    for scheduler in ("proceses", "", None):  # every group finished: nothing would run, still checked
+        with pytest.raises(ValueError, match="scheduler must be \"local\", \"processes\" or a Dask scheduler's address"):
+            cr.sweep(XOR_SPEC, out=tmp_path, progress=False, scheduler=scheduler)
+
+
+def test_a_csv_with_a_text_cell_says_what_a_sweep_reads(tmp_path):
+    (tmp_path / "t.csv").write_text("x1,colour,y\n0,red,0\n1,blue,1\n0,red,1\n1,blue,0\n")
+    spec = {"data": {"path": str(tmp_path / "t.csv"), "target": "y"}, "network": {"hidden": [2]},
+            "train": {"epochs": 2, "seeds": 1}}
+    with pytest.raises(ValueError, match="'red' is not a number.*a sweep reads CSV files of numbers without missing cells"):
+        cr.sweep(spec, progress=False)

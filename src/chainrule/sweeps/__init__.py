@@ -26,8 +26,10 @@ def sweep(spec, scheduler="local", out=None, retries=RETRIES, progress=True, gro
     """Run a sweep; returns its runs (a pandas DataFrame when pandas is installed, else a list of dicts:
     the swept keys, seed, final_loss, accuracy or r2, val_… with held-out rows, epochs, seconds)."""
     spec = _spec.read(spec)
-    if not isinstance(scheduler, str) or not scheduler:
-        raise ValueError(f'scheduler must be "local", "processes" or a Dask scheduler\'s address, got {scheduler!r}')
+    # checked before anything is skipped or run: an address has a port (tcp://host:8786, host:8786)
+    if not isinstance(scheduler, str) or (scheduler not in ("local", "processes") and ":" not in scheduler):
+        raise ValueError(f'scheduler must be "local", "processes" or a Dask scheduler\'s address such as '
+                         f'tcp://host:8786, got {scheduler!r:.80}')
     data = _groups.load_data(spec.data)
     plan = _groups.plan(spec, data, group_size)
     for group in plan:  # a configuration that cannot be built or trained on these data fails here, once

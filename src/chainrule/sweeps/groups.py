@@ -71,7 +71,14 @@ def load_data(data, seed=0):
             size = 0  # load_csv says what is wrong with the path
         if size > MAX_CSV_MB * 2**20:
             raise ValueError(f"[data] path {data['path']!r} is larger than {MAX_CSV_MB} MiB, the limit of a CSV file")
-        X, y, _ = datasets.load_csv(data["path"], data["target"])
+        try:
+            X, y, _ = datasets.load_csv(data["path"], data["target"])
+        except ValueError as e:  # a text column or a missing cell: the sweep does not prepare tables
+            if "not a number" not in str(e) and "missing" not in str(e):
+                raise
+            raise ValueError(f"{e}; a sweep reads CSV files of numbers without missing cells: encode or drop the "
+                             "text columns and fill or drop the missing cells first (chainrule train's --impute, "
+                             "--drop-missing and one-hot encoding do that for a single run)") from None
     X_train, X_val, y_train, y_val = datasets.train_test_split(X, y, test_size=data["test_size"], seed=seed)
     if data["standardize"]:
         X_train, X_val, _ = datasets.standardize(X_train, X_val if len(X_val) else None)

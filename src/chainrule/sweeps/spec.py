@@ -2,8 +2,8 @@
 
     [data]
     name = "xor"                      # a built-in data set, or path = "file.csv" with target = "column"
-    test_size = 0.25                  # optional: rows held out for validation (default 0.25; 0 for xor)
-    standardize = true                # optional (default: as ``chainrule train``)
+    # test_size = 0.25                # optional: rows held out for validation (default 0.25; 0 for xor)
+    # standardize = true              # optional (default: as ``chainrule train``)
     [network]
     hidden = [[2], [4], [8, 8]]       # each entry one architecture's hidden sizes ([4]: one architecture)
     activation = ["tanh", "sigmoid"]  # a value, or a list of values to sweep
