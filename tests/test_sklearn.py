@@ -250,6 +250,8 @@ def test_callbacks_and_diagnostics_reach_the_loop():
     (dict(loss="mse"), "MLPClassifier loss must be"),
     (dict(dtype="int8"), "dtype"),
     (dict(init="lecun"), "init must be 'sklearn' or one of"),
+    (dict(batch_norm="yes"), "batch_norm"),
+    (dict(residual=1.5), "residual"),
 ])
 def test_bad_parameters_are_named(params, message):
     with pytest.raises(ValueError, match=message):

@@ -22,7 +22,10 @@ They take scikit-learn's parameter names where the meaning is the same as in
   on the held-out ``validation_fraction``) did not improve by ``tol``; with ``early_stopping`` the
   weights of the best validation score are restored.
 
-chainrule's own parameters: ``loss`` and ``output_activation`` (another loss or output layer than
+chainrule's own parameters: ``batch_norm`` and ``residual`` (the command line's ``--batch-norm``
+and ``--residual``, ``chainrule.network.mlp_layers``: each hidden layer a Dense without bias, then
+a BatchNorm and the activation; each hidden layer after the first a residual block a + F(a)),
+``loss`` and ``output_activation`` (another loss or output layer than
 the task's default), ``init`` ("sklearn", the default: scikit-learn's initial weights and biases,
 uniform within Glorot's bound, so that the same settings give results of the same distribution; or
 a chainrule initializer's name, such as "he_normal", with zero biases), ``dtype`` ("float64" or
@@ -31,7 +34,8 @@ a chainrule initializer's name, such as "he_normal", with zero biases), ``dtype`
 scikit-learn: an estimator is fitted many times over by cross-validation and grid searches, where a
 warning per fit drowns the output and the checks cost time each fit; turn it on to ask why a fit
 went wrong. ``network_`` is the trained ``chainrule.Network`` (trace, gradcheck and the diagnostics
-work on it); ``coefs_`` and ``intercepts_`` are its weights and biases in scikit-learn's layout.
+work on it); ``coefs_`` and ``intercepts_`` are its weights and biases in scikit-learn's layout
+(one per layer of the MLP: a block's branch, not its projection; zeros for a layer without bias).
 """
 
 import warnings
@@ -47,9 +51,10 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import validation
 from .callbacks import Callback
 from .initializers import INITIALIZERS
-from .layers import Dense
-from .network import Network
+from .layers import walk
+from .network import Network, mlp_layers
 from .optimizers import SGD, Adam
+from .residual import Residual
 from .training import fit as train
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
@@ -62,7 +67,7 @@ class _Stopper(Callback):
     """scikit-learn's stopping rule: count the epochs whose training loss is not below the best by
     ``tol`` (with ``validation``, (X_val, y_val, w_val), the epochs whose validation score is not
     above the best by ``tol``), reset the count on one that is, stop once it exceeds ``patience``;
-    with validation, put back the weights of the best score at the end."""
+    with validation, put back the weights (and running statistics) of the best score at the end."""
 
     def __init__(self, estimator, tol, patience, validation=None):
         self.estimator, self.tol, self.patience, self.validation = estimator, tol, patience, validation
@@ -86,15 +91,16 @@ class _Stopper(Callback):
             est.validation_scores_.append(score)
             worse = score < est.best_validation_score_ + self.tol
             if score > est.best_validation_score_:
-                est.best_validation_score_, self.best_weights = score, trainer.net.theta.copy()
+                est.best_validation_score_ = score
+                self.best_weights = trainer.net.theta.copy(), trainer.net.running.copy()
         est._no_improvement_count = est._no_improvement_count + 1 if worse else 0  # kept across warm starts
         if est._no_improvement_count > self.patience:
             trainer.stop(f"{'validation score' if self.validation else 'training loss'} did not improve by more "
                          f"than tol={self.tol:g} for {self.patience} consecutive epochs")
 
     def on_train_end(self, trainer):
-        if self.best_weights is not None:
-            trainer.net.theta[...] = self.best_weights
+        if self.best_weights is not None:  # the weights and the BatchNorms' running statistics
+            trainer.net.theta[...], trainer.net.running[...] = self.best_weights
 
 
 class _MLP(BaseEstimator):
@@ -104,8 +110,8 @@ class _MLP(BaseEstimator):
                  batch_size="auto", learning_rate_init=0.001, max_iter=200, shuffle=True, random_state=None,
                  tol=1e-4, warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 loss=None, output_activation=None, init="sklearn", dtype="float64", diagnostics=False,
-                 callbacks=None):
+                 batch_norm=False, residual=False, loss=None, output_activation=None, init="sklearn", dtype="float64",
+                 diagnostics=False, callbacks=None):
         self.hidden_layer_sizes, self.activation, self.solver = hidden_layer_sizes, activation, solver
         self.alpha, self.batch_size, self.learning_rate_init = alpha, batch_size, learning_rate_init
         self.max_iter, self.shuffle, self.random_state, self.tol = max_iter, shuffle, random_state, tol
@@ -114,20 +120,23 @@ class _MLP(BaseEstimator):
         self.beta_1, self.beta_2, self.epsilon, self.n_iter_no_change = beta_1, beta_2, epsilon, n_iter_no_change
         self.loss, self.output_activation, self.init, self.dtype = loss, output_activation, init, dtype
         self.diagnostics, self.callbacks = diagnostics, callbacks
+        self.batch_norm, self.residual = batch_norm, residual
 
     # ---- fitted attributes in scikit-learn's layout -------------------------------------------
 
     @property
     def coefs_(self):
-        """[W(1), …, W(L)], each (n_in, n_out): the network's weights (views; writing them changes it)."""
+        """[W(1), …, W(L)], each (n_in, n_out): the weights of the MLP's Dense layers (views; writing
+        them changes the network), a residual block's branch's (its projection P is in ``network_``)."""
         check_is_fitted(self)
-        return [layer.W for layer in self.network_.layers]
+        return [layer.W for layer in _mlp_dense(self.network_.layers)]
 
     @property
     def intercepts_(self):
-        """[b(1), …, b(L)], each (n_out,): the network's biases."""
+        """[b(1), …, b(L)], each (n_out,): their biases (views), zeros (a new array) for a layer
+        without bias — with ``batch_norm`` the hidden ones, whose BatchNorm's β takes its place."""
         check_is_fitted(self)
-        return [layer.b for layer in self.network_.layers]
+        return [layer.b if layer.bias else np.zeros_like(layer.b) for layer in _mlp_dense(self.network_.layers)]
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "network_")
@@ -164,7 +173,8 @@ class _MLP(BaseEstimator):
         validation.number("learning_rate_init", self.learning_rate_init, low=0, low_open=True)
         validation.number("momentum", self.momentum, low=0, high=1)
         validation.number("validation_fraction", self.validation_fraction, low=0, high=1, low_open=True, high_open=True)
-        for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping", "diagnostics"):
+        for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping", "diagnostics",
+                     "batch_norm", "residual"):
             validation.flag(name, getattr(self, name))
         return sizes
 
@@ -175,12 +185,22 @@ class _MLP(BaseEstimator):
         return Adam(self.learning_rate_init, betas=(self.beta_1, self.beta_2), eps=self.epsilon)
 
     def _new_network(self, sizes, n_in, n_out, seed):
-        """The network: ``sizes`` hidden layers of the activation, then the task's output layer, its
-        weights drawn as ``init`` says from the generator of ``seed``."""
-        (loss, output), widths = self._loss_and_output(n_out), [n_in] + sizes + [n_out]
-        acts = [ACTIVATIONS[self.activation]] * len(sizes) + [output]
+        """The network: ``sizes`` hidden layers of the activation (with ``batch_norm`` and ``residual``
+        as ``mlp_layers`` builds them), then the task's output layer; every Dense layer's weights,
+        in the order of the forward pass (a block's projection after its branch), drawn as ``init``
+        says from the generator of ``seed``."""
+        loss, output = self._loss_and_output(n_out)
+        layers = mlp_layers([n_in] + sizes + [n_out], ACTIVATIONS[self.activation], output,
+                            batch_norm=self.batch_norm, residual=self.residual)
         rng = np.random.default_rng(seed)
-        layers = [Dense(a, b, act, init=self._initial(rng, a, b)) for a, b, act in zip(widths, widths[1:], acts)]
+        for dense in (layer for layer in walk(layers) if layer.weight_matrix):
+            init = self._initial(rng, dense.n_in, dense.n_out)
+            if isinstance(init, str):
+                dense.init = init
+            else:  # set before the network builds the layer: its initial W (and b)
+                dense.W, b = init
+                if dense.bias:  # one without (batch_norm's, a projection) draws b and drops it: with
+                    dense.b = b  # batch_norm alone, each layer starts from the W it has without
         return Network(layers, loss=loss, seed=seed, dtype=validation.dtype(self.dtype), l2=float(self.alpha))
 
     def _initial(self, rng, fan_in, fan_out):
@@ -231,12 +251,34 @@ class _MLP(BaseEstimator):
         if stopping:
             callbacks.insert(0, _Stopper(self, self.tol, self.n_iter_no_change, held_out))
         n = len(X)
-        batch = min(200, n) if self.batch_size == "auto" else min(self.batch_size, n)
+        batch = self._batch_rows(n)
         with np.errstate(over="ignore", invalid="ignore"):
             history = train(self.network_, X, Y, optimizer=self._optimizer, epochs=epochs, batch_size=batch,
                             shuffle=self.shuffle, callbacks=callbacks, record=epochs, progress=False,
                             diagnostics=self.diagnostics, sample_weight=w)
         return history, n
+
+    def _batch_rows(self, n):
+        """The rows of a training batch on n training rows: ``batch_size`` or "auto" = min(200, n).
+        A BatchNorm needs at least 2 rows a batch (one row has no variance): "auto" then takes the
+        largest size up to min(200, n) that leaves no last batch of one row; a ``batch_size`` that
+        leaves one, or n = 1, is refused with a ValueError."""
+        k = min(200 if self.batch_size == "auto" else self.batch_size, n)
+        need = self.network_.min_rows
+        if need < 2:
+            return k
+        if n < need:
+            raise ValueError(f"batch_norm=True trains on batches of at least {need} rows (one row has no variance), "
+                             f"and {n} sample{'s' * (n != 1)} {'are' if n != 1 else 'is'} left to train on; give "
+                             "more samples (and, with early_stopping, fewer held out) or set batch_norm=False")
+        if self.batch_size == "auto":
+            while n % k == 1:  # n ≤ 200: k = n, no loop; n > 200: stops at k ≥ 2 unless n − 1 were a
+                k -= 1  # multiple of every k from 2 to 200, a number of rows beyond any memory
+        elif n % k == 1:
+            raise ValueError(f"batch_size={k} on {n} training rows leaves a last batch of 1 row, which batch_norm=True "
+                             "cannot train on (one row has no variance); use batch_size='auto', which avoids it, or a "
+                             f"batch_size that does not divide {n - 1}")
+        return k
 
     def _hold_out(self, X, y, Y, w, rng):
         """(X, Y, w) of the training rows and (X_val, y_val, w_val) of the ``validation_fraction`` held
@@ -280,6 +322,13 @@ class _MLP(BaseEstimator):
         return np.asarray(self.network_.predict(X), dtype=np.float64)
 
 
+def _mlp_dense(layers):
+    """The Dense layers of an MLP as ``mlp_layers`` builds it, one per layer of the MLP in the order of
+    the forward pass: a residual block's branch's Dense, not its projection P."""
+    projections = {id(layer.projection) for layer in layers if isinstance(layer, Residual)}
+    return [layer for layer in walk(layers) if layer.weight_matrix and id(layer) not in projections]
+
+
 class MLPClassifier(ClassifierMixin, _MLP):
     """A multi-layer perceptron classifier trained by chainrule (see the module's docstring for the
     parameters): labels of any hashable kind (strings, booleans, numbers), two classes with a
@@ -291,15 +340,16 @@ class MLPClassifier(ClassifierMixin, _MLP):
                  batch_size="auto", learning_rate_init=0.001, max_iter=200, shuffle=True, random_state=None,
                  tol=1e-4, warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 loss=None, output_activation=None, init="sklearn", dtype="float64", diagnostics=False,
-                 callbacks=None, class_weight=None):
+                 batch_norm=False, residual=False, loss=None, output_activation=None, init="sklearn", dtype="float64",
+                 diagnostics=False, callbacks=None, class_weight=None):
         super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
                          learning_rate_init=learning_rate_init, max_iter=max_iter, shuffle=shuffle,
                          random_state=random_state, tol=tol, warm_start=warm_start, momentum=momentum,
                          nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
                          validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-                         n_iter_no_change=n_iter_no_change, loss=loss, output_activation=output_activation,
-                         init=init, dtype=dtype, diagnostics=diagnostics, callbacks=callbacks)
+                         n_iter_no_change=n_iter_no_change, batch_norm=batch_norm, residual=residual, loss=loss,
+                         output_activation=output_activation, init=init, dtype=dtype, diagnostics=diagnostics,
+                         callbacks=callbacks)
         self.class_weight = class_weight
 
     def partial_fit(self, X, y, sample_weight=None, classes=None):
