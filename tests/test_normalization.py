@@ -386,3 +386,42 @@ def test_a_non_finite_batch_leaves_the_running_statistics():
 def test_a_layer_without_bias_says_so():
     assert repr(cr.Dense(2, 16, bias=False)) == "Dense(2, 16, activation='linear', bias=False)"
     assert repr(cr.Dense(2, 16, "relu")) == "Dense(2, 16, activation='relu')"
+
+
+def test_a_refused_step_leaves_the_running_statistics_as_they_were():
+    net = cr.Network([cr.Dense(2, 3, bias=False), cr.BatchNorm(3), cr.Dense(3, 1, init=np.full((3, 1), 1e200))], seed=0)
+    before_theta, before_running = net.theta.copy(), net.running.copy()
+    X = np.random.default_rng(0).normal(size=(8, 2))
+    with pytest.warns(cr.DiagnosticWarning):
+        history = net.fit(X, np.ones(8), epochs=1, optimizer=cr.SGD(1.0))
+    assert history.diverged is not None
+    np.testing.assert_array_equal(net.theta, before_theta)
+    np.testing.assert_array_equal(net.running, before_running)
+
+
+def test_gradcheck_interrupted_leaves_the_weights_and_running_statistics_as_they_were(monkeypatch):
+    net = cr.Network([cr.Dense(2, 3, bias=False), cr.BatchNorm(3, "tanh"), cr.Dense(3, 1)], seed=0)
+    X, y = np.random.default_rng(1).normal(size=(6, 2)), np.arange(6.0)
+    theta, running = net.theta.copy(), net.running.copy()
+    calls = []
+
+    def interrupted(self, *args, **kwargs):  # Ctrl-C in the third loss evaluation of the differences
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    original = cr.Network.propagate
+    monkeypatch.setattr(cr.Network, "propagate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        cr.gradcheck(net, X, y)
+    np.testing.assert_array_equal(net.theta, theta)
+    np.testing.assert_array_equal(net.running, running)
+
+
+def test_an_eps_that_is_zero_in_float32_is_refused():
+    with pytest.raises(ValueError, match=r"BatchNorm eps=1e-50 is 0 in float32.*use eps ≥"):
+        cr.Network([cr.Dense(2, 3, bias=False), cr.BatchNorm(3, eps=1e-50), cr.Dense(3, 1)], dtype=np.float32)
+    net = cr.Network([cr.Dense(2, 3, bias=False), cr.BatchNorm(3, eps=1e-50), cr.Dense(3, 1)])  # float64: fine
+    X = np.array([[1.0, 1.0], [1.0, 1.0], [1.0, 1.0]])  # every feature constant
+    assert np.isfinite(net.backward(X, [0.0, 1.0, 2.0]))

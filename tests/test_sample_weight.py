@@ -223,3 +223,18 @@ def test_a_users_loss_without_weights_says_how_to_take_them():
     net.fit(np.ones((4, 2)), np.ones(4), epochs=1, progress=False)  # unweighted still trains
     with pytest.raises(ValueError, match="w=None"):
         net.backward(np.ones((4, 2)), np.ones(4), sample_weight=np.ones(4))
+
+
+def test_a_batch_whose_rows_all_weigh_zero_is_skipped():
+    X, y = np.arange(12.0).reshape(6, 2) / 10, np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    w = np.array([0.0, 0.0, 1.0, 2.0, 1.0, 1.0])
+    net = cr.Network([cr.Dense(2, 3, "tanh"), cr.Dense(3, 1)], seed=0)
+    same = net.copy()
+    history = net.fit(X, y, sample_weight=w, batch_size=2, shuffle=False, epochs=3, optimizer=cr.SGD(0.1),
+                      diagnostics=False, validation_data=(X, y, w))
+    # the same steps as training on the weighted batches alone: the first batch (weights 0, 0) gives none
+    reference = same.fit(X[2:], y[2:], sample_weight=w[2:], batch_size=2, shuffle=False, epochs=3,
+                         optimizer=cr.SGD(0.1), diagnostics=False)
+    np.testing.assert_allclose(net.theta, same.theta, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(history.loss, reference.loss, rtol=1e-13)
+    assert np.isfinite(history.val_loss).all()

@@ -378,9 +378,10 @@ def _data(args, test_size, saved=None):
     if saved is not None:
         return _saved_data(args, saved)
     table, target_name, name = _table(args)
-    notes = []
+    notes, skip = [], set(args.drop)  # a set: a table may have many thousands of columns
+    kept = [n for n in table.names if n not in skip]
     if args.drop_missing:
-        table, dropped = table.drop_missing([n for n in table.names if n not in args.drop])
+        table, dropped = table.drop_missing(kept)
         notes.append(f"dropped {dropped:,} row(s) with missing cells (--drop-missing)")
         if not len(table):
             raise ValueError(f"every row of {table.source} misses a cell; --drop-missing leaves nothing to train on")
@@ -388,7 +389,7 @@ def _data(args, test_size, saved=None):
         raise ValueError(f"the target {target_name!r} is missing in {table.describe_missing([target_name])}; "
                          "remove those rows or pass --drop-missing")
     if args.impute is None:
-        _check_missing(table, [n for n in table.names if n not in args.drop])
+        _check_missing(table, kept)
     task, why = infer_task(table, target_name, _task(args))
     notes.insert(0, why)
     train_rows, test_rows, _, _ = datasets.train_test_split(np.arange(len(table)), np.arange(len(table)),

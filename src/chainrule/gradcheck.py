@@ -194,18 +194,20 @@ def gradcheck(net, X, y, eps=1e-5, tol=1e-5, max_entries=None, seed=0):
         return net.data_loss(Y, ws) + net.penalty(len(Y)), _kink_pattern(net, Y)
 
     checks = []
-    for l, name, p, g in analytic:
-        check = ParameterCheck(l + 1, name, p.shape)
-        checks.append(check)
-        if g.shape != p.shape:
-            _wrong_shape(check, g.shape)
-            continue
-        flat = np.arange(p.size)
-        if per_parameter is not None and p.size > per_parameter:
-            flat = np.sort(rng.choice(p.size, size=per_parameter, replace=False))
-        a, n, where = _differences(check, p, g, flat, loss_at, base, eps)
-        _judge(check, a, n, where, tol, atol, about)
-    net.running[...] = running
+    try:
+        for l, name, p, g in analytic:
+            check = ParameterCheck(l + 1, name, p.shape)
+            checks.append(check)
+            if g.shape != p.shape:
+                _wrong_shape(check, g.shape)
+                continue
+            flat = np.arange(p.size)
+            if per_parameter is not None and p.size > per_parameter:
+                flat = np.sort(rng.choice(p.size, size=per_parameter, replace=False))
+            a, n, where = _differences(check, p, g, flat, loss_at, base, eps)
+            _judge(check, a, n, where, tol, atol, about)
+    finally:  # the running statistics as they were, even when interrupted
+        net.running[...] = running
     return GradcheckReport(checks, eps, tol, atol, per_parameter, seed, _diagnose(checks, about), net.running.size)
 
 
@@ -230,9 +232,11 @@ def _differences(check, p, g, flat, loss_at, base, eps):
     for k in flat:
         idx = np.unravel_index(k, p.shape)
         theta = p[idx]
-        up, pattern_up = loss_at(p, idx, theta + eps)
-        down, pattern_down = loss_at(p, idx, theta - eps)
-        p[idx] = theta
+        try:
+            up, pattern_up = loss_at(p, idx, theta + eps)
+            down, pattern_down = loss_at(p, idx, theta - eps)
+        finally:  # the parameter as it was, even when interrupted
+            p[idx] = theta
         if not (_same(pattern_up, base) and _same(pattern_down, base)):
             check.skipped += 1
             continue

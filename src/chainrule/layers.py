@@ -147,6 +147,14 @@ class Layer:
         """‖∂L/∂W‖ over the layer's ``weights()``: what ``History.grad_norms`` records for it."""
         return math.sqrt(sum(float(np.vdot(g, g)) for _, g in self.weights()))
 
+    def activate(self, z, buf):
+        """a = f(z) into ``buf`` (and log a, for an activation that leaves it on the way: what a fused
+        loss reads); the pass's buffers kept for the backward pass. Every kind's forward ends here."""
+        f = self.activation
+        buf.a = f.forward(z, out=buf.a, log_out=buf.log_a) if f.has_log else f.forward(z, out=buf.a)
+        self.buffers = buf
+        return buf.a
+
     # the last pass's arrays, by the names of the equations (None before any pass)
 
     @property
@@ -279,10 +287,6 @@ class Dense(Layer):
     def weights(self):
         return ((self.W, self.dW),)
 
-    def grad_norm(self):
-        """‖∂L/∂W‖."""
-        return math.sqrt(np.vdot(self.dW, self.dW))
-
     def new_buffers(self, m, dtype):
         """The arrays a batch of m rows needs in this layer."""
         return LayerBuffers(m, self.n_out, dtype, self.activation.has_log)
@@ -316,12 +320,7 @@ class Dense(Layer):
         z = _product(a_prev, self.W, buf.z)
         if self.bias:
             z += self.b
-        if self.activation.has_log:  # log a from the logits, on the way to a: what a fused loss reads
-            buf.a = self.activation.forward(z, out=buf.a, log_out=buf.log_a)
-        else:
-            buf.a = self.activation.forward(z, out=buf.a)
-        self.buffers = buf
-        return buf.a
+        return self.activate(z, buf)
 
     def backward(self, delta, grad_out=None):
         """Given δ = ∂L/∂z of this layer (1/N already inside), for the batch of the last forward pass:

@@ -6,7 +6,8 @@ here, once: the gradients and deltas returned already contain it, so the layers'
 
 With per-row weights ``w`` (``sample_weight``) the mean over rows is a weighted one,
 L = Σ_n w_n ℓ_n / Σ_n w_n with ℓ_n row n's term, and the 1/N of each gradient and delta becomes
-w_n/Σw: a row of weight 2 counts as that row twice. Every method that computes L or its gradient
+w_n/Σw: a row of weight 2 counts as that row twice (in the loss; a BatchNorm's batch mean and
+variance count every row once). Every method that computes L or its gradient
 takes ``w=None``; without it the code is the unweighted one, unchanged.
 
 For a sigmoid output with ``bce`` and a softmax output with ``cross_entropy`` the

@@ -110,6 +110,9 @@ class BatchNorm(Layer):
         views of ``running``, all set to their initial values."""
         if self.gamma is not None:
             raise ValueError(f"{self!r} already belongs to a network; create a new BatchNorm, or use net.copy()")
+        if not theta.dtype.type(self.eps) > 0:  # σ = √(σ² + ε) must not be 0 for a constant feature
+            raise ValueError(f"BatchNorm eps={self.eps:g} is 0 in {theta.dtype.name}, so a constant feature would "
+                             f"divide by 0; use eps ≥ {float(np.finfo(theta.dtype).tiny):g} (the default 1e-5 is safe)")
         n = self.n_out
         self.gamma, self.beta = theta[:n], theta[n:]
         self.dgamma, self.dbeta = grad[:n], grad[n:]
@@ -196,17 +199,12 @@ class BatchNorm(Layer):
         xhat *= inv_std  # x̂ = (x − μ)/σ
         np.multiply(xhat, self.gamma, out=buf.z)
         buf.z += self.beta  # z = γ x̂ + β
-        if self.activation.has_log:
-            buf.a = self.activation.forward(buf.z, out=buf.a, log_out=buf.log_a)
-        else:
-            buf.a = self.activation.forward(buf.z, out=buf.a)
-        self.buffers = buf
-        return buf.a
+        return self.activate(buf.z, buf)
 
     def _update_running(self, mean, var, m):
         """r ← (1 − momentum) r + momentum · batch value; the variance's batch value unbiased, σ² m/(m − 1).
-        A batch whose statistics are not finite leaves them as they were: its loss is not finite
-        either, so training refuses its step and keeps the last finite state, running statistics too."""
+        A batch whose statistics are not finite leaves them as they were (its loss is not finite
+        either); a batch whose step training refuses gets them put back by the training loop."""
         if not (np.isfinite(mean).all() and np.isfinite(var).all()):
             return
         k = self.momentum

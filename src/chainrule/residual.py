@@ -8,7 +8,7 @@ Backward, given δ = ∂L/∂z of the block: the gradient reaches a_prev along t
                + δ through F        (the branch's own recurrence: its last layer's δ = δ ⊙ f′(its z))
 
 so even when the branch's factors shrink δ to nothing, the skip term passes δ on unchanged: the
-remedy for vanishing gradients in the moons notebook's list.
+textbook remedy for vanishing gradients.
 """
 
 import numpy as np
@@ -154,12 +154,7 @@ class Residual(Layer):
             h = layer.forward(h, inner, training)
         skip = a_prev if self.projection is None else self.projection.forward(a_prev, buf.skip)
         np.add(skip, h, out=buf.z)  # z = s(a_prev) + F(a_prev)
-        if self.activation.has_log:
-            buf.a = self.activation.forward(buf.z, out=buf.a, log_out=buf.log_a)
-        else:
-            buf.a = self.activation.forward(buf.z, out=buf.a)
-        self.buffers = buf
-        return buf.a
+        return self.activate(buf.z, buf)
 
     def backward(self, delta, grad_out=None):
         """Given δ = ∂L/∂z of the block: the branch's gradients (its recurrence from its last layer's

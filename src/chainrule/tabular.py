@@ -24,7 +24,7 @@ JSON and checks field by field on reading.
 
 import numpy as np
 
-from . import modelfile
+from . import memory, modelfile
 from .datasets.table import Table, column_list
 from .network import load as load_network
 
@@ -189,13 +189,14 @@ class Preprocessor:
         """Fitted on the ``rows`` (indices; default all) of ``table``; every column but ``target`` (a
         Target) and ``drop`` is a feature. Which columns are numbers and which text is judged on all
         the rows, so that the training rows alone cannot make a number column look like text."""
-        unknown = [name for name in drop if name not in table.names]
+        present, dropped = set(table.names), set(drop)  # sets: a table may have many thousands of columns
+        unknown = [name for name in drop if name not in present]
         if unknown:
             raise ValueError(f"--drop {unknown[0]}: {table.source} has no such column; the columns are: "
                              f"{column_list(table.names)}")
         if target.name in drop:
             raise ValueError(f"--drop {target.name}: that is the target column; choose another --target")
-        names = [name for name in table.names if name != target.name and name not in drop]
+        names = [name for name in table.names if name != target.name and name not in dropped]
         if not names:
             raise ValueError(f"{table.source} has no column besides the target {target.name!r}; there are no "
                              "features to learn from")
@@ -210,7 +211,8 @@ class Preprocessor:
 
     def encode(self, table):
         """The one-hot encoded, imputed features of ``table`` (float64), before standardization."""
-        missing = [name for name in self.columns if name not in table.names]
+        present = set(table.names)
+        missing = [name for name in self.columns if name not in present]
         if missing:
             raise ValueError(f"{table.source} has no column(s) {column_list(missing)}, which the model was trained "
                              f"on; it needs: {column_list(self.columns)}")
@@ -219,6 +221,10 @@ class Preprocessor:
             raise ValueError(f"missing cells in {table.source}: {table.describe_missing(unfilled)}; the preprocessing "
                              "has no value to fill them with (fitted without impute=, --impute on the command line): "
                              "fill or remove them")
+        width = sum(len(f["categories"]) if f["kind"] == "category" else 1 for f in self.features)
+        # the encoded columns and the matrix they are stacked into (a model file may declare many categories)
+        memory.require(2 * len(table) * width * 8, f"the {width:,} encoded inputs of {len(table):,} rows",
+                       "predict fewer rows at a time")
         return np.column_stack([_encode_feature(table, f) for f in self.features])
 
     def transform(self, table):
@@ -284,7 +290,10 @@ def _encode_feature(table, feature):
     cells[missing] = feature["fill"]
     index = {category: k for k, category in enumerate(feature["categories"])}
     codes = np.fromiter((index.get(cell, -1) for cell in cells), np.int64, len(cells))
-    return (codes[:, None] == np.arange(len(index))).astype(np.float64)
+    one_hot = np.zeros((len(cells), len(index)))
+    known = codes >= 0  # a category the training rows did not have: all zeros
+    one_hot[np.flatnonzero(known), codes[known]] = 1.0
+    return one_hot
 
 
 # ---- a model: preprocessing and network ---------------------------------------------------------

@@ -146,6 +146,8 @@ class Trainer:
         last = len(X) % batch_size or batch_size  # the last batch, the smallest
         net.check_rows(last, "a training batch" if last == batch_size
                        else f"the last training batch ({len(X)} rows in batches of {batch_size} leave {last})")
+        # the running statistics (BatchNorm's) before the batch in training: a refused step puts them back
+        self.running = net.running.copy() if net.running.size else None
         self.epoch = 0
         self.stop_reason = self.diverged = None
 
@@ -193,11 +195,15 @@ class Trainer:
         n, k = len(self.X), self.batch_size
         total_loss = total_correct = total_weight = 0.0
         norms = [0.0] * len(net.layers) if recording else None
-        batch = -1
+        stepped = 0
         try:
             for batch, (Xb, Yb, wb) in enumerate(self.batches(net.rng.permutation(n) if self.shuffle and k < n else None)):
                 m = len(Xb)
+                if wb is not None and not np.add.reduce(wb):
+                    continue  # every row of weight 0: L = Σwℓ/Σw is undefined, nothing to learn, no step
                 ws = net.workspace(m)
+                if self.running is not None:
+                    np.copyto(self.running, net.running)
                 loss = net.backprop(Xb, Yb, ws, wb, training=True)
                 if not math.isfinite(loss):
                     raise Diverged("loss", f"the loss became non-finite ({loss})")
@@ -217,17 +223,21 @@ class Trainer:
                 except NonFiniteStep as e:
                     raise _non_finite(net.grad, e) from None
                 net.initial_weights = False
+                stepped += 1
                 for hook in on_batch_end:
                     hook(self, batch, loss)
                 if self.stop_reason:
                     break
         except Diverged as e:
+            if self.running is not None:
+                np.copyto(net.running, self.running)  # the last finite state, running statistics too
             e.epoch, self.diverged = self.epoch, e
             return None
-        logs = {"loss": total_loss / total_weight}  # the rows (or weight) seen: fewer when a callback stopped early
+        seen = total_weight or math.nan  # the rows (or weight) seen: fewer when a callback stopped early
+        logs = {"loss": total_loss / seen}
         if net.loss.classification:
-            logs["accuracy"] = total_correct / total_weight if recording else None
-        logs["grad_norms"] = [v / (batch + 1) for v in norms] if recording else None
+            logs["accuracy"] = total_correct / seen if recording else None
+        logs["grad_norms"] = [v / max(stepped, 1) for v in norms] if recording else None
         if self.validation is not None:
             logs["val_loss"], logs["val_accuracy"] = evaluate(net, *self.validation, batch_size=k)
             if logs["val_accuracy"] is None:
@@ -289,9 +299,10 @@ def fit(
     training (``chainrule.diagnostics``); each problem found is kept in ``history.findings`` and
     shown once as a ``DiagnosticWarning``. False turns this off.
     ``sample_weight``: one weight ≥ 0 per row; the loss becomes the weighted mean
-    L = Σₙ wₙ ℓₙ / Σₙ wₙ (a row of weight 2 counts as the row twice, in the L2 penalty's m too),
-    and the History's losses and accuracies are weighted the same way. Shuffling keeps each row's
-    weight with it.
+    L = Σₙ wₙ ℓₙ / Σₙ wₙ (a row of weight 2 counts as the row twice, in the L2 penalty's m too, but
+    not in a BatchNorm's batch statistics, which count every row once), and the History's losses
+    and accuracies are weighted the same way. Shuffling keeps each row's weight with it; a batch
+    whose rows all weigh 0 is skipped (no loss to average, no step).
     """
     optimizer = Adam() if optimizer is None else get_optimizer(optimizer)
     epochs = integer("epochs", epochs, low=1)
@@ -379,6 +390,8 @@ def evaluate(net, X, Y, w=None, batch_size=None):
     for Xb, Yb, wb in Batches(X, Y, batch_rows(batch_size, len(X)), w)():
         ws = net.workspace(len(Xb))
         weight = len(Xb) if wb is None else float(np.add.reduce(wb))
+        if not weight:
+            continue  # a chunk of rows of weight 0 counts for nothing
         with np.errstate(over="ignore", invalid="ignore"):  # weights that overflow give an inf loss, said as such
             net.propagate(Xb, ws)
             total_loss += net.data_loss(Yb, ws, wb) * weight

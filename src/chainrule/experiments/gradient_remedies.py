@@ -1,4 +1,5 @@
-"""The remedies of the moons notebook's list, measured (part of the vanishing-gradients experiment).
+"""The textbook remedies for vanishing and exploding gradients, measured (part of the
+vanishing-gradients experiment).
 
 Vanishing: 20-layer sigmoid and tanh networks on the same moons, plain, batch-normalized
 (Dense → BatchNorm(f): z normalized per feature before f), residual (every hidden layer after the

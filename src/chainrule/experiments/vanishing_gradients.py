@@ -8,7 +8,7 @@ Measured on the engine: per-layer gradient norms ‖∂L/∂W(l)‖ of 5- and 10
 initialization and, from ``History.grad_norms``, during training; Xavier (Glorot) against He
 initialization for a 20-layer ReLU network; and the usual remedy for exploding gradients,
 clipping (``SGD(clip_norm=…)``), on a deep ReLU regression with a step too large to survive.
-Then the rest of the moons notebook's list of remedies (``gradient_remedies``): batch normalization
+Then the other textbook remedies (``gradient_remedies``): batch normalization
 and residual connections on 20-layer sigmoid and tanh networks, and the exploding case with
 clipping, careful initialization and a learning-rate schedule side by side.
 """
