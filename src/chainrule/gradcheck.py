@@ -201,14 +201,18 @@ def gradcheck(net, X, y, eps=1e-5, tol=1e-5, max_entries=None, seed=0):
             if g.shape != p.shape:
                 _wrong_shape(check, g.shape)
                 continue
-            flat = np.arange(p.size)
-            if per_parameter is not None and p.size > per_parameter:
-                flat = np.sort(rng.choice(p.size, size=per_parameter, replace=False))
-            a, n, where = _differences(check, p, g, flat, loss_at, base, eps)
+            a, n, where = _differences(check, p, g, _entries(p.size, per_parameter, rng), loss_at, base, eps)
             _judge(check, a, n, where, tol, atol, about)
     finally:  # the running statistics as they were, even when interrupted
         net.running[...] = running
     return GradcheckReport(checks, eps, tol, atol, per_parameter, seed, _diagnose(checks, about), net.running.size)
+
+
+def _entries(size, per_parameter, rng):
+    """The flat indices of a parameter's entries to check: all, or a sorted random sample of ``per_parameter``."""
+    if per_parameter is None or size <= per_parameter:
+        return np.arange(size)
+    return np.sort(rng.choice(size, size=per_parameter, replace=False))
 
 
 def _default_per_parameter(net, m):

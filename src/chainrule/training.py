@@ -198,16 +198,15 @@ class Trainer:
         stepped = 0
         try:
             for batch, (Xb, Yb, wb) in enumerate(self.batches(net.rng.permutation(n) if self.shuffle and k < n else None)):
-                m = len(Xb)
                 if wb is not None and not np.add.reduce(wb):
                     continue  # every row of weight 0: L = Σwℓ/Σw is undefined, nothing to learn, no step
-                ws = net.workspace(m)
+                ws = net.workspace(len(Xb))
                 if self.running is not None:
                     np.copyto(self.running, net.running)
                 loss = net.backprop(Xb, Yb, ws, wb, training=True)
                 if not math.isfinite(loss):
                     raise Diverged("loss", f"the loss became non-finite ({loss})")
-                weight = m if wb is None else float(np.add.reduce(wb))
+                weight = len(Xb) if wb is None else float(np.add.reduce(wb))
                 total_loss += loss * weight
                 total_weight += weight
                 if recording:
