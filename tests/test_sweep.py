@@ -314,3 +314,68 @@ def test_a_csv_with_a_text_cell_says_what_a_sweep_reads(tmp_path):
             "train": {"epochs": 2, "seeds": 1}}
     with pytest.raises(ValueError, match="'red' is not a number.*a sweep reads CSV files of numbers without missing cells"):
         cr.sweep(spec, progress=False)
+
+
+def fit_alone(activation, seed, epochs):
+    """XOR's network with the spec's defaults (hidden [4], bce, Adam) trained by fit: (its loss, its History)."""
+    X, y = datasets.xor()
+    net = cr.Network([cr.Dense(2, 4, activation), cr.Dense(4, 1, "sigmoid")], loss="bce", seed=seed)
+    history = net.fit(X, y, optimizer=cr.Adam(), epochs=epochs, progress=False, diagnostics=False)
+    return net.loss_value(X, y), history
+
+
+def test_a_rerun_with_a_longer_spec_labels_kept_runs_by_their_configuration(tmp_path, monkeypatch):
+    # a.toml's tanh runs are kept as configuration 0; in b.toml tanh is configuration 1, sigmoid 0
+    text = '[data]\nname = "xor"\n[network]\nactivation = {}\n[train]\nepochs = 5\nseeds = 2\n'
+    (tmp_path / "a.toml").write_text(text.format('["tanh"]'))
+    (tmp_path / "b.toml").write_text(text.format('["sigmoid", "tanh"]'))
+    drawn = {}
+    monkeypatch.setattr("chainrule.sweeps.figures.draw", lambda folder, spec, summary, curves: drawn.update(curves))
+    assert main(["sweep", str(tmp_path / "a.toml"), "--out", str(tmp_path / "o2")]) == 0
+    drawn.clear()
+    assert main(["sweep", str(tmp_path / "b.toml"), "--out", str(tmp_path / "o2")]) == 0
+    runs = read_csv(tmp_path / "o2" / "runs.csv")
+    assert [(r["activation"], r["seed"]) for r in runs] == [("sigmoid", "0"), ("sigmoid", "1"), ("tanh", "0"), ("tanh", "1")]
+    for run in runs:
+        assert float(run["final_loss"]) == pytest.approx(fit_alone(run["activation"], int(run["seed"]), 5)[0], rel=1e-9)
+    assert set(drawn) == {("activation=sigmoid",), ("activation=tanh",)}
+    for (label,), curve in drawn.items():
+        histories = [fit_alone(label.split("=")[1], seed, 5)[1].loss for seed in (0, 1)]
+        assert curve["epoch"] == [1, 2, 3, 4, 5]
+        np.testing.assert_allclose(curve["loss"], np.mean(histories, axis=0), rtol=1e-9)
+
+
+DAMAGED = {  # what a kept group file is replaced by, from the file as kept
+    "another group's id": lambda kept: {"id": "x"},
+    "a list": lambda kept: [],
+    "null": lambda kept: None,
+    "not JSON": lambda kept: "{not json",
+    "no rows": lambda kept: {**kept, "rows": []},
+    "no curves": lambda kept: {**kept, "curves": {}},
+    "a row short": lambda kept: {**kept, "rows": kept["rows"][:1]},
+    "a seed twice": lambda kept: {**kept, "rows": [kept["rows"][0], kept["rows"][0]]},
+    "a loss as text": lambda kept: {**kept, "rows": [kept["rows"][0], {**kept["rows"][1], "final_loss": "low"}]},
+    "a configuration without a curve": lambda kept: {**kept, "rows": [kept["rows"][0], {**kept["rows"][1], "config": 1}]},
+    "a curve of uneven lists": lambda kept: {**kept, "curves": {"0": {"epoch": [1, 2], "loss": [0.5]}}},
+    "a curve as a list": lambda kept: {**kept, "curves": {"0": []}},
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGED)
+def test_a_damaged_group_file_is_trained_again_and_replaced(tmp_path, monkeypatch, damage):
+    spec = {"data": {"name": "xor"}, "network": {"activation": "tanh"}, "train": {"epochs": 5, "seeds": 2}}
+    first = runs_of(cr.sweep(spec, out=tmp_path, progress=False))
+    [file] = (tmp_path / "groups").iterdir()
+    kept = json.loads(file.read_text())
+    damaged = DAMAGED[damage](kept)
+    file.write_text(damaged if isinstance(damaged, str) else json.dumps(damaged))
+    ran = []
+    real = sweep_groups.run_group
+    monkeypatch.setattr(sweep_groups, "run_group", lambda group, data: ran.append(group.id) or real(group, data))
+    again = runs_of(cr.sweep(spec, out=tmp_path, progress=False))
+    assert ran == [file.stem]
+    expected = [fit_alone("tanh", seed, 5)[0] for seed in (0, 1)]
+    assert [r["final_loss"] for r in again] == pytest.approx(expected, rel=1e-9)
+    assert [r["final_loss"] for r in again] == [r["final_loss"] for r in first]
+    replaced = json.loads(file.read_text())
+    assert [(r["seed"], r["final_loss"]) for r in replaced["rows"]] == [(r["seed"], r["final_loss"]) for r in kept["rows"]]

@@ -31,7 +31,9 @@ MAX_CSV_MB = 100  # as ``chainrule train``'s --max-csv-mb
 
 class Group:
     """Runs trained in one stack: ``members``, a list of (configuration index, configuration, seed);
-    ``id``, a digest of the data and the members, which names the group's file in the output folder."""
+    ``id``, a digest of the data and the members' configurations and seeds, which names the group's
+    file in the output folder. The indices are not in it: they are the spec's, and another spec may
+    hold the same configurations at other ones (``output.Folder.finished`` relabels a kept file)."""
 
     def __init__(self, members, data):
         self.members = members
