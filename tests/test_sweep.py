@@ -379,3 +379,24 @@ def test_a_damaged_group_file_is_trained_again_and_replaced(tmp_path, monkeypatc
     assert [r["final_loss"] for r in again] == [r["final_loss"] for r in first]
     replaced = json.loads(file.read_text())
     assert [(r["seed"], r["final_loss"]) for r in replaced["rows"]] == [(r["seed"], r["final_loss"]) for r in kept["rows"]]
+
+
+ADVICE = "a sweep reads CSV files of numbers without missing cells"
+UNREAD = [  # a CSV file, whether load_csv calls it NotNumeric (a cell a sweep would need prepared), the message
+    ("x1,colour,y\n0,red,0\n1,blue,1\n", True, "line 2 \\(data row 1\\), column 'colour': 'red' is not a number"),
+    ("x1,x2,y\n0,,0\n1,1,1\n", True, "missing cells in .*: column 'x2' \\(1: line 2 \\(data row 1\\)\\)"),
+    ("x1,x2,y\n0,1,\n1,1,1\n", True, "line 2 \\(data row 1\\) has no value in the target column 'y'"),
+    ("x1,x2,y\n0,inf,0\n1,1,1\n", False, "line 2 \\(data row 1\\), column 'x2': 'inf' is not a finite number"),
+]
+
+
+@pytest.mark.parametrize("text, not_numeric, message", UNREAD)
+def test_text_and_missing_cells_are_not_numeric_and_a_sweep_says_what_it_reads(tmp_path, text, not_numeric, message):
+    (tmp_path / "t.csv").write_text(text)
+    with pytest.raises(ValueError, match=message) as raised:
+        datasets.load_csv(tmp_path / "t.csv", "y")
+    assert isinstance(raised.value, datasets.NotNumeric) == not_numeric
+    spec = {"data": {"path": str(tmp_path / "t.csv"), "target": "y", "test_size": 0}, "train": {"epochs": 2}}
+    with pytest.raises(ValueError, match=message) as raised:
+        cr.sweep(spec, progress=False)
+    assert (ADVICE in str(raised.value)) == not_numeric

@@ -75,9 +75,7 @@ def load_data(data, seed=0):
             raise ValueError(f"[data] path {data['path']!r} is larger than {MAX_CSV_MB} MiB, the limit of a CSV file")
         try:
             X, y, _ = datasets.load_csv(data["path"], data["target"])
-        except ValueError as e:  # a text column or a missing cell: the sweep does not prepare tables
-            if "not a number" not in str(e) and "missing" not in str(e):
-                raise
+        except datasets.NotNumeric as e:  # a text column or a missing cell: the sweep does not prepare tables
             raise ValueError(f"{e}; a sweep reads CSV files of numbers without missing cells: encode or drop the "
                              "text columns and fill or drop the missing cells first (chainrule train's --impute, "
                              "--drop-missing and one-hot encoding do that for a single run)") from None
