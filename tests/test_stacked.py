@@ -211,3 +211,21 @@ def test_the_xor_experiment_seeds_match_fit_one_by_one(tmp_path):
             assert final[label][i] == pytest.approx(h.loss[-1], rel=1e-12)
             assert won[label][i] == xor.learned(net, X, y)
     assert stacked_ctx.findings() == alone_ctx.findings()
+
+
+def test_trained_networks_are_no_longer_initial_as_with_fit():
+    """fit sets initial_weights False once a step is taken: the diagnostics then no longer judge the
+    weights' scale as initial. Network 1's first step overflows (λ = 1e300, η = 1e10): refused, it stays
+    initial, with fit as in the stack."""
+    X, y = XOR
+    settings = [(0.0, 0.5), (1e300, 1e10), (0.1, 0.25)]
+    nets = [xor_net(k, l2) for k, (l2, _) in enumerate(settings)]
+    histories = fit_stacked(nets, X, y, [cr.SGD(lr=lr) for _, lr in settings], epochs=3)
+    assert [net.initial_weights for net in nets] == [False, True, False]
+    assert [h.diverged for h in histories] == [False, True, False]
+    for k, (l2, lr) in enumerate(settings):
+        ref = xor_net(k, l2)
+        with pytest.warns(UserWarning) if k == 1 else _nothing():
+            ref.fit(X, y, optimizer=cr.SGD(lr=lr), epochs=3, progress=False, diagnostics=False)
+        assert nets[k].initial_weights == ref.initial_weights
+        assert relative(nets[k].theta, ref.theta) <= 1e-12
