@@ -229,3 +229,17 @@ def test_trained_networks_are_no_longer_initial_as_with_fit():
             ref.fit(X, y, optimizer=cr.SGD(lr=lr), epochs=3, progress=False, diagnostics=False)
         assert nets[k].initial_weights == ref.initial_weights
         assert relative(nets[k].theta, ref.theta) <= 1e-12
+
+
+def test_a_huge_epoch_count_costs_only_the_epochs_run():
+    """The Historys grow an epoch at a time, as fit's: 10¹⁵ epochs of networks that diverge within a few
+    allocate nothing for the epochs never run."""
+    X, y = np.array([[1e3, -2e3], [3e3, 1e3], [-1e3, 2e3]]), np.array([1e3, -1e3, 5e2])
+    nets = [cr.Network([cr.Dense(2, 3, "relu"), cr.Dense(3, 1)], loss="mse", seed=s) for s in range(2)]
+    histories = fit_stacked(nets, X, y, [cr.SGD(lr=10.0), cr.SGD(lr=20.0)], epochs=10**15)
+    for k, (history, lr) in enumerate(zip(histories, (10.0, 20.0))):
+        ref = cr.Network([cr.Dense(2, 3, "relu"), cr.Dense(3, 1)], loss="mse", seed=k)
+        with pytest.warns(UserWarning):
+            ref_history = ref.fit(X, y, optimizer=cr.SGD(lr=lr), epochs=10**15, progress=False, diagnostics=False)
+        assert history.diverged and ref_history.diverged and len(history.loss) == len(ref_history.loss) < 50
+        assert relative(history.loss, ref_history.loss) <= 1e-12

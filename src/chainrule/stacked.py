@@ -309,7 +309,7 @@ def fit_stacked(nets, X, y, optimizers, epochs=100, batch_size=None, shuffle=Tru
     lr_scales = nets[0].lr_scales()
     Y_stacked = np.repeat(Y[None], K, axis=0) if k >= n else None  # a full batch's targets, once per network
     identity = None if k >= n else np.broadcast_to(np.arange(n), (K, n))
-    losses = np.full((epochs, K), np.nan)
+    losses = []  # a row of the K networks' losses per epoch run (NaN for a stopped one), as fit appends its own
     times, alive, stopped, stepped = [], np.ones(K, bool), {}, np.zeros(K, bool)
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(1, epochs + 1):
@@ -332,7 +332,7 @@ def fit_stacked(nets, X, y, optimizers, epochs=100, batch_size=None, shuffle=Tru
             for j, e in stopped.items():
                 if e.epoch is None:
                     e.epoch = epoch
-            losses[epoch - 1, alive] = total[alive] / n
+            losses.append(np.where(alive, total / n, np.nan))
             times.append(time.perf_counter() - t0)
             if not alive.any():
                 break
@@ -340,6 +340,7 @@ def fit_stacked(nets, X, y, optimizers, epochs=100, batch_size=None, shuffle=Tru
     for net, trained in zip(nets, stepped):
         if trained:  # as fit: the diagnostics judge the scale of initial weights only
             net.initial_weights = False
+    losses = np.stack(losses)
     return [_history(nets[j], losses[:, j], times, stopped.get(j)) for j in range(K)]
 
 
