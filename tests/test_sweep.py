@@ -4,6 +4,7 @@ the files (the names are a contract), resuming, Ctrl-C."""
 import csv
 import json
 import math
+import re
 import warnings
 
 import numpy as np
@@ -403,3 +404,45 @@ def test_text_and_missing_cells_are_not_numeric_and_a_sweep_says_what_it_reads(t
     with pytest.raises(ValueError, match=message) as raised:
         cr.sweep(spec, progress=False)
     assert (ADVICE in str(raised.value)) == not_numeric
+
+
+def test_a_group_too_big_for_this_machine_is_refused_before_any_network_is_built(tmp_path, monkeypatch):
+    """100 runs of 91,501 parameters under Adam hold at least 100 · 91,501 · 7 float64s = 512 MB; with
+    200 MiB available the sweep says so before it builds a network (each one alone is small enough)."""
+    spec = {"data": {"name": "xor"}, "network": {"hidden": [300, 300]}, "train": {"epochs": 1, "seeds": 100}}
+    monkeypatch.setattr("chainrule.memory.available", lambda: 200 * 2**20)
+    built = []
+    monkeypatch.setattr(sweep_groups, "Network", lambda *args, **kwargs: built.append(args) or cr.Network(*args, **kwargs))
+    with pytest.raises(ValueError, match=r"training 100 runs together \(networks of 91,501 parameters, 1 epochs\) needs "
+                                         r"about [\d.]+ MiB, and this machine has 200\.0 MiB available; sweep fewer seeds") as e:
+        cr.sweep(spec, out=tmp_path, progress=False)
+    assert 100 * 91_501 * 7 * 8 / 2**20 <= float(re.search(r"about ([\d.]+) MiB", str(e.value)).group(1)) <= 600
+    assert built == [] and not (tmp_path / "runs.csv").exists()
+
+
+@pytest.mark.parametrize("spec", [
+    {"data": {"name": "xor"}, "network": {"hidden": [300, 300]}, "train": {"epochs": 3, "seeds": 20}},
+    {"data": {"name": "xor"}, "network": {"hidden": [300, 300], "batch_norm": True}, "train": {"epochs": 3, "seeds": 5}},
+    {"network": {"hidden": [200, 200]}, "train": {"epochs": 3, "seeds": 40}},
+    {"network": {"hidden": [50]}, "train": {"epochs": 300, "seeds": 40, "optimizer": "sgd"}},
+    {"network": {"hidden": [4]}, "train": {"epochs": 200, "seeds": 100, "batch_size": 16}},
+    {"network": {"hidden": [100, 100], "batch_norm": True}, "train": {"epochs": 3, "seeds": 10, "batch_size": 32}},
+    {"network": {"hidden": [8, 8], "residual": True}, "train": {"epochs": 5, "seeds": 20, "batch_size": 16}},
+])
+def test_the_memory_a_group_is_checked_for_covers_what_it_takes(spec):
+    """The estimate against the most that training and scoring the group allocates at once, traced:
+    at least that, and not wildly more (wide networks on 4 rows, where the parameters dominate, a stack
+    and fit network by network, long runs, mini-batches)."""
+    import tracemalloc
+
+    spec = read_spec({"data": {"name": "moons"}, **spec})  # moons unless the spec names its data
+    data = sweep_groups.load_data(spec.data)
+    [group] = sweep_groups.plan(spec, data)
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        sweep_groups.run_group(group, data)
+        peak = tracemalloc.get_traced_memory()[1] - start
+    finally:
+        tracemalloc.stop()
+    assert peak <= sweep_groups.memory_needed(group, data) <= 3 * peak
