@@ -339,7 +339,8 @@ def test_a_rerun_with_a_longer_spec_labels_kept_runs_by_their_configuration(tmp_
     drawn.clear()
     assert main(["sweep", str(tmp_path / "b.toml"), "--out", str(tmp_path / "o2")]) == 0
     runs = read_csv(tmp_path / "o2" / "runs.csv")
-    assert [(r["activation"], r["seed"]) for r in runs] == [("sigmoid", "0"), ("sigmoid", "1"), ("tanh", "0"), ("tanh", "1")]
+    assert [(r["activation"], r["seed"]) for r in runs] == [("sigmoid", "0"), ("sigmoid", "1"), ("tanh", "0"),
+                                                             ("tanh", "1")]
     for run in runs:
         assert float(run["final_loss"]) == pytest.approx(fit_alone(run["activation"], int(run["seed"]), 5)[0], rel=1e-9)
     assert set(drawn) == {("activation=sigmoid",), ("activation=tanh",)}
@@ -359,7 +360,8 @@ DAMAGED = {  # what a kept group file is replaced by, from the file as kept
     "a row short": lambda kept: {**kept, "rows": kept["rows"][:1]},
     "a seed twice": lambda kept: {**kept, "rows": [kept["rows"][0], kept["rows"][0]]},
     "a loss as text": lambda kept: {**kept, "rows": [kept["rows"][0], {**kept["rows"][1], "final_loss": "low"}]},
-    "a configuration without a curve": lambda kept: {**kept, "rows": [kept["rows"][0], {**kept["rows"][1], "config": 1}]},
+    "a configuration without a curve":
+        lambda kept: {**kept, "rows": [kept["rows"][0], {**kept["rows"][1], "config": 1}]},
     "a curve of uneven lists": lambda kept: {**kept, "curves": {"0": {"epoch": [1, 2], "loss": [0.5]}}},
     "a curve as a list": lambda kept: {**kept, "curves": {"0": []}},
 }
@@ -382,7 +384,8 @@ def test_a_damaged_group_file_is_trained_again_and_replaced(tmp_path, monkeypatc
     assert [r["final_loss"] for r in again] == pytest.approx(expected, rel=1e-9)
     assert [r["final_loss"] for r in again] == [r["final_loss"] for r in first]
     replaced = json.loads(file.read_text())
-    assert [(r["seed"], r["final_loss"]) for r in replaced["rows"]] == [(r["seed"], r["final_loss"]) for r in kept["rows"]]
+    assert [(r["seed"], r["final_loss"]) for r in replaced["rows"]] == [(r["seed"], r["final_loss"])
+                                                                        for r in kept["rows"]]
 
 
 ADVICE = "a sweep reads CSV files of numbers without missing cells"
@@ -412,9 +415,11 @@ def test_a_group_too_big_for_this_machine_is_refused_before_any_network_is_built
     spec = {"data": {"name": "xor"}, "network": {"hidden": [300, 300]}, "train": {"epochs": 1, "seeds": 100}}
     monkeypatch.setattr("chainrule.memory.available", lambda: 200 * 2**20)
     built = []
-    monkeypatch.setattr(sweep_groups, "Network", lambda *args, **kwargs: built.append(args) or cr.Network(*args, **kwargs))
-    with pytest.raises(ValueError, match=r"training 100 runs together \(networks of 91,501 parameters, 1 epochs\) needs "
-                                         r"about [\d.]+ MiB, and this machine has 200\.0 MiB available; sweep fewer seeds") as e:
+    monkeypatch.setattr(sweep_groups, "Network",
+                        lambda *args, **kwargs: built.append(args) or cr.Network(*args, **kwargs))
+    with pytest.raises(ValueError, match=r"training 100 runs together \(networks of 91,501 parameters, 1 epochs\) "
+                                         r"needs about [\d.]+ MiB, and this machine has 200\.0 MiB available; "
+                                         r"sweep fewer seeds") as e:
         cr.sweep(spec, out=tmp_path, progress=False)
     assert 100 * 91_501 * 7 * 8 / 2**20 <= float(re.search(r"about ([\d.]+) MiB", str(e.value)).group(1)) <= 600
     assert built == [] and not (tmp_path / "runs.csv").exists()
@@ -422,7 +427,8 @@ def test_a_group_too_big_for_this_machine_is_refused_before_any_network_is_built
 
 @pytest.mark.parametrize("spec", [
     {"data": {"name": "xor"}, "network": {"hidden": [300, 300]}, "train": {"epochs": 3, "seeds": 20}},
-    {"data": {"name": "xor"}, "network": {"hidden": [300, 300], "batch_norm": True}, "train": {"epochs": 3, "seeds": 5}},
+    {"data": {"name": "xor"}, "network": {"hidden": [300, 300], "batch_norm": True},
+     "train": {"epochs": 3, "seeds": 5}},
     {"network": {"hidden": [200, 200]}, "train": {"epochs": 3, "seeds": 40}},
     {"network": {"hidden": [50]}, "train": {"epochs": 300, "seeds": 40, "optimizer": "sgd"}},
     {"network": {"hidden": [4]}, "train": {"epochs": 200, "seeds": 100, "batch_size": 16}},

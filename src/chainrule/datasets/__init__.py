@@ -113,8 +113,8 @@ def load_csv(path, target, delimiter=None):
     a non-numeric one (class names) becomes the codes 0 … K−1 of its sorted unique values.
     Raises ValueError, naming the place, for what ``read_csv`` refuses, an unknown target column or an
     infinite feature value; ``NotNumeric`` (a ValueError) for a missing cell or a feature value that is
-    not a number. For text features, missing cells to fill
-    and class names kept, use ``chainrule.tabular.Preprocessor`` and ``Target`` on ``read_csv(path)``.
+    not a number. For text features, missing cells to fill and class names kept, use
+    ``chainrule.tabular.Preprocessor`` and ``Target`` on ``read_csv(path)``.
     """
     table = read_csv(path, delimiter)
     if target not in table.names:

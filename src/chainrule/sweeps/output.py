@@ -76,7 +76,7 @@ class Folder:
             pass  # matplotlib is optional: the tables are written without it
 
 
-ROW_KEYS = ("config", "seed", "final_loss", "epochs", "seconds")  # every row has these, and METRICS among
+ROW_KEYS = ("config", "seed", "final_loss", "epochs", "seconds")  # in every run's row; its other keys are METRICS
 
 
 def _relabelled(result, group):
