@@ -211,3 +211,35 @@ def test_the_xor_experiment_seeds_match_fit_one_by_one(tmp_path):
             assert final[label][i] == pytest.approx(h.loss[-1], rel=1e-12)
             assert won[label][i] == xor.learned(net, X, y)
     assert stacked_ctx.findings() == alone_ctx.findings()
+
+
+def test_trained_networks_are_no_longer_initial_as_with_fit():
+    """fit sets initial_weights False once a step is taken: the diagnostics then no longer judge the
+    weights' scale as initial. Network 1's first step overflows (λ = 1e300, η = 1e10): refused, it stays
+    initial, with fit as in the stack."""
+    X, y = XOR
+    settings = [(0.0, 0.5), (1e300, 1e10), (0.1, 0.25)]
+    nets = [xor_net(k, l2) for k, (l2, _) in enumerate(settings)]
+    histories = fit_stacked(nets, X, y, [cr.SGD(lr=lr) for _, lr in settings], epochs=3)
+    assert [net.initial_weights for net in nets] == [False, True, False]
+    assert [h.diverged for h in histories] == [False, True, False]
+    for k, (l2, lr) in enumerate(settings):
+        ref = xor_net(k, l2)
+        with pytest.warns(UserWarning) if k == 1 else _nothing():
+            ref.fit(X, y, optimizer=cr.SGD(lr=lr), epochs=3, progress=False, diagnostics=False)
+        assert nets[k].initial_weights == ref.initial_weights
+        assert relative(nets[k].theta, ref.theta) <= 1e-12
+
+
+def test_a_huge_epoch_count_costs_only_the_epochs_run():
+    """The Historys grow an epoch at a time, as fit's: 10¹⁵ epochs of networks that diverge within a few
+    allocate nothing for the epochs never run."""
+    X, y = np.array([[1e3, -2e3], [3e3, 1e3], [-1e3, 2e3]]), np.array([1e3, -1e3, 5e2])
+    nets = [cr.Network([cr.Dense(2, 3, "relu"), cr.Dense(3, 1)], loss="mse", seed=s) for s in range(2)]
+    histories = fit_stacked(nets, X, y, [cr.SGD(lr=10.0), cr.SGD(lr=20.0)], epochs=10**15)
+    for k, (history, lr) in enumerate(zip(histories, (10.0, 20.0))):
+        ref = cr.Network([cr.Dense(2, 3, "relu"), cr.Dense(3, 1)], loss="mse", seed=k)
+        with pytest.warns(UserWarning):
+            ref_history = ref.fit(X, y, optimizer=cr.SGD(lr=lr), epochs=10**15, progress=False, diagnostics=False)
+        assert history.diverged and ref_history.diverged and len(history.loss) == len(ref_history.loss) < 50
+        assert relative(history.loss, ref_history.loss) <= 1e-12

@@ -4,6 +4,7 @@ the files (the names are a contract), resuming, Ctrl-C."""
 import csv
 import json
 import math
+import re
 import warnings
 
 import numpy as np
@@ -121,6 +122,9 @@ BAD = [
     ({"data": {"name": "xor"}, "train": {"lr": -1}}, r"\[train\] lr must be a finite number > 0"),
     ({"data": {"name": "xor"}, "train": {"lr": []}}, "empty list"),
     ({"data": {"name": "xor"}, "train": {"epochs": 0}}, r"\[train\] epochs must be a positive integer"),
+    ({"data": {"name": "xor"}, "train": {"epochs": 10**10}},
+     r"\[train\] epochs must be a positive integer, at most 1,000,000, got 10000000000"),
+    ({"data": {"name": "xor"}, "configs": [{"epochs": 1_000_001}]}, r"\[\[configs\]\] entry 1 epochs must be .* at most 1,000,000"),
     ({"data": {"name": "xor"}, "train": {"batch_size": "half"}}, 'must be "full" or a positive integer'),
     ({"data": {"name": "xor"}, "train": {"optimizer": "lbfgs"}}, "must be an optimizer"),
     ({"data": {"name": "xor"}, "network": {"hidden": [[2], "x"]}}, r"\[network\] hidden must be a list"),
@@ -314,3 +318,137 @@ def test_a_csv_with_a_text_cell_says_what_a_sweep_reads(tmp_path):
             "train": {"epochs": 2, "seeds": 1}}
     with pytest.raises(ValueError, match="'red' is not a number.*a sweep reads CSV files of numbers without missing cells"):
         cr.sweep(spec, progress=False)
+
+
+def fit_alone(activation, seed, epochs):
+    """XOR's network with the spec's defaults (hidden [4], bce, Adam) trained by fit: (its loss, its History)."""
+    X, y = datasets.xor()
+    net = cr.Network([cr.Dense(2, 4, activation), cr.Dense(4, 1, "sigmoid")], loss="bce", seed=seed)
+    history = net.fit(X, y, optimizer=cr.Adam(), epochs=epochs, progress=False, diagnostics=False)
+    return net.loss_value(X, y), history
+
+
+def test_a_rerun_with_a_longer_spec_labels_kept_runs_by_their_configuration(tmp_path, monkeypatch):
+    # a.toml's tanh runs are kept as configuration 0; in b.toml tanh is configuration 1, sigmoid 0
+    text = '[data]\nname = "xor"\n[network]\nactivation = {}\n[train]\nepochs = 5\nseeds = 2\n'
+    (tmp_path / "a.toml").write_text(text.format('["tanh"]'))
+    (tmp_path / "b.toml").write_text(text.format('["sigmoid", "tanh"]'))
+    drawn = {}
+    monkeypatch.setattr("chainrule.sweeps.figures.draw", lambda folder, spec, summary, curves: drawn.update(curves))
+    assert main(["sweep", str(tmp_path / "a.toml"), "--out", str(tmp_path / "o2")]) == 0
+    drawn.clear()
+    assert main(["sweep", str(tmp_path / "b.toml"), "--out", str(tmp_path / "o2")]) == 0
+    runs = read_csv(tmp_path / "o2" / "runs.csv")
+    assert [(r["activation"], r["seed"]) for r in runs] == [("sigmoid", "0"), ("sigmoid", "1"), ("tanh", "0"),
+                                                             ("tanh", "1")]
+    for run in runs:
+        assert float(run["final_loss"]) == pytest.approx(fit_alone(run["activation"], int(run["seed"]), 5)[0], rel=1e-9)
+    assert set(drawn) == {("activation=sigmoid",), ("activation=tanh",)}
+    for (label,), curve in drawn.items():
+        histories = [fit_alone(label.split("=")[1], seed, 5)[1].loss for seed in (0, 1)]
+        assert curve["epoch"] == [1, 2, 3, 4, 5]
+        np.testing.assert_allclose(curve["loss"], np.mean(histories, axis=0), rtol=1e-9)
+
+
+DAMAGED = {  # what a kept group file is replaced by, from the file as kept
+    "another group's id": lambda kept: {"id": "x"},
+    "a list": lambda kept: [],
+    "null": lambda kept: None,
+    "not JSON": lambda kept: "{not json",
+    "no rows": lambda kept: {**kept, "rows": []},
+    "no curves": lambda kept: {**kept, "curves": {}},
+    "a row short": lambda kept: {**kept, "rows": kept["rows"][:1]},
+    "a seed twice": lambda kept: {**kept, "rows": [kept["rows"][0], kept["rows"][0]]},
+    "a loss as text": lambda kept: {**kept, "rows": [kept["rows"][0], {**kept["rows"][1], "final_loss": "low"}]},
+    "a configuration without a curve":
+        lambda kept: {**kept, "rows": [kept["rows"][0], {**kept["rows"][1], "config": 1}]},
+    "a curve of uneven lists": lambda kept: {**kept, "curves": {"0": {"epoch": [1, 2], "loss": [0.5]}}},
+    "a curve as a list": lambda kept: {**kept, "curves": {"0": []}},
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGED)
+def test_a_damaged_group_file_is_trained_again_and_replaced(tmp_path, monkeypatch, damage):
+    spec = {"data": {"name": "xor"}, "network": {"activation": "tanh"}, "train": {"epochs": 5, "seeds": 2}}
+    first = runs_of(cr.sweep(spec, out=tmp_path, progress=False))
+    [file] = (tmp_path / "groups").iterdir()
+    kept = json.loads(file.read_text())
+    damaged = DAMAGED[damage](kept)
+    file.write_text(damaged if isinstance(damaged, str) else json.dumps(damaged))
+    ran = []
+    real = sweep_groups.run_group
+    monkeypatch.setattr(sweep_groups, "run_group", lambda group, data: ran.append(group.id) or real(group, data))
+    again = runs_of(cr.sweep(spec, out=tmp_path, progress=False))
+    assert ran == [file.stem]
+    expected = [fit_alone("tanh", seed, 5)[0] for seed in (0, 1)]
+    assert [r["final_loss"] for r in again] == pytest.approx(expected, rel=1e-9)
+    assert [r["final_loss"] for r in again] == [r["final_loss"] for r in first]
+    replaced = json.loads(file.read_text())
+    assert [(r["seed"], r["final_loss"]) for r in replaced["rows"]] == [(r["seed"], r["final_loss"])
+                                                                        for r in kept["rows"]]
+
+
+ADVICE = "a sweep reads CSV files of numbers without missing cells"
+UNREAD = [  # a CSV file, whether load_csv calls it NotNumeric (a cell a sweep would need prepared), the message
+    ("x1,colour,y\n0,red,0\n1,blue,1\n", True, "line 2 \\(data row 1\\), column 'colour': 'red' is not a number"),
+    ("x1,x2,y\n0,,0\n1,1,1\n", True, "missing cells in .*: column 'x2' \\(1: line 2 \\(data row 1\\)\\)"),
+    ("x1,x2,y\n0,1,\n1,1,1\n", True, "line 2 \\(data row 1\\) has no value in the target column 'y'"),
+    ("x1,x2,y\n0,inf,0\n1,1,1\n", False, "line 2 \\(data row 1\\), column 'x2': 'inf' is not a finite number"),
+]
+
+
+@pytest.mark.parametrize("text, not_numeric, message", UNREAD)
+def test_text_and_missing_cells_are_not_numeric_and_a_sweep_says_what_it_reads(tmp_path, text, not_numeric, message):
+    (tmp_path / "t.csv").write_text(text)
+    with pytest.raises(ValueError, match=message) as raised:
+        datasets.load_csv(tmp_path / "t.csv", "y")
+    assert isinstance(raised.value, datasets.NotNumeric) == not_numeric
+    spec = {"data": {"path": str(tmp_path / "t.csv"), "target": "y", "test_size": 0}, "train": {"epochs": 2}}
+    with pytest.raises(ValueError, match=message) as raised:
+        cr.sweep(spec, progress=False)
+    assert (ADVICE in str(raised.value)) == not_numeric
+
+
+def test_a_group_too_big_for_this_machine_is_refused_before_any_network_is_built(tmp_path, monkeypatch):
+    """100 runs of 91,501 parameters under Adam hold at least 100 · 91,501 · 7 float64s = 512 MB; with
+    200 MiB available the sweep says so before it builds a network (each one alone is small enough)."""
+    spec = {"data": {"name": "xor"}, "network": {"hidden": [300, 300]}, "train": {"epochs": 1, "seeds": 100}}
+    monkeypatch.setattr("chainrule.memory.available", lambda: 200 * 2**20)
+    built = []
+    monkeypatch.setattr(sweep_groups, "Network",
+                        lambda *args, **kwargs: built.append(args) or cr.Network(*args, **kwargs))
+    with pytest.raises(ValueError, match=r"training 100 runs together \(networks of 91,501 parameters, 1 epochs\) "
+                                         r"needs about [\d.]+ MiB, and this machine has 200\.0 MiB available; "
+                                         r"sweep fewer seeds") as e:
+        cr.sweep(spec, out=tmp_path, progress=False)
+    assert 100 * 91_501 * 7 * 8 / 2**20 <= float(re.search(r"about ([\d.]+) MiB", str(e.value)).group(1)) <= 600
+    assert built == [] and not (tmp_path / "runs.csv").exists()
+
+
+@pytest.mark.parametrize("spec", [
+    {"data": {"name": "xor"}, "network": {"hidden": [300, 300]}, "train": {"epochs": 3, "seeds": 20}},
+    {"data": {"name": "xor"}, "network": {"hidden": [300, 300], "batch_norm": True},
+     "train": {"epochs": 3, "seeds": 5}},
+    {"network": {"hidden": [200, 200]}, "train": {"epochs": 3, "seeds": 40}},
+    {"network": {"hidden": [50]}, "train": {"epochs": 300, "seeds": 40, "optimizer": "sgd"}},
+    {"network": {"hidden": [4]}, "train": {"epochs": 200, "seeds": 100, "batch_size": 16}},
+    {"network": {"hidden": [100, 100], "batch_norm": True}, "train": {"epochs": 3, "seeds": 10, "batch_size": 32}},
+    {"network": {"hidden": [8, 8], "residual": True}, "train": {"epochs": 5, "seeds": 20, "batch_size": 16}},
+])
+def test_the_memory_a_group_is_checked_for_covers_what_it_takes(spec):
+    """The estimate against the most that training and scoring the group allocates at once, traced:
+    at least that, and not wildly more (wide networks on 4 rows, where the parameters dominate, a stack
+    and fit network by network, long runs, mini-batches)."""
+    import tracemalloc
+
+    spec = read_spec({"data": {"name": "moons"}, **spec})  # moons unless the spec names its data
+    data = sweep_groups.load_data(spec.data)
+    [group] = sweep_groups.plan(spec, data)
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        sweep_groups.run_group(group, data)
+        peak = tracemalloc.get_traced_memory()[1] - start
+    finally:
+        tracemalloc.stop()
+    assert peak <= sweep_groups.memory_needed(group, data) <= 3 * peak

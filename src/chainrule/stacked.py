@@ -295,8 +295,11 @@ def fit_stacked(nets, X, y, optimizers, epochs=100, batch_size=None, shuffle=Tru
     """Train the ``Network``s ``nets`` (one architecture: ``signature``) on (X, y) together, each as
     ``fit(net, X, y, optimizer=optimizers[k], epochs=…, batch_size=…, shuffle=…, diagnostics=False)``
     would; returns their Historys (``loss`` every epoch; ``accuracy`` and ``grad_norms`` are not taken:
-    None). The networks are left trained. A network whose loss or step becomes non-finite stops, as
-    with ``fit``, keeping its last finite weights; the others go on."""
+    None). The networks are left trained (``initial_weights`` False once a step was taken, as ``fit``
+    leaves it). A network whose loss or step becomes non-finite stops, as with ``fit``, keeping its last
+    finite weights; the others go on. The optimizers' state (momentum, Adam's moments and step count)
+    lives in the stack's own optimizer and is not written back: ``optimizers[k]`` is left as it was
+    given, and a later ``fit`` with it starts that state afresh."""
     stack = Stack(nets)
     epochs, shuffle = integer("epochs", epochs, low=1), flag("shuffle", shuffle)
     X, Y = nets[0].check_data(X, y)
@@ -306,8 +309,8 @@ def fit_stacked(nets, X, y, optimizers, epochs=100, batch_size=None, shuffle=Tru
     lr_scales = nets[0].lr_scales()
     Y_stacked = np.repeat(Y[None], K, axis=0) if k >= n else None  # a full batch's targets, once per network
     identity = None if k >= n else np.broadcast_to(np.arange(n), (K, n))
-    losses = np.full((epochs, K), np.nan)
-    times, alive, stopped = [], np.ones(K, bool), {}
+    losses = []  # a row of the K networks' losses per epoch run (NaN for a stopped one), as fit appends its own
+    times, alive, stopped, stepped = [], np.ones(K, bool), {}, np.zeros(K, bool)
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
@@ -325,14 +328,19 @@ def fit_stacked(nets, X, y, optimizers, epochs=100, batch_size=None, shuffle=Tru
                 if refused:
                     stopped.update({j: e for j, e in refused.items() if alive[j]})
                     alive[list(stopped)] = False
+                stepped |= alive  # the networks whose step was taken (not refused, not stopped before it)
             for j, e in stopped.items():
                 if e.epoch is None:
                     e.epoch = epoch
-            losses[epoch - 1, alive] = total[alive] / n
+            losses.append(np.where(alive, total / n, np.nan))
             times.append(time.perf_counter() - t0)
             if not alive.any():
                 break
     stack.write_back()
+    for net, trained in zip(nets, stepped):
+        if trained:  # as fit: the diagnostics judge the scale of initial weights only
+            net.initial_weights = False
+    losses = np.stack(losses)
     return [_history(nets[j], losses[:, j], times, stopped.get(j)) for j in range(K)]
 
 

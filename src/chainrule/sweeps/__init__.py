@@ -38,7 +38,7 @@ def sweep(spec, scheduler="local", out=None, retries=RETRIES, progress=True, gro
     done = {}
     if folder is not None:
         for group in plan:
-            result = folder.finished(group.id)
+            result = folder.finished(group)
             if result is not None:
                 done[group.id] = result
     pending = [group for group in plan if group.id not in done]

@@ -13,8 +13,9 @@ import warnings
 
 import numpy as np
 
-from .. import datasets
+from .. import datasets, memory
 from ..batches import batch_rows
+from ..layers import walk
 from ..losses import get_loss
 from ..network import Network, mlp_layers
 from ..optimizers import OPTIMIZERS
@@ -22,16 +23,30 @@ from ..stacked import fit_stacked, signature
 from ..training import Diverged, evaluate, fit
 from .spec import SECTIONS
 
-__all__ = ["Group", "load_data", "plan", "check", "run_group", "network", "stackable", "CURVE_POINTS", "GROUP_SIZE"]
+__all__ = ["Group", "load_data", "plan", "check", "memory_needed", "run_group", "network", "stackable", "CURVE_POINTS",
+           "GROUP_SIZE"]
 
 GROUP_SIZE = 1024  # the most runs in one stack: a group's memory is this many networks' at most
 CURVE_POINTS = 200  # a configuration's mean loss curve keeps at most this many epochs
 MAX_CSV_MB = 100  # as ``chainrule train``'s --max-csv-mb
+# What one run of a group holds while the group trains and is scored, in bytes (float64 throughout). Per
+# parameter: its network's θ and gradient, the stack's copy of both, its optimizer's state (the step, and
+# Adam's two moments), and the copy of a layer's weights side by side that a full batch's product makes
+# (at most all of them). Per epoch: its loss in the stack's record (and the record stacked), in its
+# History a Python float (24 bytes and a list slot) and list slots for the epoch's time, gradient norm and
+# accuracy, and its configuration's mean curve (the padded losses and their mean). Per unit of a layer
+# and row: z, a, δ, log a, scratch and BatchNorm's x̂, for the rows of the workspaces a network keeps
+# (a batch and a shorter last one, and evaluation's: every training row, every held-out row).
+PARAMETER_BYTES = 8 * 8
+EPOCH_BYTES = 2 * 8 + 32 + 3 * 8 + 2 * 8
+UNIT_BYTES = 6 * 8
 
 
 class Group:
     """Runs trained in one stack: ``members``, a list of (configuration index, configuration, seed);
-    ``id``, a digest of the data and the members, which names the group's file in the output folder."""
+    ``id``, a digest of the data and the members' configurations and seeds, which names the group's
+    file in the output folder. The indices are not in it: they are the spec's, and another spec may
+    hold the same configurations at other ones (``output.Folder.finished`` relabels a kept file)."""
 
     def __init__(self, members, data):
         self.members = members
@@ -73,9 +88,7 @@ def load_data(data, seed=0):
             raise ValueError(f"[data] path {data['path']!r} is larger than {MAX_CSV_MB} MiB, the limit of a CSV file")
         try:
             X, y, _ = datasets.load_csv(data["path"], data["target"])
-        except ValueError as e:  # a text column or a missing cell: the sweep does not prepare tables
-            if "not a number" not in str(e) and "missing" not in str(e):
-                raise
+        except datasets.NotNumeric as e:  # a text column or a missing cell: the sweep does not prepare tables
             raise ValueError(f"{e}; a sweep reads CSV files of numbers without missing cells: encode or drop the "
                              "text columns and fill or drop the missing cells first (chainrule train's --impute, "
                              "--drop-missing and one-hot encoding do that for a single run)") from None
@@ -91,6 +104,12 @@ def network(config, n_in, y, seed=None):
     """The network of a configuration for n_in features and targets y, built as ``chainrule train``
     builds it (``mlp_layers``, with batch_norm and residual; the loss's default from y: bce for 0/1
     labels, cross_entropy for other integer labels, mse otherwise)."""
+    layers, loss = _layers(config, n_in, y)
+    return Network(layers, loss=loss, seed=seed, l2=config["l2"])
+
+
+def _layers(config, n_in, y):
+    """``network``'s layers, not yet built (no arrays: their sizes only), and its loss."""
     loss = config["loss"]
     if loss is None:
         integer = np.issubdtype(np.asarray(y).dtype, np.integer)
@@ -100,7 +119,7 @@ def network(config, n_in, y, seed=None):
     output = config["output"] or (loss.fuses.name if loss.fuses else "linear")
     layers = mlp_layers([n_in, *config["hidden"], n_out], config["activation"], output,
                         batch_norm=config["batch_norm"], residual=config["residual"])
-    return Network(layers, loss=loss, seed=seed, l2=config["l2"])
+    return layers, loss
 
 
 def stackable(net):
@@ -115,13 +134,31 @@ def stackable(net):
 
 def check(group, data):
     """ValueError, before anything trains, when a group's network cannot be trained on ``data``: targets
-    its loss refuses, or a last batch too small for its BatchNorm layers (one row has no variance)."""
+    its loss refuses, or a last batch too small for its BatchNorm layers (one row has no variance); and,
+    before any network is built, when the group needs more memory than this machine has."""
     X, y = data[0], data[1]
     _, config, seed = group.members[0]
+    parameters = sum(layer.size for layer in _layers(config, X.shape[1], y)[0])
+    memory.require(memory_needed(group, data), f"training {len(group):,} runs together (networks of {parameters:,} "
+                   f"parameters, {config['epochs']:,} epochs)", "sweep fewer seeds, smaller networks or fewer epochs, "
+                   "or give chainrule.sweep a smaller group_size (the most runs trained together)")
     net = network(config, X.shape[1], y, seed)
     net.check_data(X, y)
     k = batch_rows(_batch_size(config), len(X))
     net.check_rows(len(X) % k or k, f"with batch_size = {config['batch_size']}, the last training batch")
+
+
+def memory_needed(group, data):
+    """About the most bytes ``run_group`` holds at once for ``group`` on ``data``, from the sizes of its
+    networks (none is built): PARAMETER_BYTES, EPOCH_BYTES and UNIT_BYTES for each run."""
+    X, y = data[0], data[1]
+    _, config, _ = group.members[0]
+    layers = _layers(config, X.shape[1], y)[0]
+    k = batch_rows(_batch_size(config), len(X))
+    rows = k + len(X) % k + len(X) + len(data[2])
+    per_run = (PARAMETER_BYTES * sum(layer.size for layer in layers) + EPOCH_BYTES * config["epochs"]
+               + UNIT_BYTES * rows * sum(layer.n_out for layer in walk(layers)))
+    return len(group) * per_run
 
 
 def optimizer(config):

@@ -14,7 +14,7 @@ import os
 import numpy as np
 
 from .. import files
-from .spec import label
+from .spec import METRICS, label
 
 __all__ = ["Folder", "tables", "FORMAT"]
 
@@ -44,9 +44,11 @@ class Folder:
         self.groups = os.path.join(self.path, "groups")
         os.makedirs(self.groups, exist_ok=True)
 
-    def finished(self, group_id):
-        """The result of a group this folder holds, or None."""
-        path = os.path.join(self.groups, f"{group_id}.json")
+    def finished(self, group):
+        """The result of ``group`` (a ``groups.Group``) if this folder holds it, else None. A file that is
+        unreadable or not a whole result of this group (damaged, edited) is None too: the group is
+        trained again and its file replaced."""
+        path = os.path.join(self.groups, f"{group.id}.json")
         if not os.path.isfile(path):
             return None
         try:
@@ -54,8 +56,7 @@ class Folder:
                 result = json.load(f)
         except (OSError, ValueError):
             return None  # unreadable: run the group again
-        result["curves"] = {int(k): v for k, v in result["curves"].items()}
-        return result if result.get("id") == group_id else None
+        return _relabelled(result, group)
 
     def keep(self, result):
         files.write(os.path.join(self.groups, f"{result['id']}.json"), json.dumps(result, allow_nan=True))
@@ -73,6 +74,48 @@ class Folder:
             figures.draw(path, spec, summary, curves)
         except ImportError:
             pass  # matplotlib is optional: the tables are written without it
+
+
+ROW_KEYS = ("config", "seed", "final_loss", "epochs", "seconds")  # in every run's row; its other keys are METRICS
+
+
+def _relabelled(result, group):
+    """A kept group result with its configuration indices those of this sweep's spec, or None when its
+    structure is not that of ``group``'s result. The group's id covers its configurations and seeds,
+    not their indices in the spec, which change when the spec does: row i is run
+    ``group.members[i]``, and a curve belongs to its rows' configuration."""
+    if not isinstance(result, dict) or result.get("id") != group.id:
+        return None
+    rows, curves = result.get("rows"), result.get("curves")
+    if not isinstance(rows, list) or len(rows) != len(group) or not isinstance(curves, dict):
+        return None
+    index = {}  # the file's configuration index → the spec's
+    for row, (k, _, seed) in zip(rows, group.members):
+        if not _is_row(row, rows[0]) or row["seed"] != seed or index.setdefault(row["config"], k) != k:
+            return None
+    if len(set(index.values())) != len(index) or set(curves) != {str(k) for k in index} or \
+            not all(map(_is_curve, curves.values())):
+        return None
+    return {"id": group.id, "rows": [{**row, "config": k} for row, (k, _, _) in zip(rows, group.members)],
+            "curves": {index[int(k)]: curve for k, curve in curves.items()}}
+
+
+def _is_row(row, first):
+    """Whether ``row`` is a run's row with the keys of ``first``: ROW_KEYS and metrics, all numbers."""
+    return (isinstance(row, dict) and isinstance(first, dict) and row.keys() == first.keys()
+            and set(ROW_KEYS) <= row.keys() <= {*ROW_KEYS, *METRICS} and all(map(_is_number, row.values()))
+            and isinstance(row["config"], int) and isinstance(row["seed"], int))
+
+
+def _is_curve(curve):
+    """Whether ``curve`` is {"epoch": [...], "loss": [...]}, two lists of numbers of one length."""
+    return (isinstance(curve, dict) and curve.keys() == {"epoch", "loss"}
+            and all(isinstance(curve[k], list) and all(map(_is_number, curve[k])) for k in curve)
+            and len(curve["epoch"]) == len(curve["loss"]))
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _ours(path):

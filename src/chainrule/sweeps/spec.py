@@ -17,7 +17,7 @@
     momentum = 0.0                    # sgd and rmsprop
     l2 = 0.0
     batch_size = "full"               # or a number
-    epochs = 1000
+    epochs = 1000                     # at most 1,000,000
     seeds = 50                        # seeds 0 … 49, or an explicit list
     success = { metric = "accuracy", at_least = 1.0 }   # optional: what counts as a success
     [sweep]
@@ -48,6 +48,7 @@ __all__ = ["SweepSpec", "read", "label", "KEYS", "MAX_RUNS"]
 
 MAX_RUNS = 100_000
 MAX_SEEDS = 100_000
+MAX_EPOCHS = 1_000_000  # a run keeps its loss of every epoch: a bound on its History as on its time
 # The swept keys, in the order of runs.csv's columns and of the grid.
 KEYS = ("hidden", "activation", "output", "batch_norm", "residual", "loss", "optimizer", "lr", "momentum", "l2",
         "batch_size", "epochs")
@@ -225,6 +226,13 @@ def _batch_size(name, value):
         raise ValueError(f'{name} must be "full" or a positive integer, got {value!r}') from None
 
 
+def _epochs(name, value):
+    try:
+        return integer(name, value, low=1, high=MAX_EPOCHS)
+    except ValueError:
+        raise ValueError(f"{name} must be a positive integer, at most {MAX_EPOCHS:,}, got {value!r:.80}") from None
+
+
 _CHECKS = {  # key → (its table, its check, its default)
     "hidden": ("network", _hidden, [4]),
     "activation": ("network", _choice(list(ACTIVATIONS), "an activation"), "tanh"),
@@ -237,7 +245,7 @@ _CHECKS = {  # key → (its table, its check, its default)
     "momentum": ("train", lambda name, v: number(name, v, low=0), 0.0),
     "l2": ("train", lambda name, v: number(name, v, low=0), 0.0),
     "batch_size": ("train", _batch_size, "full"),
-    "epochs": ("train", lambda name, v: integer(name, v, low=1), 100),
+    "epochs": ("train", _epochs, 100),
 }
 
 
