@@ -5,8 +5,11 @@ the safety rules (Host and Origin checked, uploads capped, bad input answered wi
 The gradients the page shows are compared with central differences of the loss written out here
 in plain NumPy, on the weights of the exported model."""
 
+import errno
 import json
+import queue
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -20,6 +23,8 @@ from starlette.websockets import WebSocketDisconnect  # noqa: E402
 import chainrule  # noqa: E402
 from chainrule.playground import config as configuration  # noqa: E402
 from chainrule.playground import create_app, data  # noqa: E402
+from chainrule.playground.session import Live, Run  # noqa: E402
+from chainrule.playground.views import build_network  # noqa: E402
 
 # the page shows the findings; as warnings they would only repeat them in the test log
 pytestmark = pytest.mark.filterwarnings("ignore::chainrule.DiagnosticWarning")
@@ -267,6 +272,88 @@ def test_exports_a_model_that_chainrule_load_reads_and_the_trace_in_three_format
     assert markdown.status_code == 200 and "dW" in markdown.text
     assert "\\" in latex.text
     json.loads(as_json.text)
+
+
+def test_an_export_that_cannot_write_its_file_says_why_and_the_session_goes_on(client, monkeypatch):
+    def no_room(self, path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with client.websocket_connect(WS) as ws:
+        session = configure(ws, data="xor", layers="2")["session"]
+        with monkeypatch.context() as patch:
+            patch.setattr(chainrule.Network, "save", no_room)
+            answer = client.get(f"/api/export/model?session={session}")
+        assert answer.status_code == 400
+        assert "no space left on device" in answer.json()["error"] and "TMPDIR" in answer.json()["error"]
+        ws.send_text(json.dumps({"type": "step"}))  # the training thread still answers
+        wait_for_steps(ws, 1)
+        assert client.get(f"/api/export/model?session={session}").content[:2] == b"PK"  # an .npz is a zip file
+
+
+def test_a_command_that_fails_unexpectedly_is_one_message_and_the_thread_goes_on(client, monkeypatch):
+    def broken(self, what):
+        raise KeyError("a fault of the playground's own")
+
+    with client.websocket_connect(WS) as ws:
+        session = configure(ws, data="xor", layers="2")["session"]
+        with monkeypatch.context() as patch:
+            patch.setattr(Run, "_model_bytes", lambda self: broken(self, None))
+            patch.setattr(Run, "_detail", broken)
+            ws.send_text(json.dumps({"type": "detail", "what": {"kind": "neuron", "layer": 1, "unit": 1}}))
+            # the export is answered after the detail (the thread takes commands in order), or
+            # times out if the detail ended the thread: no wait below is for a thread gone
+            answer = client.get(f"/api/export/model?session={session}")
+            assert answer.status_code == 400 and "export_model failed: KeyError" in answer.json()["error"]
+            error = receive(ws, "error")["message"]
+        assert "detail failed: KeyError" in error and "the run goes on" in error
+        ws.send_text(json.dumps({"type": "step"}))
+        wait_for_steps(ws, 1)
+        ws.send_text(json.dumps({"type": "detail", "what": {"kind": "neuron", "layer": 1, "unit": 1}}))
+        assert receive(ws, "detail")["lines"]
+
+
+def test_training_that_fails_unexpectedly_says_so_and_the_thread_still_answers(monkeypatch):
+    def broken(self, trainer, batch, loss):
+        raise KeyError("a fault of the playground's own")
+
+    monkeypatch.setattr(Live, "on_batch_end", broken)
+    config = configuration.parse({"data": "xor", "layers": "2"})
+    d = data.make(config)
+    messages, answers = queue.Queue(), queue.Queue()
+    run = Run(config, d, build_network(config, d), send=messages.put).start()
+    try:
+        run.command("step")
+        seen = []  # what the page is told, up to the end of the run (the bound: the thread gone silent)
+        while not seen or seen[-1].get("state") != "finished":
+            seen.append(messages.get(timeout=30))
+        run.command("export_model", reply=answers.put)
+        assert answers.get(timeout=30)[:2] == b"PK"  # an .npz is a zip file
+    finally:
+        run.close()
+    errors = [m["message"] for m in seen if m["type"] == "error"]
+    assert errors == ["training failed: KeyError: \"a fault of the playground's own\""]
+    assert "KeyError" in seen[-1]["reason"]
+
+
+def test_the_gradient_norms_shown_are_each_layers_over_all_its_weights():
+    """BatchNorm and residual blocks have no single dW: each layer's norm is its own ‖∂L/∂W‖."""
+    config = configuration.parse({"data": "xor", "layers": "2"})
+    d = data.make(config)
+    run = Run(config, d, build_network(config, d), send=lambda message: None)
+    run.playing = True  # on_gradients does not wait for a command
+    rng = np.random.default_rng(0)
+    net = chainrule.Network([chainrule.Dense(2, 4, "tanh"), chainrule.BatchNorm(4, "relu"),
+                             chainrule.Residual([chainrule.Dense(4, 3, "tanh"), chainrule.Dense(3, 3)]),
+                             chainrule.Dense(3, 1)], loss="mse", seed=0)
+    net.backward(rng.normal(size=(6, 2)), rng.normal(size=6))
+    Live(run).on_gradients(SimpleNamespace(net=net), batch=None)
+    dense, norm, block, last = net.layers
+    inner = block.layers
+    expected = [np.linalg.norm(dense.dW), np.linalg.norm(norm.dgamma),
+                np.sqrt(np.sum(inner[0].dW ** 2) + np.sum(inner[1].dW ** 2) + np.sum(block.projection.dW ** 2)),
+                np.linalg.norm(last.dW)]
+    assert run.grad_norms == pytest.approx(expected, rel=1e-12)
+    assert all(g > 0 for g in run.grad_norms)
 
 
 # ---- uploads ----------------------------------------------------------------------------------

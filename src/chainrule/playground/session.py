@@ -9,14 +9,12 @@ What it has to say (snapshots at most ``FPS`` a second, findings, details, the e
 goes out through ``send``, a function the server makes thread-safe.
 """
 
-import math
+import logging
 import os
 import queue
 import tempfile
 import threading
 import time
-
-import numpy as np
 
 from ..callbacks import Callback
 from ..training import fit
@@ -71,6 +69,10 @@ class Run:
         except (ValueError, ArithmeticError, MemoryError) as e:
             self.send({"type": "error", "message": str(e)})
             reason = f"training stopped: {e}"
+        except Exception as e:  # a fault, not the data's: still say so, and go on answering the page
+            logging.getLogger(__name__).exception("the playground's training stopped")
+            self.send({"type": "error", "message": f"training failed: {type(e).__name__}: {e}"})
+            reason = f"training stopped: {type(e).__name__}: {e}"
         if self.closing:
             return
         self.playing = False
@@ -80,7 +82,20 @@ class Run:
             self.handle(*self.inbox.get(), finished=True)
 
     def handle(self, kind, args, reply, trainer=None, finished=False):
-        """Carry out one command; during training ``trainer`` is the running Trainer."""
+        """Carry out one command; during training ``trainer`` is the running Trainer. A command
+        that fails unexpectedly is one error message to the page (and the answer to an export),
+        logged with its traceback; the thread goes on serving the next one."""
+        try:
+            self._handle(kind, args, reply, trainer, finished)
+        except Exception as e:  # a fault here must not end the thread: the page would wait forever
+            logging.getLogger(__name__).exception("the playground's command %r failed", kind)
+            message = f"{kind} failed: {type(e).__name__}: {e}; the run goes on (reset starts a new one)"
+            if reply is not None:
+                reply(RuntimeError(message))
+            else:
+                self.send({"type": "error", "message": message})
+
+    def _handle(self, kind, args, reply, trainer, finished):
         if kind == "close":
             if trainer is not None:
                 trainer.stop("the page closed or reset the run")
@@ -148,12 +163,18 @@ class Run:
             return ValueError(str(e))
 
     def _model_bytes(self):
-        """The network as Network.save writes it, read back from a temporary folder of its own."""
-        with tempfile.TemporaryDirectory(prefix="chainrule-playground-") as folder:
-            path = os.path.join(folder, "model.npz")
-            self.net.save(path)
-            with open(path, "rb") as f:
-                return f.read()
+        """The network as Network.save writes it, read back from a temporary folder of its own;
+        an OSError (the temporary folder full or not writable) is the answer, as a message."""
+        try:
+            with tempfile.TemporaryDirectory(prefix="chainrule-playground-") as folder:
+                path = os.path.join(folder, "model.npz")
+                self.net.save(path)
+                with open(path, "rb") as f:
+                    return f.read()
+        except OSError as e:
+            return OSError(f"the model could not be written to a temporary file ({(e.strerror or str(e)).lower()}); "
+                           "make room in the temporary folder, or set TMPDIR to a writable folder with room, "
+                           "and export again")
 
 
 class Live(Callback):
@@ -175,7 +196,7 @@ class Live(Callback):
             trainer.stop("the page closed or reset the run")
             return
         # the gradient norm ‖∂L/∂W‖ of each layer on this batch (the vanishing-gradient view)
-        run.grad_norms = [math.sqrt(np.vdot(layer.dW, layer.dW)) for layer in trainer.net.layers]
+        run.grad_norms = [layer.grad_norm() for layer in trainer.net.layers]
         time.sleep(0)  # let the server's thread take the interpreter between batches
 
     def on_batch_end(self, trainer, batch, loss):
