@@ -302,8 +302,6 @@ def trace(args):
 def playground(args):
     from .playground import serve
 
-    if not 0 <= args.port <= 65535:
-        raise ValueError(f"--port must be from 0 to 65535, got {args.port}")
     serve(host=args.host, port=args.port, open_browser=not args.no_browser)
     return 0
 

@@ -38,7 +38,10 @@ def serve(host="127.0.0.1", port=DEFAULT_PORT, open_browser=True):
     """Serve the playground on http://host:port until interrupted; open it in the browser.
 
     The server answers only requests addressed to ``host`` or this machine's own names, and binds
-    to ``host`` alone: 127.0.0.1 (the default) is reachable from this machine only."""
+    to ``host`` alone: 127.0.0.1 (the default) is reachable from this machine only. ``port`` is
+    1 … 65535 (0, "any free port", would leave the address to open unknown)."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ValueError(f"the port (--port) must be a whole number from 1 to 65535, got {port!r}")
     _require()
     import threading
     import warnings
