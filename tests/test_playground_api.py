@@ -101,6 +101,13 @@ def test_a_bad_query_value_is_one_message_naming_the_key(key, value, words):
     assert words in str(e.value)
 
 
+@pytest.mark.parametrize("plane", ["width", "width,height,depth", "width,width"])
+def test_the_plane_is_two_different_columns(plane):
+    with pytest.raises(ValueError, match="plane must name two different feature columns") as e:
+        configuration.parse({"data": "csv", "target": "label", "plane": plane})
+    assert repr(plane) in str(e.value)
+
+
 @pytest.mark.parametrize("name, classes", [("xor", 2), ("circles", 2), ("moons", 2), ("spiral", 2), ("blobs", 2),
                                            ("blobs", 5), ("sine", None)])
 def test_every_data_set_is_split_by_the_ratio_and_has_its_classes(name, classes):

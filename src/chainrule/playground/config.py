@@ -142,8 +142,10 @@ def parse(query):
     if data != "csv" and any(values[key] for key in ("target", "features", "plane")):
         raise ValueError("target, features and plane choose the columns of an uploaded CSV file (data=csv); "
                          f"the {data} data set has its own")
-    if values["plane"] is not None and len(values["plane"]) != 2:
-        raise ValueError(f"plane must name two feature columns (the plane's axes), got {len(values['plane'])}")
+    plane = values["plane"]
+    if plane is not None and (len(plane) != 2 or plane[0] == plane[1]):
+        raise ValueError(f"plane must name two different feature columns (the plane's axes, e.g. plane=width,height), "
+                         f"got {','.join(plane)!r}")
     return Config(**values)
 
 
