@@ -5,6 +5,7 @@ the safety rules (Host and Origin checked, uploads capped, bad input answered wi
 The gradients the page shows are compared with central differences of the loss written out here
 in plain NumPy, on the weights of the exported model."""
 
+import asyncio
 import errno
 import json
 import queue
@@ -361,6 +362,31 @@ def test_the_gradient_norms_shown_are_each_layers_over_all_its_weights():
                 np.linalg.norm(last.dW)]
     assert run.grad_norms == pytest.approx(expected, rel=1e-12)
     assert all(g > 0 for g in run.grad_norms)
+
+
+def test_numpy_numbers_and_non_finite_values_go_out_as_json_with_null():
+    """A message may hold NumPy scalars and arrays and a diverged run's NaN and ±inf: the page gets
+    JSON (which has neither NaN nor infinity) with null in their place."""
+    from chainrule.playground.server import Session
+
+    class Page:
+        def __init__(self):
+            self.texts = []
+
+        async def send_text(self, text):
+            self.texts.append(text)
+            raise WebSocketDisconnect()  # one message is all this page takes
+
+    async def send_one():
+        session = Session("token", asyncio.get_running_loop())
+        session.post({"type": "finding", "value": np.float32(0.25), "rows": np.arange(2), "wide": np.int64(7),
+                      "losses": np.array([1.5, np.nan, np.inf]), "grad_norms": [np.float64(-np.inf), 2.0]})
+        await session.pump(page)
+
+    page = Page()
+    asyncio.run(send_one())
+    assert json.loads(page.texts[0]) == {"type": "finding", "value": 0.25, "rows": [0, 1], "wide": 7,
+                                         "losses": [1.5, None, None], "grad_norms": [None, 2.0]}
 
 
 # ---- uploads ----------------------------------------------------------------------------------

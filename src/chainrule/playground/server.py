@@ -16,7 +16,6 @@ configuration is answered with a message while the server keeps running.
 import asyncio
 import collections
 import json
-import math
 import secrets
 from importlib import resources
 
@@ -28,6 +27,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocketDisconnect
 
+from ..experiments.context import json_safe
 from . import config as configuration
 from . import data as datasets
 from .session import Run
@@ -91,7 +91,8 @@ class Session:
                 message = self.outbox.popleft() if self.outbox else self.snapshot
                 if message is self.snapshot:
                     self.snapshot = None
-                await websocket.send_text(json.dumps(_clean(message), allow_nan=False))
+                # JSON has no NaN or infinity (a diverged run's numbers): they go out as null
+                await websocket.send_text(json.dumps(json_safe(message), allow_nan=False))
 
     async def configure(self, query):
         """Build data, network and Run from a query; the old Run is closed once the new one exists."""
@@ -177,17 +178,6 @@ def _what(what, net):
         return {"kind": "neuron", "layer": layer, "unit": _index(what.get("unit"), 1, n_out, "the unit")}
     return {"kind": "weight", "layer": layer, "from": _index(what.get("from"), 1, n_in, "the weight's input"),
             "to": _index(what.get("to"), 1, n_out, "the weight's unit")}
-
-
-def _clean(value):
-    """JSON-ready: NaN and infinities (which JSON has no word for) become None."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
 
 
 # ---- the app ---------------------------------------------------------------------------------

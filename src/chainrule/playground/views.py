@@ -51,12 +51,6 @@ def _bytes(values, low, high):
     return base64.b64encode(np.round(scaled * 255).astype(np.uint8).tobytes()).decode("ascii")
 
 
-def _finite(x):
-    """A float for JSON (NaN and infinities, which JSON lacks, become None)."""
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
 class Views:
     """The snapshots of one network on one data set. Its workspaces are its own: ``fit`` reuses
     one per batch size, which a pass here must not overwrite mid-step."""
@@ -81,12 +75,13 @@ class Views:
                 net.propagate(X, ws)
                 loss = net.data_loss(Y, ws) + net.penalty(len(X))
             accuracy = net.loss.accuracy(ws.layers[-1].a, Y) if net.loss.classification else None
-            out.append((_finite(loss), accuracy))
+            out.append((float(loss), accuracy))
         return out
 
     def snapshot(self, epoch, steps, grad_norms):
         """The page's picture of this moment: epoch and steps done, losses, accuracies, weights,
-        the last batch's gradient norm per layer, the output over the plane, every hidden unit's."""
+        the last batch's gradient norm per layer, the output over the plane, every hidden unit's.
+        A diverged run's numbers may be NaN or ±inf: the server sends them as null."""
         scores = self.scores() + [(None, None)] * (2 - len(self.sets))
         return {
             "type": "snapshot",
@@ -96,7 +91,7 @@ class Views:
             "accuracy": {"train": scores[0][1], "test": scores[1][1]},
             "weights": [{"W": np.round(layer.W, 6).tolist(), "b": np.round(layer.b, 6).tolist()}
                         for layer in self.net.layers],
-            "grad_norms": [_finite(g) for g in grad_norms] if grad_norms else None,
+            "grad_norms": grad_norms or None,
             "output": self.output(),
             "units": self.units(),
         }
@@ -120,7 +115,7 @@ class Views:
                     "values": _bytes(p.max(axis=1), 0, 1)}
         y = np.concatenate([self.data.y_train, self.data.y_test]).astype(np.float64)
         if self.line:
-            return {"kind": "curve", "values": [_finite(v) for v in np.round(a[:, 0], 5)]}
+            return {"kind": "curve", "values": np.round(a[:, 0], 5).tolist()}
         return {"kind": "value", "values": _bytes(a[:, 0], y.min(), y.max())}
 
     def units(self):
@@ -133,7 +128,7 @@ class Views:
             for j in range(layer.n_out):
                 a = buffers.a[:, j]
                 if self.line:
-                    units.append([_finite(v) for v in np.round(a, 4)])
+                    units.append(np.round(a, 4).tolist())
                     continue
                 top = float(np.max(np.abs(a))) if len(a) else 1.0
                 lo, hi = (low, high) if math.isfinite(low) and math.isfinite(high) else (-top, top)

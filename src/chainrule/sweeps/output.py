@@ -14,6 +14,7 @@ import os
 import numpy as np
 
 from .. import files
+from ..experiments.context import json_safe
 from .spec import METRICS, label
 
 __all__ = ["Folder", "tables", "FORMAT"]
@@ -68,7 +69,7 @@ class Folder:
         files.write(os.path.join(path, "summary.csv"), _csv(summary, swept + ["runs"]))
         results = {"format": FORMAT, "spec": spec.as_dict(), "swept": swept, "runs": runs, "summary": summary,
                    "best": best}
-        files.write(os.path.join(path, "results.json"), json.dumps(_plain(results), indent=1) + "\n")
+        files.write(os.path.join(path, "results.json"), json.dumps(json_safe(results), indent=1) + "\n")
         try:
             from . import figures
             figures.draw(path, spec, summary, curves)
@@ -148,11 +149,11 @@ def _summary(spec, configs, rows):
         entry["runs"] = len(group)
         losses = np.array([r["final_loss"] for r in group], float)
         with np.errstate(over="ignore", invalid="ignore"):  # a diverged run's huge loss: the statistic is None
-            entry["mean_final_loss"] = _finite(np.mean(losses))
-            entry["std_final_loss"] = _finite(np.std(losses, ddof=1)) if len(losses) > 1 else 0.0
+            entry["mean_final_loss"] = json_safe(np.mean(losses))
+            entry["std_final_loss"] = json_safe(np.std(losses, ddof=1)) if len(losses) > 1 else 0.0
             for metric in ("accuracy", "r2", "val_loss", "val_accuracy", "val_r2"):
                 if metric in group[0]:
-                    entry[f"mean_{metric}"] = _finite(np.mean([r[metric] for r in group]))
+                    entry[f"mean_{metric}"] = json_safe(np.mean([r[metric] for r in group]))
         if spec.success:
             entry["success_rate"] = sum(bool(_succeeded(spec.success, r)) for r in group) / len(group)
         summary.append(entry)
@@ -184,11 +185,6 @@ def _labels(spec, config):
     return [f"{key}={label(config[key])}" for key in spec.swept]
 
 
-def _finite(x):
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
 def _csv(rows, first):
     """Rows of dicts as CSV text: the ``first`` columns, then the others in the rows' order."""
     columns = list(dict.fromkeys(first + [k for row in rows for k in row]))
@@ -199,14 +195,3 @@ def _csv(rows, first):
         writer.writerow(["" if row.get(c) is None else json.dumps(row[c]) if isinstance(row[c], list)
                          else repr(row[c]) if isinstance(row[c], float) else row[c] for c in columns])
     return out.getvalue()
-
-
-def _plain(value):
-    """NaN and inf as None: JSON has neither."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
