@@ -13,7 +13,8 @@ import pytest
 from chainrule import experiments, plotting
 from chainrule.cli import main
 from chainrule.diagnostics import CODES
-from chainrule.experiments.context import Context, json_safe
+from chainrule.experiments.context import Context
+from chainrule.jsonsafe import json_safe
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -189,3 +189,15 @@ def test_a_text_target_of_many_values_needs_the_task_said():
     with pytest.raises(ValueError, match="the target 'name' has 150 distinct text values: .* say --task classification"):
         infer_task(table, "name")
     assert infer_task(table, "name", "classification")[0] == "classification"
+
+
+def test_one_hot_inputs_that_would_not_fit_in_memory_are_refused(monkeypatch, tmp_path):
+    from chainrule import memory
+    (tmp_path / "t.csv").write_text("colour,y\nred,0\nblue,1\ngreen,0\nred,1\n")
+    table = read_csv(tmp_path / "t.csv")
+    target = Target.fit(table, "y", "classification")
+    pre = Preprocessor.fit(table, target, standardize=False)
+    monkeypatch.setattr(memory, "SMALL", 0)
+    monkeypatch.setattr(memory, "available", lambda: 100)  # bytes: less than 2 · 4 rows · 3 categories · 8
+    with pytest.raises(ValueError, match=r"the 3 one-hot inputs of 4 rows needs about .* use fewer rows at a time"):
+        pre.encode(table)

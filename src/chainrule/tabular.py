@@ -221,10 +221,10 @@ class Preprocessor:
             raise ValueError(f"missing cells in {table.source}: {table.describe_missing(unfilled)}; the preprocessing "
                              "has no value to fill them with (fitted without impute=, --impute on the command line): "
                              "fill or remove them")
-        width = sum(len(f["categories"]) if f["kind"] == "category" else 1 for f in self.features)
-        # the encoded columns and the matrix they are stacked into (a model file may declare many categories)
-        memory.require(2 * len(table) * width * 8, f"the {width:,} encoded inputs of {len(table):,} rows",
-                       "predict fewer rows at a time")
+        one_hot = sum(len(f["categories"]) for f in self.features if f["kind"] == "category")
+        # the one-hot columns and the matrix they are stacked into (a model file may declare many categories)
+        memory.require(2 * len(table) * one_hot * 8, f"the {one_hot:,} one-hot inputs of {len(table):,} rows",
+                       "use fewer rows at a time, or leave out the text columns of many categories (--drop)")
         return np.column_stack([_encode_feature(table, f) for f in self.features])
 
     def transform(self, table):

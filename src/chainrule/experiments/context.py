@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import files, plotting
+from ..jsonsafe import json_safe
 from ..training import fit
 
-__all__ = ["Context", "Results", "is_output", "json_safe"]
+__all__ = ["Context", "Results", "is_output"]
 
 COMMAND = "chainrule experiment"  # how the command that made a report starts
 MAX_RESULTS_BYTES = 64 << 20
@@ -204,28 +205,6 @@ def _markdown_table(header, rows):
     lines = ["| " + " | ".join(str(h) for h in header) + " |", "|" + " --- |" * len(header)]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
-
-
-def json_safe(value):
-    """``value`` with NumPy scalars and arrays as Python numbers and lists, tuples as lists,
-    dict keys as strings (a float key 0.001 → "0.001") and NaN or ±inf as None (JSON has neither)."""
-    if isinstance(value, dict):
-        return {_key(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value
-
-
-def _key(k):
-    if isinstance(k, (float, np.floating)):
-        return repr(float(k))
-    return str(k)
 
 
 def is_output(path):

@@ -27,7 +27,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocketDisconnect
 
-from ..experiments.context import json_safe
+from ..jsonsafe import json_safe
 from . import config as configuration
 from . import data as datasets
 from .session import Run

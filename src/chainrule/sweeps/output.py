@@ -14,7 +14,7 @@ import os
 import numpy as np
 
 from .. import files
-from ..experiments.context import json_safe
+from ..jsonsafe import json_safe
 from .spec import METRICS, label
 
 __all__ = ["Folder", "tables", "FORMAT"]
