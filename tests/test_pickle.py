@@ -118,3 +118,18 @@ def test_lambda_activation_is_refused_with_the_fix():
     net = cr.Network([cr.Dense(2, 3, "tanh"), cr.Dense(3, 1, act)], seed=0)
     with pytest.raises(ValueError, match="layer 2's activation 'squash' cannot be pickled.*register"):
         pickle.dumps(net)
+
+
+def test_batch_norm_and_residual_blocks_pickle_with_their_running_statistics():
+    net = cr.Network([cr.Dense(2, 6, bias=False), cr.BatchNorm(6, "relu"),
+                      cr.Residual([cr.Dense(6, 4, "tanh"), cr.BatchNorm(4)]), cr.Dense(4, 1, "sigmoid")],
+                     loss="bce", seed=3)
+    X = np.random.default_rng(0).normal(size=(32, 2))
+    y = (X[:, 0] * X[:, 1] > 0).astype(float)
+    net.fit(X, y, epochs=3, batch_size=8, diagnostics=False)
+    assert np.abs(net.running).sum() > 0  # the statistics moved: a copy that lost them would differ
+    for copied in (pickle.loads(pickle.dumps(net)), copy.deepcopy(net)):
+        assert [type(layer) for layer in copied.layers] == [type(layer) for layer in net.layers]
+        np.testing.assert_array_equal(copied.theta, net.theta)
+        np.testing.assert_array_equal(copied.running, net.running)
+        np.testing.assert_array_equal(copied.predict(X), net.predict(X))  # evaluation mode: the running ones
