@@ -531,3 +531,10 @@ def test_a_run_that_diverges_exits_1_and_saves_nothing(capsys, tmp_path):
     assert status == 1 and not model.exists()
     assert "stopped:" in out and "keeping the last finite weights" in out and "not saved: training diverged" in out
     assert "Traceback" not in err
+
+
+def test_a_flag_the_command_does_not_know_points_at_that_commands_help(capsys):
+    status = main(["train", "--data", "xor", "--hiden", "4"])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1
+    assert "unrecognized arguments: --hiden 4" in err and "(see 'chainrule train --help')" in err, err

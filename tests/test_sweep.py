@@ -75,7 +75,7 @@ def test_files_and_their_columns(tmp_path):
     assert (tmp_path / "heatmap.png").stat().st_size > 0  # two swept keys
 
 
-def test_a_rerun_skips_finished_groups(tmp_path, monkeypatch):
+def test_a_rerun_skips_finished_groups(tmp_path, monkeypatch, capsys):
     first = runs_of(cr.sweep(XOR_SPEC, out=tmp_path, progress=False))
     files = sorted((tmp_path / "groups").iterdir())
     assert len(files) == 2  # one group per architecture, both learning rates and all seeds stacked
@@ -83,9 +83,11 @@ def test_a_rerun_skips_finished_groups(tmp_path, monkeypatch):
     ran = []
     real = sweep_groups.run_group
     monkeypatch.setattr(sweep_groups, "run_group", lambda group, data: ran.append(group.id) or real(group, data))
-    again = runs_of(cr.sweep(XOR_SPEC, out=tmp_path, progress=False))
+    again = runs_of(cr.sweep(XOR_SPEC, out=tmp_path))
     assert ran == [files[0].stem]
     assert again == first or [r["final_loss"] for r in again] == [r["final_loss"] for r in first]
+    said = capsys.readouterr().err  # the rerun says what it did not train again
+    assert f"6 of 12 runs already in {tmp_path / 'groups'} (1 of 2 groups): not trained again" in said, said
 
 
 def test_ctrl_c_keeps_finished_runs(tmp_path, monkeypatch):

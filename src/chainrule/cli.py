@@ -630,6 +630,14 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"chainrule: error: {message} (see '{self.prog} --help')\n")
 
+    def parse_args(self, args=None, namespace=None):
+        """As argparse's, but a flag the command does not know points at that command's help."""
+        known, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.exit(2, f"chainrule: error: unrecognized arguments: {' '.join(extras)} "
+                         f"(see '{self.prog} {known.subcommand} --help')\n")
+        return known
+
 
 def _hidden(text):
     """'16,8' → [16, 8]; 'none' → [] (no hidden layer)."""
@@ -748,7 +756,7 @@ def _parser():
     data, net = _data_flags(), _network_flags()
     parser = _Parser(prog="chainrule", description="Train and check neural networks written with chainrule.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
-    commands = parser.add_subparsers(title="commands", required=True,
+    commands = parser.add_subparsers(title="commands", dest="subcommand", required=True,
                                      metavar="{demo,train,predict,gradcheck,doctor,trace,experiment,sweep,playground}")
 
     p = commands.add_parser("demo", help="train two small networks (XOR, moons) and show what they learned")

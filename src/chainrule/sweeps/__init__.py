@@ -42,6 +42,9 @@ def sweep(spec, scheduler="local", out=None, retries=RETRIES, progress=True, gro
             if result is not None:
                 done[group.id] = result
     pending = [group for group in plan if group.id not in done]
+    if done and progress:  # said, as the progress bar is shown: on standard error
+        print(f"{sum(len(g) for g in plan if g.id in done)} of {sum(map(len, plan))} runs already in "
+              f"{folder.groups} ({len(done)} of {len(plan)} groups): not trained again", file=sys.stderr)
     results = _run(pending, data, scheduler, retries)
     try:
         with _bar(sum(map(len, plan)), sum(len(g) for g in plan if g.id in done), progress) as bar:
