@@ -115,11 +115,12 @@ def mutated_specs(draw):
         action = draw(st.sampled_from(["delete", "any", "plausible", "plausible", "element", "element"]))
         if action == "delete":
             table.pop(key, None)
-        elif action == "plausible" or (action == "element" and not isinstance(table.get(key), list)):
-            table[key] = draw(PLAUSIBLE.get(key, st.one_of(vectors, matrices)))
+        elif action == "plausible" or (action == "element" and not (isinstance(table.get(key), list) and table[key])):
+            table[key] = draw(PLAUSIBLE.get(key, st.one_of(vectors, matrices)))  # (an empty list has no element)
         elif action == "element":
             flat = table[key] if not isinstance(table[key][0], list) else draw(st.sampled_from(table[key]))
-            flat[draw(st.integers(0, len(flat) - 1))] = draw(scalars)
+            if flat:  # a row of a matrix may be empty after an earlier mutation
+                flat[draw(st.integers(0, len(flat) - 1))] = draw(scalars)
         else:
             table[key] = draw(anything)
     return spec
