@@ -198,7 +198,8 @@ class Trainer:
         stepped = 0
         try:
             for batch, (Xb, Yb, wb) in enumerate(self.batches(net.rng.permutation(n) if self.shuffle and k < n else None)):
-                if wb is not None and not np.add.reduce(wb):
+                weight = len(Xb) if wb is None else float(np.add.reduce(wb))  # the rows, or their total weight
+                if not weight:
                     continue  # every row of weight 0: L = Σwℓ/Σw is undefined, nothing to learn, no step
                 ws = net.workspace(len(Xb))
                 if self.running is not None:
@@ -206,7 +207,6 @@ class Trainer:
                 loss = net.backprop(Xb, Yb, ws, wb, training=True)
                 if not math.isfinite(loss):
                     raise Diverged("loss", f"the loss became non-finite ({loss})")
-                weight = len(Xb) if wb is None else float(np.add.reduce(wb))
                 total_loss += loss * weight
                 total_weight += weight
                 if recording:
