@@ -66,6 +66,50 @@ def test_no_overflow_at_extreme_inputs(name, dtype):
         assert a[0, 0] == 0.0 and a[0, -1] == 1.0
 
 
+def _exact_sigmoid(z):
+    """σ(z) = 1/(1 + e^−z) in 60-digit decimal arithmetic, rounded once to float."""
+    from decimal import Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return [float(1 / (1 + (-Decimal(float(v))).exp())) for v in z.ravel()]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_both_sigmoid_forms_against_the_exact_value(dtype):
+    """Against σ in 60-digit arithmetic: the form with a scratch buffer (no log σ asked, ≥ 128
+    entries) within 2 ulps; the log form, exp(log σ), within (1 + |z|) ulps, since e^x turns the
+    rounding of x = log σ(z) ≈ z into a relative error of |z| times it; 0 and 1 where σ rounds to
+    them, and results below the normal range within one of the smallest subnormals."""
+    info = np.finfo(dtype)
+    edge = float(np.log(info.max))  # e^−z overflows beyond it: the range both forms must get right
+    z = np.concatenate([np.linspace(-1.05 * edge - 40, 1.05 * edge, 2000), [-0.0, 0.0, 1e-30, -1e-30, 36.0, 37.0]])
+    z = np.sort(z).astype(dtype).reshape(-1, 2)
+    exact = np.array(_exact_sigmoid(z), dtype=np.float64).reshape(z.shape)
+    scratch = np.full_like(z, np.nan)
+    fast = get_activation("sigmoid").forward(z, out=np.empty_like(z), scratch=scratch)
+    assert not np.isnan(scratch).any()  # the exp form ran: it left 1 + e^−|z| there
+    logged = get_activation("sigmoid").forward(z, out=np.empty_like(z), log_out=np.empty_like(z))
+    normal = exact >= info.tiny
+    for a, ulps in ((fast, 2.0), (logged, 1 + np.abs(z[normal]))):
+        assert a.dtype == dtype
+        error = np.abs(a.astype(np.float64) - exact)
+        assert (error[normal] <= ulps * float(info.eps) * exact[normal]).all()
+        assert (error[~normal] <= float(info.smallest_subnormal)).all()
+    assert fast[0, 0] == 0.0 and fast[-1, -1] == 1.0
+
+
+def test_only_a_fused_output_layer_keeps_log_a():
+    """log σ is taken where the loss reads it, in the last layer of a fused network; a hidden
+    layer's forward pass skips it."""
+    net = cr.Network([cr.Dense(2, 200, "sigmoid"), cr.Dense(200, 1, "sigmoid")], loss="bce", seed=0)
+    X, y = np.random.default_rng(0).normal(size=(8, 2)), np.array([0, 1] * 4)
+    net.fit(X, y, epochs=1, progress=False)
+    ws = net.workspace(8)
+    assert ws.layers[0].log_a is None and ws.layers[1].log_a is not None
+    np.testing.assert_allclose(ws.layers[1].log_a, np.log(ws.layers[1].a), rtol=1e-12)
+
+
 def test_user_activation_is_verified_on_first_use():
     good = cr.Activation("xtanh2", lambda z: z * np.tanh(z), lambda z: np.tanh(z) + z * (1 - np.tanh(z) ** 2))
     np.testing.assert_allclose(good.forward(Z), Z * np.tanh(Z))

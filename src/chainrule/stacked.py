@@ -26,6 +26,7 @@ import time
 import numpy as np
 
 from . import memory
+from ._constants import ONES
 from .batches import batch_rows
 from .layers import Dense
 from .network import Network
@@ -50,16 +51,30 @@ def signature(net):
 
 class _Buffers:
     """One layer's arrays for a batch of m rows of each of K networks: ``z``, ``a``, ``delta``,
-    ``scratch`` and ``log_a`` of shape (K, m, n), and the same arrays as (K·m, n) views (``z_rows``, …),
-    which the row-wise activations and losses take. ``out`` is the array that holds the layer's a
-    (``z`` itself for a linear layer), ``a_prev`` its input of the last pass."""
+    ``scratch`` and ``log_a`` (the last layer's, when the loss fuses) as (K, m, n) arrays, and as
+    (rows, n) views (``z_rows``, …), which the row-wise activations and losses take. ``out`` is the
+    array that holds the layer's a (``z`` itself for a linear layer), ``a_prev`` its input of the
+    last pass.
 
-    def __init__(self, K, m, n, dtype, has_log):
-        self.z, self.a, self.delta, self.scratch = (np.empty((K, m, n), dtype) for _ in range(4))
-        self.log_a = np.empty((K, m, n), dtype) if has_log else None
-        self.z_rows, self.a_rows, self.delta_rows, self.scratch_rows = (
-            x.reshape(K * m, n) for x in (self.z, self.a, self.delta, self.scratch))
-        self.log_rows = None if self.log_a is None else self.log_a.reshape(K * m, n)
+    A first layer whose input X (m, n_in) the K networks share (a full batch) keeps its arrays in
+    (m, K, n) memory order instead, seen as (K, m, n) through a transposed view: there z and δ are
+    the (m, K·n) products X [W[0] W[1] … W[K−1]] and Xᵀ [δ[0] … δ[K−1]] work in (``_product``),
+    with ``W_side``, ``dW_side`` (n_in, K·n) and ``db_side`` (K·n) the weights and gradients side
+    by side. Its rows are then ordered by row of X, then network; a row-wise function does not mind."""
+
+    def __init__(self, K, m, n_in, n, dtype, has_log, shared_input):
+        shape = (m, K, n) if shared_input else (K, m, n)
+        arrays = [np.empty(shape, dtype) for _ in range(4 + has_log)]
+        views = [x.transpose(1, 0, 2) if shared_input else x for x in arrays]
+        self.z, self.a, self.delta, self.scratch = views[:4]
+        self.log_a = views[4] if has_log else None
+        self.z_rows, self.a_rows, self.delta_rows, self.scratch_rows = (x.reshape(-1, n) for x in arrays[:4])
+        self.log_rows = arrays[4].reshape(-1, n) if has_log else None
+        self.W_side = self.dW_side = None
+        if shared_input:
+            self.z_side, self.delta_side = arrays[0].reshape(m, K * n), arrays[2].reshape(m, K * n)
+            self.W_side, self.dW_side = np.empty((n_in, K * n), dtype), np.empty((n_in, K * n), dtype)
+            self.db_side = np.empty(K * n, dtype)
         self.a_prev = self.out = self.out_rows = None
 
 
@@ -103,15 +118,19 @@ class Stack:
         for net, row in zip(self.nets, self.theta):
             net.theta[...] = row
 
-    def buffers(self, m):
-        """The buffers of a batch of m rows per network (made on first use, then reused)."""
-        bufs = self._buffers.get(m)
+    def buffers(self, m, shared_input):
+        """The buffers of a batch of m rows per network (made on first use, then reused);
+        ``shared_input``: whether the K networks share the batch's X (a full batch)."""
+        bufs = self._buffers.get((m, shared_input))
         if bufs is None:
-            need = 5 * self.K * m * sum(layer.n_out for layer in self.layers) * self.dtype.itemsize
+            need = 7 * self.K * m * sum(layer.n_out for layer in self.layers) * self.dtype.itemsize
             memory.require(need, f"the activations of {self.K:,} networks on batches of {m:,} rows",
                            "use smaller batches or train fewer networks at a time")
-            bufs = self._buffers[m] = [_Buffers(self.K, m, layer.n_out, self.dtype, layer.activation.has_log)
-                                       for layer in self.layers]
+            last = len(self.layers) - 1
+            bufs = self._buffers[m, shared_input] = [
+                _Buffers(self.K, m, layer.n_in, layer.n_out, self.dtype, l == last and self.fused,
+                         shared_input and l == 0 < last)
+                for l, layer in enumerate(self.layers)]
         return bufs
 
     def propagate(self, X, bufs):
@@ -120,11 +139,12 @@ class Stack:
         a = X
         for layer, W, b, buf in zip(self.layers, self.W, self.b, bufs):
             buf.a_prev = a
-            _product(a, W, buf.z)
+            _product(a, W, buf)
             if layer.bias:
                 buf.z += b
             z, act = buf.z_rows, layer.activation
-            rows = act.forward(z, out=buf.a_rows, log_out=buf.log_rows) if act.has_log else act.forward(z, out=buf.a_rows)
+            rows = (act.forward(z, out=buf.a_rows, log_out=buf.log_rows, scratch=buf.scratch_rows) if act.has_log
+                    else act.forward(z, out=buf.a_rows))
             if rows is z:  # a linear layer's a is z itself
                 a, buf.out, buf.out_rows = buf.z, buf.z, z
             else:
@@ -138,16 +158,16 @@ class Stack:
             values = self.loss.stacked_fused_values(out.z, Y, out.log_a)
         else:
             values = self.loss.stacked_values(out.out, Y)
-        if not np.isfinite(values).all():  # the loss's own value on finite logits caps an overflowing sum: ask it
+        if not math.isfinite(np.add.reduce(values)):  # the loss's own value on finite logits caps an overflowing sum: ask it
             for k in np.flatnonzero(~np.isfinite(values)):
                 values[k] = (self.loss.fused_value(out.z[k], Y[k], out.log_a[k]) if self.fused
                              else self.loss.value(out.out[k], Y[k]))
-        return values + self.penalties(Y.shape[1])
+        if self.has_l2:
+            values += self.penalties(Y.shape[1])
+        return values
 
     def penalties(self, m):
         """λ[k]/(2m) Σ_l ‖W(l)[k]‖² for each network k."""
-        if not self.has_l2:
-            return 0.0
         return self.l2[:, 0, 0] / (2 * m) * sum(np.einsum("kij,kij->k", W, W) for W in self.W)
 
     def backprop(self, X, Y, bufs):
@@ -165,49 +185,59 @@ class Stack:
             delta = layers[-1].activation.backward(g, out.z_rows, out.out_rows, out=out.delta_rows,
                                                    scratch=out.scratch_rows)
         delta *= K
-        delta = out.delta if delta is out.delta_rows else delta.reshape(out.z.shape)
+        if delta is not out.delta_rows:  # a loss or activation that answered in an array of its own
+            np.copyto(out.delta_rows, delta)
+        delta = out.delta
         for l in range(len(layers) - 1, 0, -1):
             prev = bufs[l - 1]
-            self._gradients(l, bufs[l].a_prev, delta)
+            self._gradients(l, bufs, delta)
             # g[k] = δ(l)[k] W(l)[k]ᵀ;  δ(l−1)[k] = g[k] ⊙ f′(z(l−1)[k])
             np.matmul(delta, self.WT[l], out=prev.delta)
             d = layers[l - 1].activation.backward(prev.delta_rows, prev.z_rows, prev.out_rows, out=prev.delta_rows,
                                                   scratch=prev.scratch_rows)
-            delta = prev.delta if d is prev.delta_rows else d.reshape(prev.z.shape)
-        self._gradients(0, bufs[0].a_prev, delta)
+            if d is not prev.delta_rows:
+                np.copyto(prev.delta_rows, d)
+            delta = prev.delta
+        self._gradients(0, bufs, delta)
         if self.has_l2:
             m = Y.shape[1]
             for W, dW in zip(self.W, self.dW):  # ∂/∂W [λ/(2m) ‖W‖²] = (λ/m) W, per network
                 dW += W * (self.l2 / m)
         return losses
 
-    def _gradients(self, l, a_prev, delta):
+    def _gradients(self, l, bufs, delta):
         """∂L/∂W(l)[k] = a_prev[k]ᵀ δ[k];  ∂L/∂b(l)[k] = Σ_rows δ[k]."""
-        _transposed_product(a_prev, delta, self.dW[l])
-        if self.layers[l].bias:
-            np.add.reduce(delta, axis=1, keepdims=True, out=self.db[l])
+        buf = bufs[l]
+        _transposed_product(buf.a_prev, delta, self.dW[l], buf)
+        if not self.layers[l].bias:
+            return
+        if buf.W_side is None:
+            np.einsum("kmn->kn", delta, out=self.db[l][:, 0])
+        else:  # the rows of the side-by-side δ (m, K·n) summed as one product, 1ᵀ [δ[0] … δ[K−1]]
+            np.dot(ONES[len(buf.delta_side), delta.dtype], buf.delta_side, out=buf.db_side)
+            np.copyto(self.db[l][:, 0], buf.db_side.reshape(self.K, -1))
 
 
-def _product(a, W, out):
-    """out[k] = a[k] W[k] for every network k. An input X (m, n_in) that the K networks share (a full
-    batch) is one BLAS product with their weights side by side, X [W[0] W[1] … W[K−1]], instead of K
-    small ones."""
-    if a.ndim == 3:
-        return np.matmul(a, W, out=out)
-    K, n_in, n_out = W.shape
-    side_by_side = np.dot(a, W.transpose(1, 0, 2).reshape(n_in, K * n_out))  # (m, K·n_out)
-    out[...] = side_by_side.reshape(len(a), K, n_out).transpose(1, 0, 2)
-    return out
+def _product(a, W, buf):
+    """z[k] = a[k] W[k] for every network k, into ``buf.z``. An input X (m, n_in) that the K networks
+    share is one BLAS product with their weights side by side, X [W[0] W[1] … W[K−1]], instead of K
+    small ones (``_Buffers``)."""
+    if buf.W_side is None:  # a (K, m, n_in), or an X of a stack of output layers alone
+        return np.matmul(a, W, out=buf.z)
+    K, n_in, n = W.shape
+    np.copyto(buf.W_side.reshape(n_in, K, n), W.transpose(1, 0, 2))
+    np.dot(a, buf.W_side, out=buf.z_side)
+    return buf.z
 
 
-def _transposed_product(a, delta, out):
+def _transposed_product(a, delta, out, buf):
     """out[k] = a[k]ᵀ δ[k] for every network k; for an input X (m, n_in) that the K networks share, one
     BLAS product Xᵀ [δ[0] δ[1] … δ[K−1]]."""
-    if a.ndim == 3:
-        return np.matmul(a.transpose(0, 2, 1), delta, out=out)
-    K, m, n = delta.shape
-    side_by_side = np.dot(a.T, delta.transpose(1, 0, 2).reshape(m, K * n))  # (n_in, K·n)
-    out[...] = side_by_side.reshape(a.shape[1], K, n).transpose(1, 0, 2)
+    if buf.W_side is None:
+        return np.matmul(np.swapaxes(a, -1, -2), delta, out=out)
+    K, n_in, n = out.shape
+    np.dot(a.T, buf.delta_side, out=buf.dW_side)
+    np.copyto(out, buf.dW_side.reshape(n_in, K, n).transpose(1, 0, 2))
     return out
 
 
@@ -260,8 +290,7 @@ class _StackedOptimizer:
         s = opt.update(g, opt.lr * lr_scales, state)
         if alive is not None:
             s[~alive] = 0  # a network that diverged keeps its last finite θ
-        # every |s| < √M: θ − s is finite (as Optimizer.step); einsum, since BLAS's threads would cost more here
-        if math.isfinite(np.einsum("kp,kp->", s, s)):
+        if math.isfinite(np.vdot(s, s)):  # every |s| < √M: θ − s is finite (as Optimizer.step)
             stack.theta -= s
             return None
         new = stack.theta - s
@@ -310,31 +339,33 @@ def fit_stacked(nets, X, y, optimizers, epochs=100, batch_size=None, shuffle=Tru
     Y_stacked = np.repeat(Y[None], K, axis=0) if k >= n else None  # a full batch's targets, once per network
     identity = None if k >= n else np.broadcast_to(np.arange(n), (K, n))
     losses = []  # a row of the K networks' losses per epoch run (NaN for a stopped one), as fit appends its own
-    times, alive, stopped, stepped = [], np.ones(K, bool), {}, np.zeros(K, bool)
+    times, alive, stopped, stepped, all_stepped = [], np.ones(K, bool), {}, np.zeros(K, bool), False
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
             orders = np.stack([net.rng.permutation(n) for net in nets]) if shuffle and k < n else identity
-            total = np.zeros(K)
+            total = None  # Σ over the epoch's batches of loss × rows, as fit sums them
             for Xb, Yb in _batches(X, Y, Y_stacked, k, orders):
                 m = Yb.shape[1]
-                loss = stack.backprop(Xb, Yb, stack.buffers(m))
-                if not np.isfinite(loss).all():
+                loss = stack.backprop(Xb, Yb, stack.buffers(m, Xb.ndim == 2))
+                if not math.isfinite(np.add.reduce(loss)):  # a sum is finite only when every term is
                     for j in np.flatnonzero(alive & ~np.isfinite(loss)):
                         stopped[int(j)] = Diverged("loss", f"the loss became non-finite ({loss[j]})")
                     alive[list(stopped)] = False
-                total += loss * m
-                refused = optimizer.step(stack, None if len(stopped) == 0 else alive, lr_scales)
+                total = loss * m if total is None else np.add(total, loss * m, out=total)
+                refused = optimizer.step(stack, alive if stopped else None, lr_scales)
                 if refused:
                     stopped.update({j: e for j, e in refused.items() if alive[j]})
                     alive[list(stopped)] = False
-                stepped |= alive  # the networks whose step was taken (not refused, not stopped before it)
+                if not all_stepped:  # the networks whose step was taken (not refused, not stopped before it)
+                    stepped |= alive
+                    all_stepped = bool(stepped.all())
             for j, e in stopped.items():
                 if e.epoch is None:
                     e.epoch = epoch
-            losses.append(np.where(alive, total / n, np.nan))
+            losses.append(np.where(alive, total / n, np.nan) if stopped else total / n)
             times.append(time.perf_counter() - t0)
-            if not alive.any():
+            if stopped and not alive.any():
                 break
     stack.write_back()
     for net, trained in zip(nets, stepped):
@@ -348,7 +379,7 @@ def _history(net, losses, times, diverged):
     """A History as ``fit`` leaves it (diagnostics off), from network j's column of epoch losses."""
     history = History()
     epochs = len(times) if diverged is None else diverged.epoch - 1
-    history.loss = [float(v) for v in losses[:epochs]]
+    history.loss = losses[:epochs].tolist()
     history.time = list(times[:epochs])
     history.grad_norms = [None] * epochs
     if net.loss.classification:
