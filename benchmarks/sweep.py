@@ -11,6 +11,9 @@ Contenders, timed round-robin, medians over the rounds (``bench.round_robin``):
   fit_nodiag    the same with diagnostics=False
   torch         PyTorch, the K networks as stacked tensors (K, 2, 4), (K, 4, 1), autograd, torch.bmm,
                 one thread (when torch is installed)
+  plain         the plain stacked NumPy loop the issue measured ("a 20-line loop"): the same products
+                and the same sigmoid, no loss values, no checks, arrays allocated as it goes — what
+                the work costs in NumPy without a library around it
 
 Also: the scaling of stacked training in K (1 … 4096) and in width (2-4-1 … 64-256-10, random data,
 64 rows, tanh hidden, softmax + cross-entropy or sigmoid + bce), each against K fit calls; and the peak
@@ -86,19 +89,40 @@ def make_torch(K, steps):
     return run
 
 
+def make_plain(K, steps):
+    X, t = XOR[0], XOR[1].reshape(1, 4, 1).astype(float)
+
+    def run():
+        rng = np.random.default_rng(0)
+        W1, b1 = rng.uniform(-1, 1, (K, 2, 4)), np.zeros((K, 1, 4))
+        W2, b2 = rng.uniform(-1, 1, (K, 4, 1)), np.zeros((K, 1, 1))
+        for _ in range(steps):
+            h = 1 / (1 + np.exp(-(X @ W1 + b1)))
+            out = 1 / (1 + np.exp(-(h @ W2 + b2)))
+            d2 = (out - t) / 4  # ∂L/∂z of the mean bce over each network's 4 rows
+            d1 = (d2 @ W2.transpose(0, 2, 1)) * h * (1 - h)
+            W2 -= LR * (h.transpose(0, 2, 1) @ d2)
+            b2 -= LR * d2.sum(axis=1, keepdims=True)
+            W1 -= LR * (X.T @ d1)
+            b1 -= LR * d1.sum(axis=1, keepdims=True)
+    return run
+
+
 def headline(Ks, repeats, budget):
     """{K: medians} of stacked, one fit (×K) and torch on the XOR workload."""
     X, y = XOR
     out = {}
     one = {"fit": make_fit([2, 4, 1], X, y, STEPS), "fit_nodiag": make_fit([2, 4, 1], X, y, STEPS, diagnostics=False)}
     for K in Ks:
-        runners = {"stacked": make_stacked([2, 4, 1], K, X, y, STEPS), **one}
+        runners = {"stacked": make_stacked([2, 4, 1], K, X, y, STEPS), "plain": make_plain(K, STEPS), **one}
         if have_torch():
             runners["torch"] = make_torch(K, STEPS)
         medians, raw = round_robin(runners, repeats, budget)
         seconds = {k: v * (K if k.startswith("fit") else 1) for k, v in medians.items()}
         out[K] = {"seconds": seconds, "speedup": {k: v / seconds["stacked"] for k, v in seconds.items() if k != "stacked"},
                   "rounds": len(raw["stacked"])}
+        if "torch" in seconds:  # how far ahead of PyTorch the bare NumPy work itself is
+            out[K]["plain_speedup_over_torch"] = seconds["torch"] / seconds["plain"]
         print(f"K={K}: " + ", ".join(f"{k} {v:.3g} s" for k, v in seconds.items()), flush=True)
     return out
 
