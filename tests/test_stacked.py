@@ -93,6 +93,31 @@ def test_each_network_follows_fit(seed):
         assert histories[k].stop_reason == ref_history.stop_reason
 
 
+@pytest.mark.parametrize("sizes, rows", [([2, 4, 1], 4), ([3, 5, 2], 17), ([6, 30, 8, 2], 20)])
+def test_a_shared_first_layer_follows_fit_side_by_side_and_not(sizes, rows):
+    """A full batch's first layer: side by side (XOR's m·n_in·n_out = 32 ≤ SIDE_BY_SIDE) or as K
+    products of np.matmul (255 and 3600 multiply-adds: at the limit and past it); tanh and sigmoid
+    hidden layers of more than 128 entries take the exp form of σ."""
+    from chainrule.stacked import SIDE_BY_SIDE
+
+    assert (rows * sizes[0] * sizes[1] <= SIDE_BY_SIDE) == (sizes[1] != 30)
+    rng = np.random.default_rng(rows)
+    X, y = rng.normal(size=(rows, sizes[0])), rng.integers(0, sizes[-1] if sizes[-1] > 1 else 2, rows)
+    loss, out = ("cross_entropy", "softmax") if sizes[-1] > 1 else ("bce", "sigmoid")
+
+    def network(seed):
+        acts = ["sigmoid", "tanh"][: len(sizes) - 2] + [out]
+        return cr.Network([cr.Dense(a, b, f) for a, b, f in zip(sizes, sizes[1:], acts)], loss=loss, seed=seed)
+
+    nets = [network(seed) for seed in range(5)]
+    histories = fit_stacked(nets, X, y, [cr.SGD(lr=0.3, momentum=0.5)] * 5, epochs=40)
+    for seed, (net, history) in enumerate(zip(nets, histories)):
+        ref = network(seed)
+        ref_history = ref.fit(X, y, optimizer=cr.SGD(lr=0.3, momentum=0.5), epochs=40, progress=False, diagnostics=False)
+        assert relative(net.theta, ref.theta) <= 1e-12
+        assert relative(history.loss, ref_history.loss) <= 1e-12
+
+
 @pytest.mark.parametrize("seed", range(0, 60, 6))
 def test_float32_stays_float32_and_close(seed):
     cfg = configuration(seed)

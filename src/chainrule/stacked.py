@@ -37,6 +37,11 @@ from .validation import flag, integer
 __all__ = ["Stack", "fit_stacked", "signature"]
 
 DENSE_ONLY = "stacked training supports Dense layers; train this one with fit"
+# The most multiply-adds of a first layer's product per network (m·n_in·n_out) that are done side by
+# side (``_Buffers``): on so little work a BLAS call per network costs more than the work; on more,
+# K calls of np.matmul beat the copies side by side and the strided rows they leave (measured 0.9–0.95×
+# at m = 64 from 2-16-1 to 64-256-10, 1.1–1.2× on XOR's 4 rows).
+SIDE_BY_SIDE = 256
 
 
 def signature(net):
@@ -56,11 +61,12 @@ class _Buffers:
     array that holds the layer's a (``z`` itself for a linear layer), ``a_prev`` its input of the
     last pass.
 
-    A first layer whose input X (m, n_in) the K networks share (a full batch) keeps its arrays in
-    (m, K, n) memory order instead, seen as (K, m, n) through a transposed view: there z and δ are
-    the (m, K·n) products X [W[0] W[1] … W[K−1]] and Xᵀ [δ[0] … δ[K−1]] work in (``_product``),
-    with ``W_side``, ``dW_side`` (n_in, K·n) and ``db_side`` (K·n) the weights and gradients side
-    by side. Its rows are then ordered by row of X, then network; a row-wise function does not mind."""
+    A small first layer (``SIDE_BY_SIDE``) whose input X (m, n_in) the K networks share (a full
+    batch) keeps its arrays in (m, K, n) memory order instead, seen as (K, m, n) through a transposed
+    view: there z and δ are the (m, K·n) products X [W[0] W[1] … W[K−1]] and Xᵀ [δ[0] … δ[K−1]] work
+    in (``_product``), with ``W_side``, ``dW_side`` (n_in, K·n) and ``db_side`` (K·n) the weights and
+    gradients side by side. Its rows are then ordered by row of X, then network; a row-wise function
+    does not mind."""
 
     def __init__(self, K, m, n_in, n, dtype, has_log, shared_input):
         shape = (m, K, n) if shared_input else (K, m, n)
@@ -129,7 +135,7 @@ class Stack:
             last = len(self.layers) - 1
             bufs = self._buffers[m, shared_input] = [
                 _Buffers(self.K, m, layer.n_in, layer.n_out, self.dtype, l == last and self.fused,
-                         shared_input and l == 0 < last)
+                         shared_input and l == 0 < last and m * layer.n_in * layer.n_out <= SIDE_BY_SIDE)
                 for l, layer in enumerate(self.layers)]
         return bufs
 
@@ -219,10 +225,10 @@ class Stack:
 
 
 def _product(a, W, buf):
-    """z[k] = a[k] W[k] for every network k, into ``buf.z``. An input X (m, n_in) that the K networks
-    share is one BLAS product with their weights side by side, X [W[0] W[1] … W[K−1]], instead of K
-    small ones (``_Buffers``)."""
-    if buf.W_side is None:  # a (K, m, n_in), or an X of a stack of output layers alone
+    """z[k] = a[k] W[k] for every network k, into ``buf.z``. A small product with an input X (m, n_in)
+    that the K networks share is one BLAS product with their weights side by side, X [W[0] W[1] …
+    W[K−1]], instead of K smaller ones (``_Buffers``)."""
+    if buf.W_side is None:  # a (K, m, n_in), or an X (m, n_in) that np.matmul broadcasts
         return np.matmul(a, W, out=buf.z)
     K, n_in, n = W.shape
     np.copyto(buf.W_side.reshape(n_in, K, n), W.transpose(1, 0, 2))
@@ -231,8 +237,8 @@ def _product(a, W, buf):
 
 
 def _transposed_product(a, delta, out, buf):
-    """out[k] = a[k]ᵀ δ[k] for every network k; for an input X (m, n_in) that the K networks share, one
-    BLAS product Xᵀ [δ[0] δ[1] … δ[K−1]]."""
+    """out[k] = a[k]ᵀ δ[k] for every network k; side by side (``_product``), one BLAS product
+    Xᵀ [δ[0] δ[1] … δ[K−1]]."""
     if buf.W_side is None:
         return np.matmul(np.swapaxes(a, -1, -2), delta, out=out)
     K, n_in, n = out.shape
