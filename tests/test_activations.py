@@ -99,17 +99,6 @@ def test_both_sigmoid_forms_against_the_exact_value(dtype):
     assert fast[0, 0] == 0.0 and fast[-1, -1] == 1.0
 
 
-def test_only_a_fused_output_layer_keeps_log_a():
-    """log σ is taken where the loss reads it, in the last layer of a fused network; a hidden
-    layer's forward pass skips it."""
-    net = cr.Network([cr.Dense(2, 200, "sigmoid"), cr.Dense(200, 1, "sigmoid")], loss="bce", seed=0)
-    X, y = np.random.default_rng(0).normal(size=(8, 2)), np.array([0, 1] * 4)
-    net.fit(X, y, epochs=1, progress=False)
-    ws = net.workspace(8)
-    assert ws.layers[0].log_a is None and ws.layers[1].log_a is not None
-    np.testing.assert_allclose(ws.layers[1].log_a, np.log(ws.layers[1].a), rtol=1e-12)
-
-
 def test_user_activation_is_verified_on_first_use():
     good = cr.Activation("xtanh2", lambda z: z * np.tanh(z), lambda z: np.tanh(z) + z * (1 - np.tanh(z) ** 2))
     np.testing.assert_allclose(good.forward(Z), Z * np.tanh(Z))

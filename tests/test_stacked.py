@@ -95,9 +95,9 @@ def test_each_network_follows_fit(seed):
 
 @pytest.mark.parametrize("sizes, rows", [([2, 4, 1], 4), ([3, 5, 2], 17), ([6, 30, 8, 2], 20)])
 def test_a_shared_first_layer_follows_fit_side_by_side_and_not(sizes, rows):
-    """A full batch's first layer: side by side (XOR's m·n_in·n_out = 32 ≤ SIDE_BY_SIDE) or as K
-    products of np.matmul (255 and 3600 multiply-adds: at the limit and past it); tanh and sigmoid
-    hidden layers of more than 128 entries take the exp form of σ."""
+    """A full batch's first layer: side by side (XOR's m·n_in·n_out = 32, and 255, just below
+    SIDE_BY_SIDE) or as K products of np.matmul (3600 multiply-adds); sigmoid hidden layers of at
+    least 128 entries of the stack take the exp form of σ."""
     from chainrule.stacked import SIDE_BY_SIDE
 
     assert (rows * sizes[0] * sizes[1] <= SIDE_BY_SIDE) == (sizes[1] != 30)
@@ -268,3 +268,76 @@ def test_a_huge_epoch_count_costs_only_the_epochs_run():
             ref_history = ref.fit(X, y, optimizer=cr.SGD(lr=lr), epochs=10**15, progress=False, diagnostics=False)
         assert history.diverged and ref_history.diverged and len(history.loss) == len(ref_history.loss) < 50
         assert relative(history.loss, ref_history.loss) <= 1e-12
+
+
+class _LogSigmoid(cr.Activation):
+    """A user's sigmoid that leaves log σ (has_log) with the forward signature of that protocol,
+    forward(z, out, log_out), and no scratch."""
+
+    name = "stacked_test_logsig"
+    has_log = True
+
+    def f(self, z):
+        return 1 / (1 + np.exp(-z))
+
+    def df(self, z):
+        s = self.f(z)
+        return s * (1 - s)
+
+    def forward(self, z, out=None, log_out=None):
+        a = np.divide(1, 1 + np.exp(-z), out=out)
+        if log_out is not None:
+            np.log(a, out=log_out)
+        return a
+
+
+class _OwnArrays(cr.Activation):
+    """x·tanh x whose forward and backward answer in arrays of their own, out left untouched."""
+
+    name = "stacked_test_own_arrays"
+
+    def f(self, z):
+        return z * np.tanh(z)
+
+    def df(self, z):
+        t = np.tanh(z)
+        return t + z * (1 - t * t)
+
+    def forward(self, z, out=None):
+        return self.f(z)
+
+    def backward(self, grad_a, z, a, out=None, scratch=None):
+        return grad_a * self.df(z)
+
+
+@pytest.mark.parametrize("hidden", [_LogSigmoid, _OwnArrays])
+@pytest.mark.parametrize("batch_size", [None, 3])
+def test_user_activations_follow_fit(hidden, batch_size):
+    """A user activation with has_log but no scratch, or one that answers in arrays of its own, in a
+    hidden layer (side by side on XOR's full batch) and as the output: each network as fit trains it."""
+    X, y = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float), np.array([0.0, 1.0, 1.0, 0.0])
+
+    def network(seed):
+        return cr.Network([cr.Dense(2, 4, hidden()), cr.Dense(4, 1, hidden())], loss="mse", seed=seed)
+
+    nets = [network(seed) for seed in range(3)]
+    fit_stacked(nets, X, y, [cr.SGD(lr=0.1)] * 3, epochs=20, batch_size=batch_size)
+    for seed, net in enumerate(nets):
+        ref = network(seed)
+        ref.fit(X, y, optimizer=cr.SGD(lr=0.1), epochs=20, batch_size=batch_size, progress=False, diagnostics=False)
+        assert relative(net.theta, ref.theta) <= 1e-12
+
+
+def test_float32_epoch_losses_are_summed_in_float64_as_fit_sums_them():
+    """Batch losses near 1e35 in float32: their sum over an epoch's rows passes float32's range, fit's
+    (a Python float) does not; the stack's History says the same finite number."""
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(5000, 2)), rng.normal(size=(5000, 1)) * 3e17
+
+    def network():
+        return cr.Network([cr.Dense(2, 1, "linear")], loss="mse", seed=0, dtype=np.float32)
+
+    [history] = fit_stacked([network()], X, y, [cr.SGD(lr=1e-30)], epochs=1, batch_size=1000, shuffle=False)
+    ref = network().fit(X, y, optimizer=cr.SGD(lr=1e-30), epochs=1, batch_size=1000, shuffle=False, progress=False,
+                        diagnostics=False)
+    assert np.isfinite(history.loss[0]) and history.loss[0] == pytest.approx(ref.loss[0], rel=1e-6)

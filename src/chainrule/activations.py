@@ -44,8 +44,8 @@ class Activation:
     ``forward(z, out)`` and ``backward(grad_a, z, a, out, scratch)`` are what the engine calls:
     they write into the buffers given (``out`` may be ``grad_a`` itself), so that training does
     not allocate. The built-in activations implement them in place; the defaults here call ``f``
-    and ``df``. An activation with ``has_log`` takes ``forward(z, out, log_out, scratch)``: log f(z)
-    into ``log_out`` when it is given, and ``scratch`` a buffer like z that it may use.
+    and ``df``. An activation with ``has_log`` takes ``forward(z, out, log_out)``, one with
+    ``uses_scratch`` also ``scratch``.
     """
 
     name = None
@@ -59,8 +59,10 @@ class Activation:
     can_die = False
     # Whether f′ = df(z) holds elementwise (softmax's Jacobian couples a layer's outputs).
     elementwise = True
-    # forward(z, out, log_out, scratch) also writes log f(z) into log_out, from the logits (sigmoid, softmax).
+    # forward(z, out, log_out) also writes log f(z) into log_out, from the logits (sigmoid, softmax).
     has_log = False
+    # forward(z, out, …, scratch) may use scratch, a buffer like z (neither z nor out), to compute f(z).
+    uses_scratch = False
     # f′ tends to 0 on both sides, where ``saturated(a)`` says it is a few % of its peak (σ 4%, tanh 2%).
     saturates = False
     # The bound on f′ that makes deep stacks of it lose their gradient, when there is one.
@@ -182,6 +184,7 @@ class Sigmoid(_Builtin):
     name = "sigmoid"
     output_range = (0.0, 1.0)
     has_log = True
+    uses_scratch = True
     saturates = True
     derivative_bound = "σ′ ≤ ¼"
     formula, derivative_formula = "σ({z})", "{a}·(1 − {a})"
@@ -194,12 +197,13 @@ class Sigmoid(_Builtin):
         When ``log_out`` is given (a fused loss reads log σ), or on a few entries: exp(log σ(z)) with
         log σ(z) = −log(1 + e^−z), left in ``log_out``; within (1 + |z|) ulps, since e^x turns the
         rounding of x ≈ z into a relative error |z| times as large. Otherwise, given a ``scratch``
-        buffer: max(e, sign z)/(1 + e) with e = e^−|z|, that is e/(1 + e) for z < 0 and 1/(1 + e)
+        buffer (neither z nor out): max(e, sign z)/(1 + e) with e = e^−|z|, that is e/(1 + e) for z < 0 and 1/(1 + e)
         for z ≥ 0; within 2 ulps, and one exponential where the other form takes an exponential and
         a logarithm, for three more calls of a cheap operation (the better trade from 128 entries).
-        The stacked engine's hidden layers take the second form; a single network's layers
-        (``Layer.activate``) keep the first, the one its recorded runs and experiments were
-        computed with (chaotic runs among them move with the last bit of any activation)."""
+        The stacked engine passes a scratch buffer (its sigmoid layers without log σ take the second
+        form from 128 entries of the stack); a single network's layers (``Layer.activate``) pass
+        none and keep the first, the one its recorded runs and experiments were computed with
+        (chaotic runs among them move with the last bit of any activation)."""
         if log_out is None and scratch is not None and z.size >= 128:
             e = np.abs(z, out=scratch)
             np.negative(e, out=e)
@@ -324,7 +328,7 @@ class Softmax(_Builtin):
                   "delta[l][k] = a[l][k]·(grad_a[l][k] − Σₘ grad_a[l][m]·a[l][m])")
     slope_note = "for softmax, ∂a[k]/∂z[k] = a[k]·(1 − a[k]) is close to 0 when a[k] is close to 0 or 1"
 
-    def forward(self, z, out=None, log_out=None, scratch=None):
+    def forward(self, z, out=None, log_out=None):
         """softmax(z)_k = e^(s_k) / Σ_j e^(s_j) with s = z − max z, row by row; when ``log_out`` is
         given, also log softmax(z) = s − log Σ_j e^(s_j) into it."""
         # the row max as z at the row's argmax, and Σ_j as a product with a ones vector: on a

@@ -46,8 +46,7 @@ class LayerBuffers:
     ``z``        (m, n_out) pre-activations (z = a_prev W + b for a Dense)
     ``a``        activations a = f(z) (z itself for a linear layer)
     ``delta``    δ = ∂L/∂z; during the backward pass first ∂L/∂a = δ(next) W(next)ᵀ, then δ in place
-    ``log_a``    log f(z), from the logits, for activations that leave it (sigmoid, softmax) in the
-                 network's last layer, where a fused loss reads it; else None
+    ``log_a``    log f(z), from the logits, for activations that leave it (sigmoid, softmax); else None
     ``scratch``  f′(z) and the other temporaries of the backward pass
     ``a_prev``   the input of the last forward pass (the batch X, or the previous layer's ``a``): a view
 

@@ -41,8 +41,6 @@ class Workspace:
     def __init__(self, layers, m, dtype):
         self.m = m
         self.layers = [layer.new_buffers(m, dtype) for layer in layers]
-        for buf in self.layers[:-1]:  # only the last layer's log a is read (by a fused loss): the others skip it
-            buf.log_a = None
 
     def release(self):
         """Forget the input of the last pass (the caller's batch, or a copy of its rows), so that the

@@ -10,8 +10,9 @@ those of ``Network.backprop`` with a leading axis k:
     ∂L/∂W(l)[k] = a(l−1)[k]ᵀ δ(l)[k],   ∂L/∂b(l)[k] = Σ_rows δ(l)[k]
 
 Activations and losses are row-wise, so they run on the (K·m, n) view of the stack: its rows are the
-m rows of network 0, then network 1's, … A loss that is a mean over rows divides by K·m there instead
-of m: the output delta is multiplied back by K.
+m rows of network 0, then network 1's, … (a small first layer with a shared input orders them by row,
+then network: ``_Buffers``). A loss that is a mean over rows divides by K·m there instead of m: the
+output delta is multiplied back by K.
 
 Each network keeps what makes it itself: its seed (its ``Network``'s initial weights, and the order
 in which ``fit`` would shuffle its rows, drawn from the same generator), its L2 strength and its
@@ -68,7 +69,7 @@ class _Buffers:
     gradients side by side. Its rows are then ordered by row of X, then network; a row-wise function
     does not mind."""
 
-    def __init__(self, K, m, n_in, n, dtype, has_log, shared_input):
+    def __init__(self, K, m, n_in, n, dtype, activation, has_log, shared_input):
         shape = (m, K, n) if shared_input else (K, m, n)
         arrays = [np.empty(shape, dtype) for _ in range(4 + has_log)]
         views = [x.transpose(1, 0, 2) if shared_input else x for x in arrays]
@@ -76,6 +77,12 @@ class _Buffers:
         self.log_a = views[4] if has_log else None
         self.z_rows, self.a_rows, self.delta_rows, self.scratch_rows = (x.reshape(-1, n) for x in arrays[:4])
         self.log_rows = arrays[4].reshape(-1, n) if has_log else None
+        # the activation's forward(z_rows, **forward_args): its output, and what else it takes
+        self.forward_args = {"out": self.a_rows}
+        if activation.has_log:
+            self.forward_args["log_out"] = self.log_rows
+        if activation.uses_scratch:
+            self.forward_args["scratch"] = self.scratch_rows
         self.W_side = self.dW_side = None
         if shared_input:
             self.z_side, self.delta_side = arrays[0].reshape(m, K * n), arrays[2].reshape(m, K * n)
@@ -129,13 +136,16 @@ class Stack:
         ``shared_input``: whether the K networks share the batch's X (a full batch)."""
         bufs = self._buffers.get((m, shared_input))
         if bufs is None:
-            need = 7 * self.K * m * sum(layer.n_out for layer in self.layers) * self.dtype.itemsize
-            memory.require(need, f"the activations of {self.K:,} networks on batches of {m:,} rows",
-                           "use smaller batches or train fewer networks at a time")
+            # at most 5 arrays of (K, m, n) per layer, and the side-by-side weights of the first
+            need = self.K * sum(5 * m * layer.n_out + 2 * layer.n_in * layer.n_out for layer in self.layers)
+            memory.require(need * self.dtype.itemsize, f"the activations of {self.K:,} networks on batches of {m:,} "
+                           "rows", "use smaller batches or train fewer networks at a time")
             last = len(self.layers) - 1
             bufs = self._buffers[m, shared_input] = [
-                _Buffers(self.K, m, layer.n_in, layer.n_out, self.dtype, l == last and self.fused,
-                         shared_input and l == 0 < last and m * layer.n_in * layer.n_out <= SIDE_BY_SIDE)
+                _Buffers(self.K, m, layer.n_in, layer.n_out, self.dtype, layer.activation,
+                         has_log=l == last and self.fused and layer.activation.has_log,
+                         shared_input=shared_input and l == 0 and last > 0
+                         and m * layer.n_in * layer.n_out <= SIDE_BY_SIDE)
                 for l, layer in enumerate(self.layers)]
         return bufs
 
@@ -148,12 +158,13 @@ class Stack:
             _product(a, W, buf)
             if layer.bias:
                 buf.z += b
-            z, act = buf.z_rows, layer.activation
-            rows = (act.forward(z, out=buf.a_rows, log_out=buf.log_rows, scratch=buf.scratch_rows) if act.has_log
-                    else act.forward(z, out=buf.a_rows))
+            z = buf.z_rows
+            rows = layer.activation.forward(z, **buf.forward_args)
             if rows is z:  # a linear layer's a is z itself
                 a, buf.out, buf.out_rows = buf.z, buf.z, z
             else:
+                if rows is not buf.a_rows:  # an activation that answered in an array of its own
+                    np.copyto(buf.a_rows, rows)
                 a, buf.out, buf.out_rows = buf.a, buf.a, buf.a_rows
         return a
 
@@ -350,7 +361,7 @@ def fit_stacked(nets, X, y, optimizers, epochs=100, batch_size=None, shuffle=Tru
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
             orders = np.stack([net.rng.permutation(n) for net in nets]) if shuffle and k < n else identity
-            total = None  # Σ over the epoch's batches of loss × rows, as fit sums them
+            total = np.zeros(K)  # Σ over the epoch's batches of loss × rows, in float64 as fit sums them
             for Xb, Yb in _batches(X, Y, Y_stacked, k, orders):
                 m = Yb.shape[1]
                 loss = stack.backprop(Xb, Yb, stack.buffers(m, Xb.ndim == 2))
@@ -358,7 +369,7 @@ def fit_stacked(nets, X, y, optimizers, epochs=100, batch_size=None, shuffle=Tru
                     for j in np.flatnonzero(alive & ~np.isfinite(loss)):
                         stopped[int(j)] = Diverged("loss", f"the loss became non-finite ({loss[j]})")
                     alive[list(stopped)] = False
-                total = loss * m if total is None else np.add(total, loss * m, out=total)
+                total += loss * m
                 refused = optimizer.step(stack, alive if stopped else None, lr_scales)
                 if refused:
                     stopped.update({j: e for j, e in refused.items() if alive[j]})
