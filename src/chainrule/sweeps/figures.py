@@ -62,6 +62,7 @@ def _heatmap(path, spec, summary):
     ax.set_xlabel(cols)
     for (i, j), value in np.ndenumerate(grid):
         if np.isfinite(value):
-            ax.text(j, i, f"{value:.3g}", ha="center", va="center", color="w", fontsize="small")
+            light = image.norm(value) > 0.6  # viridis turns from blue to yellow: dark text on its light end
+            ax.text(j, i, f"{value:.3g}", ha="center", va="center", color="k" if light else "w", fontsize="small")
     ax.set_title(f"{key} by {rows} and {cols}")
     plotting.save(fig, path)
