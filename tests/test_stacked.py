@@ -113,7 +113,8 @@ def test_a_shared_first_layer_follows_fit_side_by_side_and_not(sizes, rows):
     histories = fit_stacked(nets, X, y, [cr.SGD(lr=0.3, momentum=0.5)] * 5, epochs=40)
     for seed, (net, history) in enumerate(zip(nets, histories)):
         ref = network(seed)
-        ref_history = ref.fit(X, y, optimizer=cr.SGD(lr=0.3, momentum=0.5), epochs=40, progress=False, diagnostics=False)
+        ref_history = ref.fit(X, y, optimizer=cr.SGD(lr=0.3, momentum=0.5), epochs=40, progress=False,
+                              diagnostics=False)
         assert relative(net.theta, ref.theta) <= 1e-12
         assert relative(history.loss, ref_history.loss) <= 1e-12
 

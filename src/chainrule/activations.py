@@ -197,9 +197,10 @@ class Sigmoid(_Builtin):
         When ``log_out`` is given (a fused loss reads log σ), or on a few entries: exp(log σ(z)) with
         log σ(z) = −log(1 + e^−z), left in ``log_out``; within (1 + |z|) ulps, since e^x turns the
         rounding of x ≈ z into a relative error |z| times as large. Otherwise, given a ``scratch``
-        buffer (neither z nor out): max(e, sign z)/(1 + e) with e = e^−|z|, that is e/(1 + e) for z < 0 and 1/(1 + e)
-        for z ≥ 0; within 2 ulps, and one exponential where the other form takes an exponential and
-        a logarithm, for three more calls of a cheap operation (the better trade from 128 entries).
+        buffer (neither z nor out): max(e, sign z)/(1 + e) with e = e^−|z|, that is e/(1 + e) for
+        z < 0 and 1/(1 + e) for z ≥ 0; within 2 ulps, and one exponential where the other form takes
+        an exponential and a logarithm, for three more calls of a cheap operation (the better trade
+        from 128 entries).
         The stacked engine passes a scratch buffer (its sigmoid layers without log σ take the second
         form from 128 entries of the stack); a single network's layers (``Layer.activate``) pass
         none and keep the first, the one its recorded runs and experiments were computed with
