@@ -314,12 +314,52 @@ def test_a_misspelled_scheduler_is_refused_before_finished_groups_are_skipped(tm
             cr.sweep(XOR_SPEC, out=tmp_path, progress=False, scheduler=scheduler)
 
 
-def test_a_csv_with_a_text_cell_says_what_a_sweep_reads(tmp_path):
-    (tmp_path / "t.csv").write_text("x1,colour,y\n0,red,0\n1,blue,1\n0,red,1\n1,blue,0\n")
-    spec = {"data": {"path": str(tmp_path / "t.csv"), "target": "y"}, "network": {"hidden": [2]},
-            "train": {"epochs": 2, "seeds": 1}}
-    with pytest.raises(ValueError, match="'red' is not a number.*a sweep reads CSV files of numbers without missing cells"):
-        cr.sweep(spec, progress=False)
+TABLE = """weight,colour,size,kind
+1.0,red,3,a
+2.0,blue,,b
+3.5,red,5,a
+4.0,green,7,b
+0.5,,2,a
+6.0,blue,9,b
+2.5,green,4,a
+5.0,red,8,b
+"""
+
+
+def test_a_sweep_prepares_a_csv_table_as_train_does(tmp_path):
+    """A text feature one-hot encoded, missing cells filled with the training rows' median (numbers)
+    and most frequent value (text), the features standardized with the training rows' μ and σ, and
+    the text target as the codes of its sorted classes: the arrays scikit-learn's SimpleImputer,
+    OneHotEncoder and StandardScaler make of the same training rows; and the sweep's runs are fit's
+    on them."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    (tmp_path / "t.csv").write_text(TABLE)
+    given = {"data": {"path": str(tmp_path / "t.csv"), "target": "kind", "impute": "median"},
+             "network": {"hidden": [3]}, "train": {"epochs": 30, "seeds": [0, 1], "lr": 0.05}}
+    spec = read_spec(given)
+    X_train, y_train, X_val, y_val = sweep_groups.load_data(spec.data)
+    train, val, _, _ = datasets.train_test_split(np.arange(8), np.arange(8), test_size=0.25, seed=0)
+    numbers = np.array([[1.0, 3], [2, np.nan], [3.5, 5], [4, 7], [0.5, 2], [6, 9], [2.5, 4], [5, 8]])
+    colour = np.array([["red"], ["blue"], ["red"], ["green"], [None], ["blue"], ["green"], ["red"]], dtype=object)
+    numeric = SimpleImputer(strategy="median").fit(numbers[train])
+    text = SimpleImputer(strategy="most_frequent", missing_values=None).fit(colour[train])
+    onehot = OneHotEncoder(handle_unknown="ignore").fit(text.transform(colour[train]))
+    encoded = np.column_stack([numeric.transform(numbers)[:, 0], onehot.transform(text.transform(colour)).toarray(),
+                               numeric.transform(numbers)[:, 1]])
+    scaler = StandardScaler().fit(encoded[train])
+    np.testing.assert_allclose(X_train, scaler.transform(encoded[train]), atol=1e-12)
+    np.testing.assert_allclose(X_val, scaler.transform(encoded[val]), atol=1e-12)
+    kinds = np.array(list("abababab"))
+    np.testing.assert_array_equal(y_train, (kinds[train] == "b").astype(int))
+    np.testing.assert_array_equal(y_val, (kinds[val] == "b").astype(int))
+    runs = cr.sweep(given, progress=False)
+    runs = runs.to_dict("records") if hasattr(runs, "to_dict") else runs
+    for run in runs:
+        net = sweep_groups.network(spec.configs()[0], X_train.shape[1], y_train, seed=run["seed"])
+        net.fit(X_train, y_train, optimizer=cr.Adam(lr=0.05), epochs=30, progress=False, diagnostics=False)
+        assert run["final_loss"] == pytest.approx(net.loss_value(X_train, y_train), rel=1e-9)
 
 
 def fit_alone(activation, seed, epochs):
@@ -390,25 +430,46 @@ def test_a_damaged_group_file_is_trained_again_and_replaced(tmp_path, monkeypatc
                                                                         for r in kept["rows"]]
 
 
-ADVICE = "a sweep reads CSV files of numbers without missing cells"
-UNREAD = [  # a CSV file, whether load_csv calls it NotNumeric (a cell a sweep would need prepared), the message
-    ("x1,colour,y\n0,red,0\n1,blue,1\n", True, "line 2 \\(data row 1\\), column 'colour': 'red' is not a number"),
-    ("x1,x2,y\n0,,0\n1,1,1\n", True, "missing cells in .*: column 'x2' \\(1: line 2 \\(data row 1\\)\\)"),
-    ("x1,x2,y\n0,1,\n1,1,1\n", True, "line 2 \\(data row 1\\) has no value in the target column 'y'"),
-    ("x1,x2,y\n0,inf,0\n1,1,1\n", False, "line 2 \\(data row 1\\), column 'x2': 'inf' is not a finite number"),
+SPEC_KEYS = "(in a sweep spec: the [data] keys task, impute, drop_missing, drop)"
+UNREAD = [  # a CSV file, and what a sweep says of it
+    ("x1,x2,y\n0,,0\n1,1,1\n", "missing cells in .*: column 'x2' \\(1: line 2 \\(data row 1\\)\\); fill them with "
+                                 "--impute .* " + re.escape(SPEC_KEYS)),
+    ("x1,x2,y\n0,1,\n1,1,1\n", "the target 'y' is missing in column 'y' \\(1: line 2 \\(data row 1\\)\\); .*"
+                                 "--drop-missing " + re.escape(SPEC_KEYS)),
+    ("x1,x2,y\n0,inf,0\n1,1,1\n", "line 2 \\(data row 1\\), column 'x2': 'inf' is not a finite number$"),
+    ("x1,x2,y\n0,1,0\n1,1,1\n", "has no column 'target'; the columns are: x1, x2, y$"),
 ]
 
 
-@pytest.mark.parametrize("text, not_numeric, message", UNREAD)
-def test_text_and_missing_cells_are_not_numeric_and_a_sweep_says_what_it_reads(tmp_path, text, not_numeric, message):
+@pytest.mark.parametrize("text, message", UNREAD)
+def test_what_a_csv_file_lacks_is_said_with_the_spec_keys_that_fix_it(tmp_path, text, message):
     (tmp_path / "t.csv").write_text(text)
-    with pytest.raises(ValueError, match=message) as raised:
-        datasets.load_csv(tmp_path / "t.csv", "y")
-    assert isinstance(raised.value, datasets.NotNumeric) == not_numeric
-    spec = {"data": {"path": str(tmp_path / "t.csv"), "target": "y", "test_size": 0}, "train": {"epochs": 2}}
-    with pytest.raises(ValueError, match=message) as raised:
+    target = "target" if "no column" in message else "y"
+    spec = {"data": {"path": str(tmp_path / "t.csv"), "target": target, "test_size": 0}, "train": {"epochs": 2}}
+    with pytest.raises(ValueError, match=message):
         cr.sweep(spec, progress=False)
-    assert (ADVICE in str(raised.value)) == not_numeric
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"name": "xor", "impute": "mean"}, "\\[data\\] impute is for CSV files; the xor data set is numbers"),
+    ({"path": "t.csv", "target": "y", "impute": "mean", "drop_missing": True}, "impute and drop_missing = true exclude"),
+    ({"path": "t.csv", "target": "y", "impute": "average"}, "\\[data\\] impute must be one of 'mean', 'median', "),
+    ({"path": "t.csv", "target": "y", "task": "ranking"}, "\\[data\\] task must be one of 'classification', "),
+    ({"path": "t.csv", "target": "y", "drop": "id"}, "\\[data\\] drop must be a list of column names"),
+    ({"path": "t.csv", "target": "y", "drop_missing": "yes"}, "\\[data\\] drop_missing must be true or false"),
+])
+def test_a_csv_files_preparation_keys_are_checked(data, message):
+    with pytest.raises(ValueError, match=message):
+        read_spec({"data": data})
+
+
+def test_rows_with_missing_cells_dropped_and_a_column_left_out(tmp_path):
+    (tmp_path / "t.csv").write_text(TABLE)
+    spec = {"data": {"path": str(tmp_path / "t.csv"), "target": "kind", "drop_missing": True, "drop": ["colour"],
+                     "test_size": 0}, "train": {"epochs": 2}}
+    X, y, _, _ = sweep_groups.load_data(read_spec(spec).data)
+    assert X.shape == (7, 2) and len(y) == 7  # the row without a size; the one without a colour stays, colour left out
+    cr.sweep(spec, progress=False)
 
 
 def test_a_group_too_big_for_this_machine_is_refused_before_any_network_is_built(tmp_path, monkeypatch):

@@ -35,7 +35,7 @@ from .layers import Dense
 from .losses import LOSSES, get_loss
 from .network import Network, load, mlp_layers
 from .optimizers import OPTIMIZERS
-from .tabular import IMPUTE, MAX_CATEGORIES, TASKS, Model, Preprocessor, Target, infer_task
+from .tabular import IMPUTE, MAX_CATEGORIES, MAX_CLASSES, TASKS, Model, Preprocessor, prepare
 from .tabular import codes as class_codes
 from .tracing import trace as trace_spec
 from .tracing.render import FORMATS
@@ -57,7 +57,6 @@ DEMO_FIGURES = ("xor_loss.png", "moons_boundary.png")
 # Limits, each raisable by a flag: a CSV file's size (parsing holds every field as a Python string,
 # about 15 bytes of memory a byte of file) and the classes of a cross_entropy target (one output each)
 MAX_CSV_MB = 100
-MAX_CLASSES = 1000
 # Vectors of θ's size that training keeps: θ, its gradient, the optimizer's state (Adam: two
 # moments), early stopping's best weights, and a spare for the step's temporaries
 COPIES_OF_THETA = 6
@@ -370,40 +369,16 @@ def _saved(args):
 def _data(args, test_size, saved=None):
     """What --data gives a command: X_train, y_train, X_test, y_test, the fitted ``preprocessor`` and
     ``notes`` (lines that say what was decided). --data is read as a table (a CSV file, or a built-in
-    dataset as columns x1 … xD and 'target'), rows with missing cells dropped (--drop-missing), its
-    task decided, split, and the preprocessing fitted on the training rows; or, with a ``saved``
+    dataset as columns x1 … xD and 'target') and prepared by ``tabular.prepare``; or, with a ``saved``
     model's preprocessing, all its rows are prepared by that."""
     if saved is not None:
         return _saved_data(args, saved)
-    table, target_name, name = _table(args)
-    notes, skip = [], set(args.drop)  # a set: a table may have many thousands of columns
-    kept = [n for n in table.names if n not in skip]
-    if args.drop_missing:
-        table, dropped = table.drop_missing(kept)
-        notes.append(f"dropped {dropped:,} row(s) with missing cells (--drop-missing)")
-        if not len(table):
-            raise ValueError(f"every row of {table.source} misses a cell; --drop-missing leaves nothing to train on")
-    if table.missing(target_name).any():  # a target is never imputed
-        raise ValueError(f"the target {target_name!r} is missing in {table.describe_missing([target_name])}; "
-                         "remove those rows or pass --drop-missing")
-    if args.impute is None:
-        _check_missing(table, kept)
-    task, why = infer_task(table, target_name, _task(args))
-    notes.insert(0, why)
-    train_rows, test_rows, _, _ = datasets.train_test_split(np.arange(len(table)), np.arange(len(table)),
-                                                            test_size=test_size, seed=args.seed)
-    train_table, test_table = table.take(train_rows), table.take(test_rows)
+    table, target, name = _table(args)
     standardized = _standardize(args)
-    target = Target.fit(train_table if task == "regression" else table, target_name, task, scale=standardized,
-                        max_classes=args.max_classes)
-    pre = Preprocessor.fit(table, target, train_rows, impute=args.impute, drop=args.drop,
-                           max_categories=args.max_categories, standardize=standardized)
-    categories = [f"{f['name']!r} ({len(f['categories'])})" for f in pre.features if f["kind"] == "category"]
-    if categories:
-        notes.append(f"one-hot encoded: {', '.join(categories)}")
-    return SimpleNamespace(X_train=pre.transform(train_table), y_train=target.encode(train_table),
-                           X_test=pre.transform(test_table), y_test=target.encode(test_table), preprocessor=pre,
-                           name=name, rows=len(table), standardized=standardized, notes=notes)
+    prepared = prepare(table, target, task=_task(args), test_size=test_size, seed=args.seed, impute=args.impute,
+                       drop_missing=args.drop_missing, drop=args.drop, standardize=standardized,
+                       max_classes=args.max_classes, max_categories=args.max_categories)
+    return SimpleNamespace(**vars(prepared), name=name, standardized=standardized)
 
 
 def _saved_data(args, pre):
@@ -414,14 +389,6 @@ def _saved_data(args, pre):
     return SimpleNamespace(X_train=X, y_train=y, X_test=X[:0], y_test=y[:0], preprocessor=pre, name=name,
                            rows=len(table), standardized=pre.mean is not None,
                            notes=[f"prepared as the model {args.model} prepares its rows"])
-
-
-def _check_missing(table, names):
-    """Refuse missing cells that nothing fills, naming where they are."""
-    where = table.describe_missing(names)
-    if where:
-        raise ValueError(f"missing cells in {table.source}: {where}; fill them with --impute mean|median|most_frequent "
-                         "or drop those rows with --drop-missing")
 
 
 def _table(args, target=None):

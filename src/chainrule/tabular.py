@@ -22,20 +22,62 @@ Everything is plain numbers, strings and lists (``to_dict``), which ``chainrule.
 JSON and checks field by field on reading.
 """
 
+from types import SimpleNamespace
+
 import numpy as np
 
-from . import memory, modelfile
+from . import datasets, memory, modelfile
 from .datasets.table import Table, column_list
 from .network import load as load_network
 
-__all__ = ["AUTO_CLASSES", "AUTO_TEXT_CLASSES", "IMPUTE", "MAX_CATEGORIES", "TASKS", "Model", "Preprocessor",
-           "Target", "codes", "infer_task"]
+__all__ = ["AUTO_CLASSES", "AUTO_TEXT_CLASSES", "IMPUTE", "MAX_CATEGORIES", "MAX_CLASSES", "TASKS", "Model",
+           "Preprocessor", "Target", "codes", "infer_task", "prepare"]
 
 TASKS = modelfile.TASKS  # ("classification", "regression")
 IMPUTE = ("mean", "median", "most_frequent")
 MAX_CATEGORIES = 50  # a text column with more distinct values is refused (one input each)
+MAX_CLASSES = 1000  # a classification target with more classes is refused (one output each)
 AUTO_CLASSES = 20  # a whole-number target with at most this many distinct values is taken as classes
 AUTO_TEXT_CLASSES = 100  # a text target with more distinct values needs task="classification" said outright
+
+
+def prepare(table, target, task=None, test_size=0.25, seed=0, impute=None, drop_missing=False, drop=(),
+            standardize=True, max_classes=MAX_CLASSES, max_categories=MAX_CATEGORIES):
+    """A table made ready to train on, as ``chainrule train`` makes it: the rows with a missing cell
+    left out (``drop_missing``), the ``task`` decided (``infer_task``), the rows split (``test_size``,
+    seeded by ``seed``), and the ``Target`` and ``Preprocessor`` fitted on the training rows (every
+    column but the target and ``drop`` a feature). Returns X_train, y_train, X_test, y_test, the
+    ``preprocessor`` (its ``target`` inside), ``rows`` (the table's, after dropping) and ``notes``,
+    the sentences that say what was decided."""
+    notes, skip = [], set(drop)  # a set: a table may have many thousands of columns
+    kept = [name for name in table.names if name not in skip]
+    if drop_missing:
+        table, dropped = table.drop_missing(kept)
+        notes.append(f"dropped {dropped:,} row(s) with missing cells (--drop-missing)")
+        if not len(table):
+            raise ValueError(f"every row of {table.source} misses a cell; --drop-missing leaves nothing to train on")
+    if table.missing(target).any():  # a target is never imputed
+        raise ValueError(f"the target {target!r} is missing in {table.describe_missing([target])}; "
+                         "remove those rows or pass --drop-missing")
+    if impute is None:
+        where = table.describe_missing(kept)
+        if where:
+            raise ValueError(f"missing cells in {table.source}: {where}; fill them with --impute "
+                             "mean|median|most_frequent or drop those rows with --drop-missing")
+    task, why = infer_task(table, target, task)
+    notes.insert(0, why)
+    rows = np.arange(len(table))
+    train_rows, test_rows, _, _ = datasets.train_test_split(rows, rows, test_size=test_size, seed=seed)
+    train, test = table.take(train_rows), table.take(test_rows)
+    target = Target.fit(train if task == "regression" else table, target, task, scale=standardize,
+                        max_classes=max_classes)
+    pre = Preprocessor.fit(table, target, train_rows, impute=impute, drop=drop, max_categories=max_categories,
+                           standardize=standardize)
+    categories = [f"{f['name']!r} ({len(f['categories'])})" for f in pre.features if f["kind"] == "category"]
+    if categories:
+        notes.append(f"one-hot encoded: {', '.join(categories)}")
+    return SimpleNamespace(X_train=pre.transform(train), y_train=target.encode(train), X_test=pre.transform(test),
+                           y_test=target.encode(test), preprocessor=pre, rows=len(table), notes=notes)
 
 
 def infer_task(table, target, task=None):

@@ -18,7 +18,6 @@ from .table import Table, column_list, read_csv
 
 __all__ = [
     "DATASETS",
-    "NotNumeric",
     "Standardizer",
     "TC",
     "Table",
@@ -99,11 +98,6 @@ DATASETS = {"xor": xor, "moons": moons, "circles": circles, "digits": digits, "b
 # ---- CSV files ------------------------------------------------------------------------------
 
 
-class NotNumeric(ValueError):
-    """``load_csv``'s error for a cell that is not a number: text in a feature column, or a missing
-    cell (what a caller that prepares tables, or asks for them prepared, tells apart from other errors)."""
-
-
 def load_csv(path, target, delimiter=None):
     """Read a CSV file with a header row (its delimiter sniffed unless given: see ``read_csv``);
     ``target`` names the column to predict.
@@ -111,10 +105,9 @@ def load_csv(path, target, delimiter=None):
     Returns ``(X, y, feature_names)``: X (float64) holds every other column, in file order.
     A numeric target becomes int64 when every value is a whole number, float64 otherwise;
     a non-numeric one (class names) becomes the codes 0 … K−1 of its sorted unique values.
-    Raises ValueError, naming the place, for what ``read_csv`` refuses, an unknown target column or an
-    infinite feature value; ``NotNumeric`` (a ValueError) for a missing cell or a feature value that is
-    not a number. For text features, missing cells to fill and class names kept, use
-    ``chainrule.tabular.Preprocessor`` and ``Target`` on ``read_csv(path)``.
+    Raises ValueError, naming the place, for what ``read_csv`` refuses, an unknown target column, an
+    infinite feature value, a missing cell or a feature value that is not a number. For text features,
+    missing cells to fill and class names kept, use ``chainrule.tabular.prepare`` on ``read_csv(path)``.
     """
     table = read_csv(path, delimiter)
     if target not in table.names:
@@ -124,22 +117,12 @@ def load_csv(path, target, delimiter=None):
         raise ValueError(f"{table.source} has only the target column {target!r}; there are no features to learn from")
     missing = np.flatnonzero(table.missing(target))
     if missing.size:
-        raise NotNumeric(f"{table.source} {table.where(missing[0])} has no value in the target column {target!r}")
+        raise ValueError(f"{table.source} {table.where(missing[0])} has no value in the target column {target!r}")
     where = table.describe_missing(names)
     if where:
-        raise NotNumeric(f"missing cells in {table.source}: {where}; features must be numbers")
-    X = np.column_stack([_numbers(table, name) for name in names])
+        raise ValueError(f"missing cells in {table.source}: {where}; features must be numbers")
+    X = np.column_stack([table.numbers(name) for name in names])
     return X, _target_values(table.strings(target).tolist()), names
-
-
-def _numbers(table, name):
-    """Column ``name`` as float64: NotNumeric for a text cell, ValueError for an infinite number."""
-    try:
-        return table.numbers(name)
-    except ValueError as e:
-        if table.is_numeric(name):
-            raise  # every cell a number, one of them infinite
-        raise NotNumeric(str(e)) from None
 
 
 def _target_values(values):

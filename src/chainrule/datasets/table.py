@@ -74,11 +74,6 @@ class Table:
         keep = ~np.any([self.missing(name) for name in names], axis=0) if names else np.ones(len(self), bool)
         return self.take(np.flatnonzero(keep)), int(len(self) - keep.sum())
 
-    def is_numeric(self, name):
-        """Whether every cell of column ``name`` that is not missing is a number."""
-        _, numeric, missing = self._parse(name)
-        return bool(numeric[~missing].all())
-
     def count_numbers(self, name):
         """(cells of column ``name`` that are numbers, cells that are not missing)."""
         _, numeric, missing = self._parse(name)

@@ -14,12 +14,14 @@ import warnings
 import numpy as np
 
 from .. import datasets, memory
+from ..datasets.table import column_list, read_csv
 from ..batches import batch_rows
 from ..layers import walk
 from ..losses import get_loss
 from ..network import Network, mlp_layers
 from ..optimizers import OPTIMIZERS
 from ..stacked import fit_stacked, signature
+from ..tabular import prepare
 from ..training import Diverged, evaluate, fit
 from .spec import SECTIONS
 
@@ -75,29 +77,40 @@ def plan(spec, data, group_size=GROUP_SIZE):
 
 
 def load_data(data, seed=0):
-    """(X_train, y_train, X_val, y_val) for a [data] table: the data set, split (``test_size``, the
-    split seeded by ``seed``) and standardized with the training rows' statistics when asked."""
-    if "name" in data:
-        X, y = datasets.DATASETS[data["name"]]()
-    else:
-        try:
-            size = os.stat(data["path"]).st_size
-        except OSError:
-            size = 0  # load_csv says what is wrong with the path
-        if size > MAX_CSV_MB * 2**20:
-            raise ValueError(f"[data] path {data['path']!r} is larger than {MAX_CSV_MB} MiB, the limit of a CSV file")
-        try:
-            X, y, _ = datasets.load_csv(data["path"], data["target"])
-        except datasets.NotNumeric as e:  # a text column or a missing cell: the sweep does not prepare tables
-            raise ValueError(f"{e}; a sweep reads CSV files of numbers without missing cells: encode or drop the "
-                             "text columns and fill or drop the missing cells first (chainrule train's --impute, "
-                             "--drop-missing and one-hot encoding do that for a single run)") from None
+    """(X_train, y_train, X_val, y_val) for a [data] table: a built-in data set, split (``test_size``, the
+    split seeded by ``seed``) and standardized with the training rows' statistics when asked; or a CSV
+    file prepared as ``chainrule train`` prepares it (``tabular.prepare``)."""
+    if "path" in data:
+        prepared = _prepare_csv(data, seed)
+        return prepared.X_train, prepared.y_train, prepared.X_test, prepared.y_test
+    X, y = datasets.DATASETS[data["name"]]()
     X_train, X_val, y_train, y_val = datasets.train_test_split(X, y, test_size=data["test_size"], seed=seed)
     if data["standardize"]:
         X_train, X_val, _ = datasets.standardize(X_train, X_val if len(X_val) else None)
         if X_val is None:
             X_val = X_train[:0]
     return X_train, y_train, X_val, y_val
+
+
+def _prepare_csv(data, seed):
+    try:
+        size = os.stat(data["path"]).st_size
+    except OSError:
+        size = 0  # read_csv says what is wrong with the path
+    if size > MAX_CSV_MB * 2**20:
+        raise ValueError(f"[data] path {data['path']!r} is larger than {MAX_CSV_MB} MiB, the limit of a CSV file")
+    table = read_csv(data["path"])
+    if data["target"] not in table.names:
+        raise ValueError(f"{table.source} has no column {data['target']!r}; the columns are: {column_list(table.names)}")
+    try:
+        return prepare(table, data["target"], task=data["task"], test_size=data["test_size"], seed=seed,
+                       impute=data["impute"], drop_missing=data["drop_missing"], drop=data["drop"],
+                       standardize=data["standardize"])
+    except ValueError as e:
+        if "--" not in str(e):
+            raise
+        # advice that names chainrule train's flags: say what they are in a spec
+        raise ValueError(f"{e} (in a sweep spec: the [data] keys task, impute, drop_missing, drop)") from None
 
 
 def network(config, n_in, y, seed=None):

@@ -4,6 +4,10 @@
     name = "xor"                      # a built-in data set, or path = "file.csv" with target = "column"
     # test_size = 0.25                # optional: rows held out for validation (default 0.25; 0 for xor)
     # standardize = true              # optional (default: as ``chainrule train``)
+    # impute = "median"               # a CSV file, optional, as chainrule train's --impute, --drop-missing,
+    # drop_missing = false            #   --drop and --task: the file is prepared as train prepares it
+    # drop = ["id"]                   #   (text columns one-hot encoded, a regression target standardized
+    # task = "classification"         #   with the features, class labels as 0 … K−1)
     [network]
     hidden = [[2], [4], [8, 8]]       # each entry one architecture's hidden sizes ([4]: one architecture)
     activation = ["tanh", "sigmoid"]  # a value, or a list of values to sweep
@@ -53,13 +57,14 @@ MAX_EPOCHS = 1_000_000  # a run keeps its loss of every epoch: a bound on its Hi
 KEYS = ("hidden", "activation", "output", "batch_norm", "residual", "loss", "optimizer", "lr", "momentum", "l2",
         "batch_size", "epochs")
 SECTIONS = {
-    "data": ("name", "path", "target", "test_size", "standardize"),
+    "data": ("name", "path", "target", "test_size", "standardize", "task", "impute", "drop_missing", "drop"),
     "network": ("hidden", "activation", "output", "batch_norm", "residual", "loss"),
     "train": ("optimizer", "lr", "momentum", "l2", "batch_size", "epochs", "seeds", "success"),
     "sweep": ("max_runs",),
 }
 METRICS = ("final_loss", "accuracy", "r2", "val_loss", "val_accuracy", "val_r2")
 STANDARDIZED_BY_DEFAULT = ("moons", "circles", "breast_cancer")
+TABLE_KEYS = ("task", "impute", "drop_missing", "drop")  # how a CSV file is prepared (``tabular.prepare``)
 
 
 class SweepSpec:
@@ -178,6 +183,9 @@ def _data(table):
                              f"{', '.join(datasets.DATASETS)}, or path = \"file.csv\" with target = \"column\"")
         if "target" in table:
             raise ValueError(f"[data] target is for CSV files; the {name} data set has its own target")
+        for key in TABLE_KEYS:
+            if key in table:
+                raise ValueError(f"[data] {key} is for CSV files; the {name} data set is numbers without missing cells")
     else:
         if not isinstance(table["path"], str) or not isinstance(table.get("target"), str):
             raise ValueError('[data] path and target must be strings: path = "file.csv", target = "column"')
@@ -186,8 +194,29 @@ def _data(table):
                        high_open=True)
     standardize = _boolean("[data] standardize",
                            table.get("standardize", name in STANDARDIZED_BY_DEFAULT or name == "csv"))
-    return {**{k: table[k] for k in ("name", "path", "target") if k in table}, "test_size": test_size,
-            "standardize": standardize}
+    checked = {**{k: table[k] for k in ("name", "path", "target") if k in table}, "test_size": test_size,
+               "standardize": standardize}
+    return checked if name != "csv" else {**checked, **_table_keys(table)}
+
+
+def _table_keys(table):
+    """A CSV file's preparation, as ``chainrule train``'s flags of the same names: task, impute,
+    drop_missing (not with impute) and drop."""
+    from ..tabular import IMPUTE, TASKS
+
+    keys = {"task": table.get("task"), "impute": table.get("impute"),
+            "drop_missing": _boolean("[data] drop_missing", table.get("drop_missing", False)),
+            "drop": table.get("drop", [])}
+    for key, choices in (("task", TASKS), ("impute", IMPUTE)):
+        if keys[key] is not None and keys[key] not in choices:
+            raise ValueError(f"[data] {key} must be one of {', '.join(map(repr, choices))}, got {keys[key]!r}")
+    if keys["impute"] is not None and keys["drop_missing"]:
+        raise ValueError("[data] impute and drop_missing = true exclude each other: fill the missing cells or "
+                         "drop their rows")
+    drop = keys["drop"]
+    if not isinstance(drop, list) or not all(isinstance(name, str) for name in drop):
+        raise ValueError(f'[data] drop must be a list of column names like ["id", "notes"], got {drop!r}')
+    return keys
 
 
 def _hidden(name, value):
