@@ -355,8 +355,7 @@ def test_a_sweep_prepares_a_csv_table_as_train_does(tmp_path):
     np.testing.assert_array_equal(y_train, (kinds[train] == "b").astype(int))
     np.testing.assert_array_equal(y_val, (kinds[val] == "b").astype(int))
     runs = cr.sweep(given, progress=False)
-    runs = runs.to_dict("records") if hasattr(runs, "to_dict") else runs
-    for run in runs:
+    for run in runs_of(runs):
         net = sweep_groups.network(spec.configs()[0], X_train.shape[1], y_train, seed=run["seed"])
         net.fit(X_train, y_train, optimizer=cr.Adam(lr=0.05), epochs=30, progress=False, diagnostics=False)
         assert run["final_loss"] == pytest.approx(net.loss_value(X_train, y_train), rel=1e-9)

@@ -27,7 +27,7 @@ import numpy as np
 
 from . import __version__, datasets, experiments, files, memory, metrics, modelfile, plotting
 from .activations import ACTIVATIONS
-from .datasets.table import Table, column_list, read_csv
+from .datasets.table import Table, read_csv
 from .diagnostics import DiagnosticWarning, diagnose, format_findings
 from .experiments.context import is_output as is_experiment_output
 from .gradcheck import gradcheck
@@ -407,8 +407,7 @@ def _table(args, target=None):
     if not target:
         raise ValueError(f"--data {args.data} needs --target COLUMN, the name of the column to predict")
     table = _read_csv(args)
-    if target not in table.names:
-        raise ValueError(f"{table.source} has no column {target!r}; the columns are: {column_list(table.names)}")
+    table.check_column(target)
     return table, target, f"{args.data} (target {target!r})"
 
 

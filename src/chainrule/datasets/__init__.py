@@ -14,7 +14,7 @@ import numpy as np
 from .idx import load_idx, read_idx
 from .ising import TC, ising
 from .synthetic import credit_risk, environment, sine
-from .table import Table, column_list, read_csv
+from .table import Table, read_csv
 
 __all__ = [
     "DATASETS",
@@ -110,8 +110,7 @@ def load_csv(path, target, delimiter=None):
     missing cells to fill and class names kept, use ``chainrule.tabular.prepare`` on ``read_csv(path)``.
     """
     table = read_csv(path, delimiter)
-    if target not in table.names:
-        raise ValueError(f"{table.source} has no column {target!r}; the columns are: {column_list(table.names)}")
+    table.check_column(target)
     names = [name for name in table.names if name != target]
     if not names:
         raise ValueError(f"{table.source} has only the target column {target!r}; there are no features to learn from")

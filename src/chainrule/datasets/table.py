@@ -65,6 +65,11 @@ class Table:
         return Table({name: column[index] for name, column in self.columns.items()}, self.source,
                      None if self.lines is None else self.lines[index], self.rows[index])
 
+    def check_column(self, name):
+        """ValueError naming the columns there are, when the table has no column ``name``."""
+        if name not in self.names:
+            raise ValueError(f"{self.source} has no column {name!r}; the columns are: {column_list(self.names)}")
+
     def missing(self, name):
         """Boolean mask of the missing cells of column ``name``."""
         return self._parse(name)[2]

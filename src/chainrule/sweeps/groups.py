@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from .. import datasets, memory
-from ..datasets.table import column_list, read_csv
+from ..datasets.table import read_csv
 from ..batches import batch_rows
 from ..layers import walk
 from ..losses import get_loss
@@ -100,8 +100,7 @@ def _prepare_csv(data, seed):
     if size > MAX_CSV_MB * 2**20:
         raise ValueError(f"[data] path {data['path']!r} is larger than {MAX_CSV_MB} MiB, the limit of a CSV file")
     table = read_csv(data["path"])
-    if data["target"] not in table.names:
-        raise ValueError(f"{table.source} has no column {data['target']!r}; the columns are: {column_list(table.names)}")
+    table.check_column(data["target"])
     try:
         return prepare(table, data["target"], task=data["task"], test_size=data["test_size"], seed=seed,
                        impute=data["impute"], drop_missing=data["drop_missing"], drop=data["drop"],
